@@ -1,0 +1,1 @@
+//! The context package: what a model reads before changing a repository.

@@ -1,0 +1,1 @@
+//! The edit format models answer in, its parser, and the safe applier.

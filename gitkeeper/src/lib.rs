@@ -1,0 +1,7 @@
+//! Gitkeeper's repository library: what a repository promises (its contract:
+//! the gitkeeper doc, schema, manifests) and what a model needs to read to change
+//! it (the context package). It must never touch the network or GitHub.
+
+pub mod context;
+pub mod edits;
+pub mod sanitize;

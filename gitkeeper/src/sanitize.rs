@@ -1,0 +1,1 @@
+//! Sanitizing untrusted issue and comment text before it reaches a prompt.
