@@ -1,1 +1,114 @@
-fn main() {}
+//! `gitkeeper-bot`: parses the command line and calls into the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gitkeeper_bot::config::Settings;
+use gitkeeper_bot::queue::{self, JobState};
+
+/// Gitkeeper: turns labelled GitHub issues into validated pull requests.
+#[derive(Parser)]
+#[command(version, about, propagate_version = true)]
+struct Cli {
+    /// Configuration file; a missing file means all defaults.
+    #[arg(
+        long,
+        global = true,
+        default_value = "gitkeeper.toml",
+        env = "GITKEEPER_CONFIG"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the webhook server and the workers.
+    Serve,
+    /// List jobs from the configured database.
+    Jobs {
+        /// Only jobs in this state (queued, running, waiting, succeeded, failed, cancelled).
+        #[arg(long)]
+        state: Option<String>,
+        /// How many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create or upgrade the database tables, then exit.
+    Migrate,
+    /// Print the effective configuration with secrets redacted.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gitkeeper-bot: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    gitkeeper_bot::telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gitkeeper-bot: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gitkeeper-bot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Cmd::Serve => gitkeeper_bot::serve::serve(settings).await?,
+        Cmd::Migrate => {
+            let store =
+                queue::open(&settings.database_url(), settings.database.max_connections).await?;
+            println!("{} job store is up to date", store.backend());
+        }
+        Cmd::CheckConfig => print!("{}", settings.redacted_toml()),
+        Cmd::Jobs { state, limit, json } => {
+            let state: Option<JobState> =
+                state.map(|s| s.parse()).transpose().context("--state")?;
+            let store =
+                queue::open(&settings.database_url(), settings.database.max_connections).await?;
+            let jobs = store.jobs(state, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&jobs)?);
+            } else {
+                println!(
+                    "{:>6}  {:<10} {:<9} {:>3}  {:<28} LAST ERROR",
+                    "ID", "STATE", "KIND", "RUN", "TARGET"
+                );
+                for job in jobs {
+                    let target =
+                        format!("{}#{}", job.intent.repo().full_name(), job.intent.number());
+                    println!(
+                        "{:>6}  {:<10} {:<9} {:>3}  {:<28} {}",
+                        job.id,
+                        job.state,
+                        job.kind,
+                        job.attempts,
+                        target,
+                        job.last_error.unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,462 @@
+//! Configuration: `gitkeeper.toml` overridden by `GITKEEPER_<SECTION>__<KEY>`
+//! environment variables. Every value has a default, so a missing file means
+//! "all defaults". Secrets are `SecretString` and never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Everything the bot reads from `gitkeeper.toml` and the environment.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub github: GithubSettings,
+    pub database: DatabaseSettings,
+    pub data: DataSettings,
+    pub trigger: TriggerSettings,
+    pub worker: WorkerSettings,
+    pub log: LogSettings,
+}
+
+/// `[server]`: where the webhook endpoint listens.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: String,
+    /// Largest webhook body accepted, in bytes (GitHub caps payloads at 25 MiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:3000".into(),
+            max_body_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[github]`: the App's identity and where GitHub's REST API is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GithubSettings {
+    pub app_id: Option<u64>,
+    pub private_key_path: Option<PathBuf>,
+    /// The PEM itself, for containers that pass it in the environment.
+    pub private_key: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
+    pub api_url: String,
+    /// Seconds before a GitHub API call is abandoned.
+    pub timeout_secs: u64,
+    /// How many times a failed GitHub call is tried again (idempotent calls and rate limits only).
+    pub max_retries: u32,
+    /// Longest wait accepted for a rate limit before the call fails instead.
+    pub max_rate_limit_wait_secs: u64,
+}
+
+impl Default for GithubSettings {
+    fn default() -> Self {
+        Self {
+            app_id: None,
+            private_key_path: None,
+            private_key: None,
+            webhook_secret: None,
+            api_url: "https://api.github.com".into(),
+            timeout_secs: 30,
+            max_retries: 4,
+            max_rate_limit_wait_secs: 120,
+        }
+    }
+}
+
+/// `[database]`: the job store. Empty `url` means a SQLite file in the data dir.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Option<SecretString>,
+    pub max_connections: Option<u32>,
+}
+
+/// `[data]`: where mirrors, job dirs and the default SQLite file live.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSettings {
+    pub dir: PathBuf,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("./data"),
+        }
+    }
+}
+
+/// `[trigger]`: what starts work.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TriggerSettings {
+    pub label: String,
+    pub command: String,
+}
+
+impl Default for TriggerSettings {
+    fn default() -> Self {
+        Self {
+            label: "gitkeeper".into(),
+            command: "/gitkeeper".into(),
+        }
+    }
+}
+
+/// `[worker]`: the pool that runs jobs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    /// How long a claimed job stays ours without a heartbeat.
+    pub lease_secs: u64,
+    /// How often an idle worker looks for work when nothing wakes it.
+    pub poll_interval_ms: u64,
+    /// How long shutdown waits for running jobs before releasing their leases.
+    pub shutdown_grace_secs: u64,
+    /// How many times a job that failed for a passing reason is run again.
+    pub max_attempts: u32,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            lease_secs: 60,
+            poll_interval_ms: 1000,
+            shutdown_grace_secs: 30,
+            max_attempts: 3,
+        }
+    }
+}
+
+/// `[log]`: how the bot logs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter such as `info` or `gitkeeper_bot=debug`.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid configuration: {0} (see gitkeeper.example.toml for every key and its default)"
+    )]
+    Invalid(String),
+    #[error("invalid configuration: {key} = {value:?}: {fix}")]
+    Key {
+        key: &'static str,
+        value: String,
+        fix: &'static str,
+    },
+}
+
+impl Settings {
+    /// Read `path` (missing file = defaults) and apply `GITKEEPER_*` variables.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, None)
+    }
+
+    /// Like [`Settings::load`] with an explicit environment, for tests.
+    pub fn load_with_env(
+        path: &Path,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
+        if let Err(source) = std::fs::metadata(path) {
+            if source.kind() != std::io::ErrorKind::NotFound {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+        let environment = config::Environment::with_prefix("GITKEEPER")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .source(env);
+        let raw = config::Config::builder()
+            .add_source(
+                config::File::from(path)
+                    .format(config::FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(environment)
+            .build()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let settings: Settings = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if self.worker.concurrency == 0 {
+            return Err(ConfigError::Key {
+                key: "worker.concurrency",
+                value: "0".into(),
+                fix: "set it to 1 or more (default 2)",
+            });
+        }
+        if self.worker.lease_secs < 3 {
+            return Err(ConfigError::Key {
+                key: "worker.lease_secs",
+                value: self.worker.lease_secs.to_string(),
+                fix: "set it to 3 seconds or more (default 60)",
+            });
+        }
+        if url::Url::parse(&self.github.api_url).is_err() {
+            return Err(ConfigError::Key {
+                key: "github.api_url",
+                value: self.github.api_url.clone(),
+                fix: "use an absolute URL such as https://api.github.com or https://ghe.example.com/api/v3",
+            });
+        }
+        if self.trigger.label.trim().is_empty() {
+            return Err(ConfigError::Key {
+                key: "trigger.label",
+                value: self.trigger.label.clone(),
+                fix: "name the label that starts work, e.g. gitkeeper",
+            });
+        }
+        if !self.trigger.command.starts_with('/') || self.trigger.command.contains(' ') {
+            return Err(ConfigError::Key {
+                key: "trigger.command",
+                value: self.trigger.command.clone(),
+                fix: "use one word starting with '/', e.g. /gitkeeper",
+            });
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(ConfigError::Key {
+                key: "log.format",
+                value: self.log.format.clone(),
+                fix: "use text or json",
+            });
+        }
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Key {
+                key: "database.url",
+                value: redact_url(&url),
+                fix: "use sqlite://path/to/file.db or postgres://user@host/db",
+            });
+        }
+        Ok(())
+    }
+
+    /// The socket the webhook server binds.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| ConfigError::Key {
+            key: "server.listen",
+            value: self.server.listen.clone(),
+            fix: "use host:port with an IP address, e.g. 127.0.0.1:3000 or 0.0.0.0:3000",
+        })
+    }
+
+    /// The job store URL: `database.url`, else a SQLite file under the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) if !url.expose_secret().trim().is_empty() => url.expose_secret().to_owned(),
+            _ => format!("sqlite://{}", self.data.dir.join("gitkeeper.db").display()),
+        }
+    }
+
+    /// The GitHub API base URL with exactly one trailing slash.
+    pub fn api_base(&self) -> String {
+        format!("{}/", self.github.api_url.trim_end_matches('/'))
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.worker.lease_secs)
+    }
+
+    /// The effective configuration as TOML with every secret replaced by `[redacted]`.
+    pub fn redacted_toml(&self) -> String {
+        let secret = |s: &Option<SecretString>| s.as_ref().map(|_| "[redacted]".to_string());
+        let view = serde_json::json!({
+            "server": self.server,
+            "github": {
+                "app_id": self.github.app_id,
+                "private_key_path": self.github.private_key_path,
+                "private_key": secret(&self.github.private_key),
+                "webhook_secret": secret(&self.github.webhook_secret),
+                "api_url": self.github.api_url,
+                "timeout_secs": self.github.timeout_secs,
+                "max_retries": self.github.max_retries,
+                "max_rate_limit_wait_secs": self.github.max_rate_limit_wait_secs,
+            },
+            "database": {
+                "url": redact_url(&self.database_url()),
+                "max_connections": self.database.max_connections,
+            },
+            "data": self.data,
+            "trigger": self.trigger,
+            "worker": self.worker,
+            "log": self.log,
+        });
+        let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
+            Ok(v) => v,
+            Err(e) => return format!("# cannot render configuration: {e}\n"),
+        };
+        toml::to_string_pretty(&value).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+fn strip_nulls(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Hide the password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("[redacted]"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn missing_file_means_all_defaults() {
+        let s =
+            Settings::load_with_env(Path::new("/nonexistent/gitkeeper.toml"), env(&[])).unwrap();
+        assert_eq!(s.server.listen, "127.0.0.1:3000");
+        assert_eq!(s.github.api_url, "https://api.github.com");
+        assert_eq!(s.trigger.label, "gitkeeper");
+        assert_eq!(s.trigger.command, "/gitkeeper");
+        assert_eq!(s.worker.concurrency, 2);
+        assert_eq!(s.database_url(), "sqlite://./data/gitkeeper.db");
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        std::fs::write(
+            &path,
+            "[github]\nwebhook_secret = \"from-file\"\napp_id = 7\n[worker]\nconcurrency = 5\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(
+            &path,
+            env(&[
+                ("GITKEEPER_GITHUB__WEBHOOK_SECRET", "from-env"),
+                ("GITKEEPER_WORKER__CONCURRENCY", "3"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.github.webhook_secret.as_ref().unwrap().expose_secret(),
+            "from-env"
+        );
+        assert_eq!(s.worker.concurrency, 3);
+        assert_eq!(s.github.app_id, Some(7));
+    }
+
+    #[test]
+    fn bad_listen_address_names_the_key() {
+        let err = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[("GITKEEPER_SERVER__LISTEN", "localhost")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.listen"), "{err}");
+        assert!(err.contains("127.0.0.1:3000"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[("GITKEEPER_WORKER__CONCURRENCY", "many")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("concurrency"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        std::fs::write(&path, "[github]\nwebhok_secret = \"typo\"\n").unwrap();
+        let err = Settings::load_with_env(&path, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webhok_secret"), "{err}");
+    }
+
+    #[test]
+    fn redacted_config_hides_secrets() {
+        let s = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[
+                ("GITKEEPER_GITHUB__WEBHOOK_SECRET", "hunter2"),
+                ("GITKEEPER_DATABASE__URL", "postgres://u:pw@localhost/db"),
+            ]),
+        )
+        .unwrap();
+        let text = s.redacted_toml();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains(":pw@"), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,178 @@
+//! Issue and pull request conversation: comments and reactions.
+
+use http::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::GithubError;
+use super::client::Installation;
+use crate::ids::{CommentId, IssueNumber};
+use crate::intent::RepoRef;
+
+/// An issue comment as GitHub returns it (the fields the bot reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueComment {
+    pub id: CommentId,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub html_url: String,
+}
+
+/// Reactions the bot uses.
+#[derive(Debug, Clone, Copy)]
+pub enum Reaction {
+    Eyes,
+    Rocket,
+    Confused,
+}
+
+impl Reaction {
+    fn content(self) -> &'static str {
+        match self {
+            Reaction::Eyes => "eyes",
+            Reaction::Rocket => "rocket",
+            Reaction::Confused => "confused",
+        }
+    }
+}
+
+/// Pages of comments read at most when looking for the bot's own comment.
+const MAX_COMMENT_PAGES: u32 = 10;
+
+impl Installation {
+    pub async fn create_comment(
+        &self,
+        repo: &RepoRef,
+        number: IssueNumber,
+        body: &str,
+    ) -> Result<IssueComment, GithubError> {
+        let path = format!(
+            "repos/{}/{}/issues/{number}/comments",
+            repo.owner, repo.name
+        );
+        self.call(Method::POST, &path, Some(&json!({ "body": body })))
+            .await?
+            .json(&path)
+    }
+
+    pub async fn update_comment(
+        &self,
+        repo: &RepoRef,
+        id: CommentId,
+        body: &str,
+    ) -> Result<IssueComment, GithubError> {
+        let path = format!("repos/{}/{}/issues/comments/{id}", repo.owner, repo.name);
+        self.call(Method::PATCH, &path, Some(&json!({ "body": body })))
+            .await?
+            .json(&path)
+    }
+
+    /// The first comment on the issue whose body contains `marker`.
+    pub async fn find_comment(
+        &self,
+        repo: &RepoRef,
+        number: IssueNumber,
+        marker: &str,
+    ) -> Result<Option<IssueComment>, GithubError> {
+        for page in 1..=MAX_COMMENT_PAGES {
+            let path = format!(
+                "repos/{}/{}/issues/{number}/comments?per_page=100&page={page}",
+                repo.owner, repo.name
+            );
+            let answer = self.call(Method::GET, &path, None).await?;
+            let comments: Vec<IssueComment> = answer.json(&path)?;
+            if let Some(found) = comments
+                .iter()
+                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+            {
+                return Ok(Some(found.clone()));
+            }
+            let has_next = answer
+                .headers
+                .get(http::header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|link| link.contains("rel=\"next\""));
+            if !has_next {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Create the comment carrying `marker`, or update the one that already does.
+    pub async fn upsert_comment(
+        &self,
+        repo: &RepoRef,
+        number: IssueNumber,
+        marker: &str,
+        body: &str,
+    ) -> Result<IssueComment, GithubError> {
+        let full = format!("{body}\n\n{marker}");
+        match self.find_comment(repo, number, marker).await? {
+            Some(existing) if existing.body.as_deref() == Some(full.as_str()) => Ok(existing),
+            Some(existing) => self.update_comment(repo, existing.id, &full).await,
+            None => self.create_comment(repo, number, &full).await,
+        }
+    }
+
+    /// React to an issue or pull request (GitHub answers 200 when the reaction exists already).
+    pub async fn react_to_issue(
+        &self,
+        repo: &RepoRef,
+        number: IssueNumber,
+        reaction: Reaction,
+    ) -> Result<(), GithubError> {
+        self.react(
+            format!(
+                "repos/{}/{}/issues/{number}/reactions",
+                repo.owner, repo.name
+            ),
+            reaction,
+        )
+        .await
+    }
+
+    /// React to an issue comment.
+    pub async fn react_to_comment(
+        &self,
+        repo: &RepoRef,
+        id: CommentId,
+        reaction: Reaction,
+    ) -> Result<(), GithubError> {
+        self.react(
+            format!(
+                "repos/{}/{}/issues/comments/{id}/reactions",
+                repo.owner, repo.name
+            ),
+            reaction,
+        )
+        .await
+    }
+
+    /// React to a pull request review comment.
+    pub async fn react_to_review_comment(
+        &self,
+        repo: &RepoRef,
+        id: CommentId,
+        reaction: Reaction,
+    ) -> Result<(), GithubError> {
+        self.react(
+            format!(
+                "repos/{}/{}/pulls/comments/{id}/reactions",
+                repo.owner, repo.name
+            ),
+            reaction,
+        )
+        .await
+    }
+
+    async fn react(&self, path: String, reaction: Reaction) -> Result<(), GithubError> {
+        self.call(
+            Method::POST,
+            &path,
+            Some(&json!({ "content": reaction.content() })),
+        )
+        .await
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,77 @@
+//! GitHub access as the App: JWT and installation-token auth, one HTTP client
+//! (octocrab's) shared by every call, retries that never hammer a failing
+//! GitHub nor duplicate a POST, and the REST calls the pipeline makes. The
+//! private key and tokens never appear in logs or errors.
+
+mod auth;
+mod client;
+mod issues;
+pub mod retry;
+
+pub use auth::{AppCredentials, TokenCache};
+pub use client::{GithubApp, Installation};
+pub use issues::{IssueComment, Reaction};
+
+use http::{Method, StatusCode};
+
+/// A GitHub call that did not give the bot what it needed.
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    #[error("GitHub App is not configured: {0}")]
+    NotConfigured(String),
+    #[error(
+        "cannot use the App private key: {0}. Download a new key from the App's settings page and point [github] private_key_path at it"
+    )]
+    Key(String),
+    #[error(
+        "cannot reach GitHub for {method} {path}: {message}. Check [github] api_url and the network"
+    )]
+    Transport {
+        method: Method,
+        path: String,
+        message: String,
+    },
+    #[error("GitHub did not answer {method} {path} within {secs} s")]
+    Timeout {
+        method: Method,
+        path: String,
+        secs: u64,
+    },
+    #[error("GitHub answered {status} to {method} {path}: {message}")]
+    Status {
+        method: Method,
+        path: String,
+        status: StatusCode,
+        message: String,
+    },
+    #[error(
+        "GitHub rate limit on {method} {path}: it asks to wait {wait_secs} s, longer than [github] max_rate_limit_wait_secs"
+    )]
+    RateLimited {
+        method: Method,
+        path: String,
+        wait_secs: u64,
+    },
+    #[error("unexpected answer from GitHub to {path}: {message}")]
+    Decode { path: String, message: String },
+}
+
+impl GithubError {
+    /// True when trying the whole job again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GithubError::Transport { .. }
+            | GithubError::Timeout { .. }
+            | GithubError::RateLimited { .. } => true,
+            GithubError::Status { status, .. } => status.is_server_error(),
+            _ => false,
+        }
+    }
+
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            GithubError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}

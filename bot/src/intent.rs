@@ -1,0 +1,160 @@
+//! What a webhook asks the bot to do, as a typed value. Ingress produces an
+//! `Intent`; the job store keeps it; the pipeline acts on it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CommentId, InstallationId, IssueNumber, RepoId, ReviewId};
+
+/// A repository as the webhook names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoRef {
+    pub id: RepoId,
+    pub owner: String,
+    pub name: String,
+}
+
+impl RepoRef {
+    /// `owner/name`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+/// The person whose action triggered the work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    pub login: String,
+    pub id: u64,
+}
+
+/// A maintainer's `/gitkeeper <command>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Push a new commit revising the PR according to the instructions.
+    Revise { instructions: String },
+    /// Redo the original task from a fresh base.
+    Retry,
+    /// Retry starting one tier higher on the escalation ladder.
+    Escalate,
+    /// Allow a parked paid tier to run.
+    Approve,
+    /// Explain the change in a comment, without a commit.
+    Explain,
+    /// Stop the running job, leaving the branch as it is.
+    Cancel,
+    /// Show the commands; `unknown` holds what was typed if it was not a command.
+    Help { unknown: Option<String> },
+}
+
+/// Where a command was written: an issue or a pull request (by number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "number", rename_all = "snake_case")]
+pub enum Target {
+    Issue(IssueNumber),
+    PullRequest(IssueNumber),
+}
+
+impl Target {
+    pub fn number(self) -> IssueNumber {
+        match self {
+            Target::Issue(n) | Target::PullRequest(n) => n,
+        }
+    }
+}
+
+/// The part of a pull request a revision is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scope", rename_all = "snake_case")]
+pub enum ReviseScope {
+    /// A review comment on one line of one file.
+    Line {
+        comment_id: CommentId,
+        path: String,
+        line: Option<u64>,
+        body: String,
+    },
+    /// A "changes requested" review: one revision covering all its comments.
+    Review { review_id: ReviewId, body: String },
+}
+
+/// The work one webhook asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "intent", rename_all = "snake_case")]
+pub enum Intent {
+    /// A labelled issue: write the change and open a pull request.
+    Generate {
+        installation: InstallationId,
+        repo: RepoRef,
+        issue: IssueNumber,
+        title: String,
+        body: String,
+        sender: Sender,
+    },
+    /// A `/gitkeeper` command in a comment.
+    Command {
+        installation: InstallationId,
+        repo: RepoRef,
+        target: Target,
+        comment_id: CommentId,
+        sender: Sender,
+        command: Command,
+    },
+    /// A review on a pull request asking for changes.
+    Revise {
+        installation: InstallationId,
+        repo: RepoRef,
+        pull_request: IssueNumber,
+        sender: Sender,
+        scope: ReviseScope,
+    },
+}
+
+impl Intent {
+    pub fn installation(&self) -> InstallationId {
+        match self {
+            Intent::Generate { installation, .. }
+            | Intent::Command { installation, .. }
+            | Intent::Revise { installation, .. } => *installation,
+        }
+    }
+
+    pub fn repo(&self) -> &RepoRef {
+        match self {
+            Intent::Generate { repo, .. }
+            | Intent::Command { repo, .. }
+            | Intent::Revise { repo, .. } => repo,
+        }
+    }
+
+    pub fn sender(&self) -> &Sender {
+        match self {
+            Intent::Generate { sender, .. }
+            | Intent::Command { sender, .. }
+            | Intent::Revise { sender, .. } => sender,
+        }
+    }
+
+    /// The issue or PR number this intent is about.
+    pub fn number(&self) -> IssueNumber {
+        match self {
+            Intent::Generate { issue, .. } => *issue,
+            Intent::Command { target, .. } => target.number(),
+            Intent::Revise { pull_request, .. } => *pull_request,
+        }
+    }
+
+    /// Jobs with the same key run one at a time, in arrival order.
+    pub fn target_key(&self) -> String {
+        format!("{}#{}", self.repo().id, self.number())
+    }
+
+    /// A short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Intent::Generate { .. } => "generate",
+            Intent::Command { .. } => "command",
+            Intent::Revise { .. } => "revise",
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The same behaviour tests run against SQLite and PostgreSQL.
+
+use super::*;
+use crate::ids::{CommentId, IssueNumber, RepoId};
+use crate::intent::{Command, RepoRef, Sender, Target};
+
+/// PostgreSQL used by the tests; `.ci/run` makes sure it is up.
+pub(crate) fn postgres_url() -> String {
+    std::env::var("GITKEEPER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A PostgreSQL URL whose connections use a fresh schema of their own.
+pub(crate) async fn fresh_postgres_url() -> String {
+    let base = postgres_url();
+    let schema = format!("gk_test_{}", uuid::Uuid::new_v4().simple());
+    let pool = sqlx::PgPool::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is needed by these tests (start it, or set GITKEEPER_TEST_POSTGRES_URL): {e}"));
+    // The schema name is ours (a UUID), not input.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options[search_path]={schema}")
+}
+
+async fn stores() -> Vec<(Arc<dyn JobStore>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    let sqlite = open(&sqlite_url, None).await.unwrap();
+    let pg = open(&fresh_postgres_url().await, Some(8)).await.unwrap();
+    vec![(sqlite, dir), (pg, tempfile::tempdir().unwrap())]
+}
+
+fn intent(repo: u64, number: u64) -> Intent {
+    Intent::Command {
+        installation: InstallationId(1),
+        repo: RepoRef {
+            id: RepoId(repo),
+            owner: "octo".into(),
+            name: "app".into(),
+        },
+        target: Target::PullRequest(IssueNumber(number)),
+        comment_id: CommentId(number * 10),
+        sender: Sender {
+            login: "maintainer".into(),
+            id: 5,
+        },
+        command: Command::Retry,
+    }
+}
+
+fn delivery(id: &str) -> Delivery {
+    Delivery {
+        id: DeliveryId(id.into()),
+        event: "issue_comment".into(),
+        outcome: "queued".into(),
+    }
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn redelivered_webhook_creates_no_second_job() {
+    for (store, _dir) in stores().await {
+        let first = store
+            .accept(&delivery("d-1"), Some(&intent(1, 1)), 0)
+            .await
+            .unwrap();
+        assert!(
+            matches!(first, Accepted::Stored(Some(_))),
+            "{}",
+            store.backend()
+        );
+        let again = store
+            .accept(&delivery("d-1"), Some(&intent(1, 1)), 1)
+            .await
+            .unwrap();
+        assert_eq!(again, Accepted::Duplicate, "{}", store.backend());
+        assert_eq!(
+            store.jobs(None, 10).await.unwrap().len(),
+            1,
+            "{}",
+            store.backend()
+        );
+    }
+}
+
+#[tokio::test]
+async fn delivery_without_work_is_recorded_for_dedupe() {
+    for (store, _dir) in stores().await {
+        assert_eq!(
+            store.accept(&delivery("d-2"), None, 0).await.unwrap(),
+            Accepted::Stored(None)
+        );
+        assert_eq!(
+            store.accept(&delivery("d-2"), None, 0).await.unwrap(),
+            Accepted::Duplicate
+        );
+        assert!(store.jobs(None, 10).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn jobs_for_one_target_run_one_at_a_time_in_order() {
+    for (store, _dir) in stores().await {
+        let b = store.backend();
+        store
+            .accept(&delivery("a"), Some(&intent(1, 7)), 0)
+            .await
+            .unwrap();
+        store
+            .accept(&delivery("b"), Some(&intent(1, 7)), 1)
+            .await
+            .unwrap();
+        store
+            .accept(&delivery("c"), Some(&intent(1, 8)), 2)
+            .await
+            .unwrap();
+        let first = store.claim("w1", LEASE, 10).await.unwrap().unwrap();
+        assert_eq!(first.delivery_id, Some(DeliveryId("a".into())), "{b}");
+        // The second job on #7 waits behind the first; #8 is free.
+        let second = store.claim("w2", LEASE, 11).await.unwrap().unwrap();
+        assert_eq!(second.delivery_id, Some(DeliveryId("c".into())), "{b}");
+        assert!(store.claim("w3", LEASE, 12).await.unwrap().is_none(), "{b}");
+        assert!(
+            store
+                .finish(first.id, "w1", &Finish::Succeeded, 13)
+                .await
+                .unwrap()
+        );
+        let third = store.claim("w3", LEASE, 14).await.unwrap().unwrap();
+        assert_eq!(third.delivery_id, Some(DeliveryId("b".into())), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn expired_lease_is_reclaimed_and_the_old_worker_loses_it() {
+    for (store, _dir) in stores().await {
+        let b = store.backend();
+        store
+            .accept(&delivery("x"), Some(&intent(2, 1)), 0)
+            .await
+            .unwrap();
+        let job = store
+            .claim("crashed", Duration::from_millis(100), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.attempts, 1);
+        assert!(
+            store.claim("w2", LEASE, 50).await.unwrap().is_none(),
+            "{b}: lease still live"
+        );
+        let again = store.claim("w2", LEASE, 200).await.unwrap().unwrap();
+        assert_eq!(again.id, job.id);
+        assert_eq!(again.attempts, 2, "{b}");
+        assert!(
+            !store
+                .heartbeat(job.id, "crashed", LEASE, 201)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            !store
+                .finish(job.id, "crashed", &Finish::Succeeded, 202)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        assert!(
+            store.heartbeat(job.id, "w2", LEASE, 203).await.unwrap(),
+            "{b}"
+        );
+        assert!(
+            store
+                .finish(job.id, "w2", &Finish::Succeeded, 204)
+                .await
+                .unwrap(),
+            "{b}"
+        );
+        let done = store.job(job.id).await.unwrap().unwrap();
+        assert_eq!(done.state, JobState::Succeeded);
+        assert_eq!(done.lease_owner, None);
+    }
+}
+
+#[tokio::test]
+async fn released_job_is_queued_again_without_counting_the_run() {
+    for (store, _dir) in stores().await {
+        store
+            .accept(&delivery("r"), Some(&intent(3, 1)), 0)
+            .await
+            .unwrap();
+        let job = store.claim("w", LEASE, 0).await.unwrap().unwrap();
+        assert!(store.release(job.id, "w", 1).await.unwrap());
+        let job = store.job(job.id).await.unwrap().unwrap();
+        assert_eq!(
+            (job.state, job.attempts),
+            (JobState::Queued, 0),
+            "{}",
+            store.backend()
+        );
+    }
+}
+
+#[tokio::test]
+async fn retry_waits_for_its_delay() {
+    for (store, _dir) in stores().await {
+        store
+            .accept(&delivery("t"), Some(&intent(4, 1)), 0)
+            .await
+            .unwrap();
+        let job = store.claim("w", LEASE, 0).await.unwrap().unwrap();
+        let retry = Finish::Retry {
+            after: Duration::from_secs(5),
+            error: "GitHub answered 502".into(),
+        };
+        assert!(store.finish(job.id, "w", &retry, 1000).await.unwrap());
+        assert!(store.claim("w", LEASE, 5999).await.unwrap().is_none());
+        let again = store.claim("w", LEASE, 6000).await.unwrap().unwrap();
+        assert_eq!(again.last_error.as_deref(), Some("GitHub answered 502"));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_workers_never_share_a_job() {
+    for (store, _dir) in stores().await {
+        for i in 0..24 {
+            store
+                .accept(&delivery(&format!("c{i}")), Some(&intent(5, i)), 0)
+                .await
+                .unwrap();
+        }
+        let mut handles = Vec::new();
+        for w in 0..4 {
+            let store = store.clone();
+            handles.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                let worker = format!("w{w}");
+                while let Some(job) = store.claim(&worker, LEASE, 1).await.unwrap() {
+                    mine.push(job.id);
+                    store
+                        .finish(job.id, &worker, &Finish::Succeeded, 2)
+                        .await
+                        .unwrap();
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.await.unwrap());
+        }
+        let total = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((total, all.len()), (24, 24), "{}", store.backend());
+        let counts = store.count_by_state().await.unwrap();
+        assert_eq!(counts, vec![(JobState::Succeeded, 24)]);
+    }
+}
+
+#[tokio::test]
+async fn listing_filters_by_state_and_installations_are_recorded() {
+    for (store, _dir) in stores().await {
+        store
+            .accept(&delivery("l1"), Some(&intent(6, 1)), 0)
+            .await
+            .unwrap();
+        store
+            .accept(&delivery("l2"), Some(&intent(6, 2)), 0)
+            .await
+            .unwrap();
+        let job = store.claim("w", LEASE, 0).await.unwrap().unwrap();
+        store
+            .finish(job.id, "w", &Finish::Failed("boom".into()), 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.jobs(Some(JobState::Failed), 10).await.unwrap().len(),
+            1
+        );
+        assert_eq!(
+            store.jobs(Some(JobState::Queued), 10).await.unwrap().len(),
+            1
+        );
+        assert_eq!(store.jobs(None, 10).await.unwrap().len(), 2);
+
+        let mut change = InstallationChange {
+            id: InstallationId(99),
+            account: "octo".into(),
+            removed: false,
+            suspended: false,
+        };
+        store.record_installation(&change, 0).await.unwrap();
+        change.suspended = true;
+        store.record_installation(&change, 1).await.unwrap();
+        let rows = store.installations().await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].suspended);
+        change.removed = true;
+        store.record_installation(&change, 2).await.unwrap();
+        assert!(store.installations().await.unwrap().is_empty());
+    }
+}

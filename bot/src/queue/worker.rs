@@ -1,0 +1,204 @@
+//! The worker pool: N workers lease jobs, keep their leases alive with a
+//! heartbeat, run the pipeline, and record how it ended. On shutdown they stop
+//! claiming, give running jobs a grace period, then release their leases so
+//! another process picks them up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{Finish, Job, JobState, JobStore, now_ms};
+use crate::config::WorkerSettings;
+use crate::metrics::Metrics;
+use crate::pipeline::{Outcome, Pipeline};
+
+/// Runs jobs from the store until shut down.
+#[derive(Clone)]
+pub struct WorkerPool {
+    pub store: Arc<dyn JobStore>,
+    pub pipeline: Arc<Pipeline>,
+    pub settings: WorkerSettings,
+    pub metrics: Arc<Metrics>,
+    /// Ingress pokes this when it queues a job, so idle workers start at once.
+    pub wake: Arc<Notify>,
+    /// Names this process in lease owners.
+    pub instance: String,
+}
+
+impl WorkerPool {
+    /// Run `settings.concurrency` workers until `shutdown` fires and they have drained.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut handles = Vec::new();
+        for i in 0..self.settings.concurrency {
+            let pool = self.clone();
+            let name = format!("{}/w{i}", self.instance);
+            let shutdown = shutdown.clone();
+            handles.push(tokio::spawn(
+                async move { pool.worker(name, shutdown).await },
+            ));
+        }
+        for handle in handles {
+            if let Err(e) = handle.await {
+                tracing::error!(error = %e, "worker task ended abnormally");
+            }
+        }
+    }
+
+    async fn worker(&self, name: String, shutdown: CancellationToken) {
+        let lease = Duration::from_secs(self.settings.lease_secs);
+        let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        let mut backoff = Duration::from_millis(500);
+        while !shutdown.is_cancelled() {
+            match self.store.claim(&name, lease, now_ms()).await {
+                Ok(Some(job)) => {
+                    backoff = Duration::from_millis(500);
+                    self.run_job(&name, job, &shutdown).await;
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(worker = %name, error = %e, "cannot claim jobs; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    async fn run_job(&self, worker: &str, job: Job, shutdown: &CancellationToken) {
+        let span = tracing::info_span!(
+            "job",
+            job_id = %job.id,
+            kind = %job.kind,
+            repo = %job.intent.repo().full_name(),
+            number = %job.intent.number(),
+            delivery = job.delivery_id.as_ref().map(|d| d.0.as_str()).unwrap_or(""),
+            attempt = job.attempts,
+        );
+        self.run_job_inner(worker, job, shutdown)
+            .instrument(span)
+            .await
+    }
+
+    async fn run_job_inner(&self, worker: &str, job: Job, shutdown: &CancellationToken) {
+        if job.attempts > self.settings.max_attempts {
+            let error = format!(
+                "gave up after {} runs; last error: {}",
+                job.attempts - 1,
+                job.last_error
+                    .as_deref()
+                    .unwrap_or("the worker stopped mid-run")
+            );
+            tracing::error!(%error, "job abandoned");
+            self.finish(worker, &job, Finish::Failed(error)).await;
+            return;
+        }
+        tracing::info!("job started");
+        let job_cancel = CancellationToken::new();
+        let heartbeat = self.spawn_heartbeat(worker.to_string(), &job, job_cancel.clone());
+        let run = self.pipeline.run(&job, &job_cancel);
+        tokio::pin!(run);
+        let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
+        let result = tokio::select! {
+            r = &mut run => Some(r),
+            _ = shutdown.cancelled() => {
+                tracing::info!(grace_secs = grace.as_secs(), "shutting down: waiting for the running job");
+                tokio::time::timeout(grace, &mut run).await.ok()
+            }
+        };
+        heartbeat.cancel();
+        let lease_lost = job_cancel.is_cancelled();
+        let Some(result) = result else {
+            job_cancel.cancel();
+            match self.store.release(job.id, worker, now_ms()).await {
+                Ok(_) => tracing::info!("job released for another worker"),
+                Err(e) => tracing::error!(error = %e, "cannot release job; its lease will expire"),
+            }
+            return;
+        };
+        if lease_lost {
+            tracing::warn!("lease lost while running; another worker owns the job now");
+            return;
+        }
+        let finish = match result {
+            Ok(Outcome::Done) => Finish::Succeeded,
+            Ok(Outcome::Cancelled) => Finish::Cancelled("cancelled".into()),
+            Err(e) if e.is_transient() && job.attempts < self.settings.max_attempts => {
+                let after = Duration::from_secs(5 * 2u64.pow(job.attempts.min(6)));
+                tracing::warn!(error = %e, retry_in_secs = after.as_secs(), "job failed for a passing reason; will retry");
+                Finish::Retry {
+                    after,
+                    error: e.to_string(),
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "job failed");
+                Finish::Failed(e.to_string())
+            }
+        };
+        self.finish(worker, &job, finish).await;
+    }
+
+    async fn finish(&self, worker: &str, job: &Job, finish: Finish) {
+        let state = match &finish {
+            Finish::Succeeded => JobState::Succeeded,
+            Finish::Failed(_) => JobState::Failed,
+            Finish::Cancelled(_) => JobState::Cancelled,
+            Finish::Waiting(_) => JobState::Waiting,
+            Finish::Retry { .. } => JobState::Queued,
+        };
+        match self.store.finish(job.id, worker, &finish, now_ms()).await {
+            Ok(true) => {
+                self.metrics.job_finished(state);
+                tracing::info!(state = %state, "job finished");
+            }
+            Ok(false) => tracing::warn!("job was taken over before it finished; result dropped"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record the job's end; its lease will expire and it will run again")
+            }
+        }
+    }
+
+    /// Extend the lease every third of its length; cancel `job_cancel` if it is lost.
+    fn spawn_heartbeat(
+        &self,
+        worker: String,
+        job: &Job,
+        job_cancel: CancellationToken,
+    ) -> CancellationToken {
+        let stop = CancellationToken::new();
+        let store = self.store.clone();
+        let lease = Duration::from_secs(self.settings.lease_secs);
+        let id = job.id;
+        let stop_child = stop.clone();
+        tokio::spawn(async move {
+            let every = lease / 3;
+            loop {
+                tokio::select! {
+                    _ = stop_child.cancelled() => break,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                match store.heartbeat(id, &worker, lease, now_ms()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        job_cancel.cancel();
+                        break;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed; will try again"),
+                }
+            }
+        });
+        stop
+    }
+}

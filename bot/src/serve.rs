@@ -1,0 +1,141 @@
+//! `gitkeeper-bot serve`: open the store, start the webhook server and the
+//! worker pool, and shut both down cleanly on SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::github::GithubApp;
+use crate::ingress::{self, Ingress};
+use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
+use crate::queue::{self, worker::WorkerPool};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] queue::StoreError),
+    #[error(
+        "cannot listen on {addr}: {source}. Is another process using the port? Change [server] listen"
+    )]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Server(std::io::Error),
+}
+
+/// Run until a shutdown signal.
+pub async fn serve(settings: Settings) -> Result<(), ServeError> {
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested: no new jobs will be claimed");
+        signal.cancel();
+    });
+    serve_until(settings, shutdown).await
+}
+
+/// Run until `shutdown` fires.
+pub async fn serve_until(
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let addr = settings.listen_addr().map_err(|e| ServeError::Bind {
+        addr: settings.server.listen.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let store = queue::open(&settings.database_url(), settings.database.max_connections).await?;
+    tracing::info!(backend = store.backend(), "job store ready");
+    let metrics = Arc::new(Metrics::default());
+    let wake = Arc::new(Notify::new());
+    let github = GithubApp::from_settings(&settings);
+    if let Err(e) = &github {
+        tracing::warn!(error = %e, "GitHub App not configured: webhooks are accepted but no job can run until it is");
+    }
+    let state = Ingress {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        wake: wake.clone(),
+        webhook_secret: settings.github.webhook_secret.clone(),
+        trigger: settings.trigger.clone(),
+        github_ready: github.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(ServeError::Server)?;
+    tracing::info!(%local, "listening for webhooks on http://{local}/webhooks");
+
+    let workers = match github {
+        Ok(github) => {
+            let pool = WorkerPool {
+                store: store.clone(),
+                pipeline: Arc::new(Pipeline::new(github, settings.trigger.command.clone())),
+                settings: settings.worker.clone(),
+                metrics: metrics.clone(),
+                wake,
+                instance: instance_name(),
+            };
+            let token = shutdown.clone();
+            Some(tokio::spawn(async move { pool.run(token).await }))
+        }
+        Err(_) => None,
+    };
+
+    let app = ingress::router(state, settings.server.max_body_bytes);
+    let server_shutdown = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
+        .await
+        .map_err(ServeError::Server)?;
+    if let Some(workers) = workers {
+        if let Err(e) = workers.await {
+            tracing::error!(error = %e, "worker pool ended abnormally");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `host-pid-random`: unique per process, readable in `jobs` output.
+fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &id[..8])
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
