@@ -1,0 +1,231 @@
+//! The package as prompt text: project line, schema summary, directory tree,
+//! then each file in a fenced block headed by its path and why it is there.
+//! Deterministic, so the same package always renders (and counts) the same.
+
+use std::fmt::Write;
+
+use super::ContextPackage;
+use super::select::{Reason, SelectedFile};
+
+/// Language tag for a fenced block.
+fn language(path: &str) -> &'static str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext {
+        "ts" | "mts" | "cts" => "ts",
+        "tsx" => "tsx",
+        "js" | "mjs" | "cjs" => "js",
+        "jsx" => "jsx",
+        "json" => "json",
+        "md" | "mdx" => "markdown",
+        "prisma" => "prisma",
+        "py" => "python",
+        "rs" => "rust",
+        "go" => "go",
+        "css" => "css",
+        "scss" => "scss",
+        "yml" | "yaml" => "yaml",
+        "toml" => "toml",
+        "sql" => "sql",
+        "sh" => "bash",
+        "html" => "html",
+        "vue" => "vue",
+        "svelte" => "svelte",
+        "graphql" | "gql" => "graphql",
+        _ => "",
+    }
+}
+
+/// The line that replaces cut lines, as a comment in the file's language.
+pub(crate) fn elision_marker(path: &str, lines: usize) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    let text = format!("… {lines} lines elided …");
+    match ext {
+        "py" | "rb" | "sh" | "yml" | "yaml" | "toml" | "r" | "pl" => format!("# {text}"),
+        "md" | "mdx" | "html" | "xml" | "vue" | "svelte" => format!("<!-- {text} -->"),
+        "css" => format!("/* {text} */"),
+        "sql" => format!("-- {text}"),
+        _ if name == "Dockerfile" || name == "Makefile" => format!("# {text}"),
+        _ => format!("// {text}"),
+    }
+}
+
+/// A backtick fence longer than any run of backticks in `content`.
+fn fence(content: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in content.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+fn reasons_text(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Everything of a file's block except its content (for counting).
+pub(crate) fn file_header(path: &str, reasons: &[Reason], content: &str) -> String {
+    let f = fence(content);
+    format!(
+        "## {path} — {}\n{f}{}\n\n{f}\n",
+        reasons_text(reasons),
+        language(path)
+    )
+}
+
+/// One file as a fenced block.
+pub(crate) fn file_block(file: &SelectedFile) -> String {
+    let f = fence(&file.content);
+    let mut out = format!(
+        "## {} — {}\n{f}{}\n",
+        file.path,
+        reasons_text(&file.reasons),
+        language(&file.path)
+    );
+    out.push_str(&file.content);
+    if !file.content.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&f);
+    out.push('\n');
+    out
+}
+
+/// The prompt text before the files: project, schema, tree.
+pub(crate) fn header(pkg: &ContextPackage) -> String {
+    let mut out = String::from("# Project\n");
+    let p = &pkg.project;
+    let name = match (&p.name, &p.version) {
+        (Some(n), Some(v)) => format!("{n} {v}"),
+        (Some(n), None) => n.clone(),
+        _ => "(unnamed)".to_string(),
+    };
+    let stack = p.stack_summary();
+    if stack.is_empty() {
+        let _ = writeln!(out, "{name}");
+    } else {
+        let _ = writeln!(out, "{name}: {stack}");
+    }
+    if let Some(m) = &pkg.manifest {
+        let pm = m
+            .package_manager
+            .as_ref()
+            .map_or("npm (assumed)", |p| p.kind.command());
+        let scripts: Vec<&str> = m.scripts.keys().map(String::as_str).collect();
+        if scripts.is_empty() {
+            let _ = writeln!(out, "Package manager: {pm}");
+        } else {
+            let _ = writeln!(
+                out,
+                "Package manager: {pm}; scripts: {}",
+                scripts.join(", ")
+            );
+        }
+    }
+    if let Some(ts) = &pkg.tsconfig {
+        if !ts.paths.is_empty() {
+            let aliases: Vec<String> = ts
+                .paths
+                .iter()
+                .map(|a| format!("{} → {}", a.pattern, a.targets.join(" | ")))
+                .collect();
+            let _ = writeln!(out, "Import aliases: {}", aliases.join(", "));
+        }
+    }
+    if let Some(schema) = &pkg.schema {
+        let _ = writeln!(
+            out,
+            "\n# Prisma schema ({})",
+            schema.location.files.join(", ")
+        );
+        match (&schema.schema, &schema.error) {
+            (Some(parsed), _) => {
+                let accessors: Vec<String> = parsed
+                    .accessors()
+                    .into_iter()
+                    .take(12)
+                    .map(|a| format!("prisma.{a}"))
+                    .collect();
+                if !accessors.is_empty() {
+                    let more = if parsed.models.len() + parsed.views.len() > 12 {
+                        ", …"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(out, "Client accessors: {}{more}", accessors.join(", "));
+                }
+                out.push_str(&schema.summary);
+            }
+            (None, Some(err)) => {
+                let _ = writeln!(out, "The schema does not parse: {err}");
+            }
+            (None, None) => {}
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n# Directory tree (depth {}, {} files)",
+        pkg.tree.depth, pkg.tree.total_files
+    );
+    out.push_str(&pkg.tree.text);
+    out.push_str("\n# Files\n");
+    out
+}
+
+/// The whole package as prompt text.
+pub(crate) fn prompt(pkg: &ContextPackage) -> String {
+    let mut out = header(pkg);
+    for file in &pkg.files {
+        out.push_str(&file_block(file));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_outgrow_backticks_in_content() {
+        assert_eq!(fence("plain"), "```");
+        assert_eq!(fence("a ``` b"), "````");
+    }
+
+    #[test]
+    fn elision_marker_uses_the_language_comment() {
+        assert_eq!(elision_marker("a.ts", 3), "// … 3 lines elided …");
+        assert_eq!(elision_marker("a.py", 3), "# … 3 lines elided …");
+        assert_eq!(
+            elision_marker("README.md", 3),
+            "<!-- … 3 lines elided … -->"
+        );
+    }
+
+    #[test]
+    fn file_block_is_fenced_with_language_and_reasons() {
+        let file = SelectedFile {
+            path: "src/a.ts".into(),
+            reasons: vec![Reason::NamedInTask {
+                mention: "a.ts".into(),
+            }],
+            tokens: 3,
+            content: "export {}".into(),
+            truncated: None,
+        };
+        assert_eq!(
+            file_block(&file),
+            "## src/a.ts — named in task (`a.ts`)\n```ts\nexport {}\n```\n"
+        );
+    }
+}
