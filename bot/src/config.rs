@@ -20,6 +20,8 @@ pub struct Settings {
     pub trigger: TriggerSettings,
     pub worker: WorkerSettings,
     pub log: LogSettings,
+    /// `[models.<name>]`: built-in models with the user's tables merged over them.
+    pub models: crate::models::ModelsSettings,
 }
 
 /// `[server]`: where the webhook endpoint listens.
@@ -180,9 +182,9 @@ pub enum ConfigError {
 }
 
 impl Settings {
-    /// Read `path` (missing file = defaults) and apply `GITKEEPER_*` variables.
+    /// Read `path` (missing file = defaults) and apply `GITKEEPER_<SECTION>__<KEY>` variables.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Self::load_with_env(path, None)
+        Self::load_with_env(path, Some(std::env::vars().collect()))
     }
 
     /// Like [`Settings::load`] with an explicit environment, for tests.
@@ -198,6 +200,13 @@ impl Settings {
                 });
             }
         }
+        // Only `GITKEEPER_<SECTION>__<KEY>` for sections this file reads: other
+        // GITKEEPER_* variables (GITKEEPER_CONFIG, the runner's, tests') are not ours.
+        let env = env.map(|vars| {
+            vars.into_iter()
+                .filter(|(name, _)| is_setting_variable(name))
+                .collect()
+        });
         let environment = config::Environment::with_prefix("GITKEEPER")
             .prefix_separator("_")
             .separator("__")
@@ -335,6 +344,20 @@ impl Settings {
     }
 }
 
+/// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
+pub const SECTIONS: &[&str] = &[
+    "server", "github", "database", "data", "trigger", "worker", "log", "models",
+];
+
+/// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
+fn is_setting_variable(name: &str) -> bool {
+    name.strip_prefix("GITKEEPER_")
+        .and_then(|rest| rest.split_once("__"))
+        .is_some_and(|(section, key)| {
+            !key.is_empty() && SECTIONS.contains(&section.to_ascii_lowercase().as_str())
+        })
+}
+
 fn strip_nulls(value: serde_json::Value) -> serde_json::Value {
     match value {
         serde_json::Value::Object(map) => serde_json::Value::Object(
@@ -407,6 +430,21 @@ mod tests {
         );
         assert_eq!(s.worker.concurrency, 3);
         assert_eq!(s.github.app_id, Some(7));
+    }
+
+    #[test]
+    fn other_gitkeeper_variables_are_not_settings() {
+        let s = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[
+                ("GITKEEPER_CONFIG", "/etc/gitkeeper.toml"),
+                ("GITKEEPER_TEST_POSTGRES_URL", "postgres://x"),
+                ("GITKEEPER_RUNNER__BOT_URL", "https://bot"),
+                ("GITKEEPER_TRIGGER__LABEL", "ai"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.trigger.label, "ai");
     }
 
     #[test]

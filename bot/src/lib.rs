@@ -1,12 +1,14 @@
 //! The Gitkeeper GitHub App. Each folder is one stage of the job path in
 //! DESIGN.md; `pipeline.rs` strings them together.
 
+pub mod checkout;
 pub mod config;
 pub mod github;
 pub mod ids;
 pub mod ingress;
 pub mod intent;
 pub mod metrics;
+pub mod models;
 pub mod pipeline;
 pub mod queue;
 pub mod serve;

@@ -44,7 +44,11 @@ pub fn router(state: Ingress, max_body_bytes: usize) -> Router {
     Router::new()
         .route(
             "/webhooks",
-            post(webhook).layer(DefaultBodyLimit::max(max_body_bytes)),
+            post(webhook)
+                .layer(DefaultBodyLimit::max(max_body_bytes))
+                .layer(middleware::from_fn(move |request, next| {
+                    refuse_declared_oversize(max_body_bytes, request, next)
+                })),
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -66,6 +70,34 @@ async fn observe(State(state): State<Ingress>, request: Request, next: Next) -> 
         start.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// A body whose `Content-Length` already exceeds the limit is refused before
+/// a byte of it is read; bodies without one are cut off by `DefaultBodyLimit`.
+async fn refuse_declared_oversize(limit: usize, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => too_large(limit),
+        _ => {
+            let response = next.run(request).await;
+            if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large(limit)
+            } else {
+                response
+            }
+        }
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    answer(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        json!({"error": format!("webhook body is larger than {limit} bytes; GitHub caps payloads at 25 MiB, so this did not come from GitHub")}),
+    )
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {
@@ -238,4 +270,79 @@ async fn metrics(State(state): State<Ingress>) -> Response {
         state.metrics.render(&counts),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    const LIMIT: usize = 1024;
+
+    async fn app(dir: &std::path::Path) -> Router {
+        let url = format!("sqlite://{}", dir.join("jobs.db").display());
+        let state = Ingress {
+            store: crate::queue::open(&url, None).await.unwrap(),
+            metrics: Arc::new(Metrics::default()),
+            wake: Arc::new(Notify::new()),
+            webhook_secret: Some(SecretString::from("s3cret")),
+            trigger: TriggerSettings::default(),
+            github_ready: Ok(()),
+        };
+        router(state, LIMIT)
+    }
+
+    fn post(body: Body, content_length: Option<usize>) -> Request {
+        let mut builder = Request::post("/webhooks")
+            .header("x-github-event", "issues")
+            .header("x-github-delivery", "d-1");
+        if let Some(length) = content_length {
+            builder = builder.header("content-length", length);
+        }
+        builder.body(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_declared_oversized_body_is_refused_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // The body stream would fail if it were read at all.
+        let unread = Body::from_stream(futures::stream::once(async {
+            Err::<Bytes, std::io::Error>(std::io::Error::other("body must not be read"))
+        }));
+        let response = app(dir.path())
+            .await
+            .oneshot(post(unread, Some(LIMIT + 1)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("larger than 1024 bytes"));
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_over_the_limit_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunks = (0..4).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 400])));
+        let streamed = Body::from_stream(futures::stream::iter(chunks));
+        let response = app(dir.path())
+            .await
+            .oneshot(post(streamed, None))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test]
+    async fn a_body_at_the_limit_reaches_the_signature_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let response = app(dir.path())
+            .await
+            .oneshot(post(Body::from(vec![b' '; LIMIT]), Some(LIMIT)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
 }

@@ -1,0 +1,195 @@
+//! The per-job directory: one commit's files written from the mirror into
+//! `<data_dir>/work/<job>/`, owned by a [`Checkout`] that removes it when the
+//! job ends. The directory holds the files only, no `.git`: nothing in it
+//! points back at the mirror, so a build run there cannot touch the mirror or
+//! find a credential.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use super::error::CheckoutError;
+use crate::ids::JobId;
+
+/// A commit checked out into a job's own directory, removed when dropped.
+#[derive(Debug)]
+pub struct Checkout {
+    dir: PathBuf,
+    commit: String,
+    branch: Option<String>,
+    job: JobId,
+    /// `false` once `cleanup` has run, so `Drop` has nothing left to do.
+    owned: bool,
+}
+
+impl Checkout {
+    pub(crate) fn new(dir: PathBuf, commit: String, branch: Option<String>, job: JobId) -> Self {
+        Self {
+            dir,
+            commit,
+            branch,
+            job,
+            owned: true,
+        }
+    }
+
+    /// The job directory holding the commit's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The full commit id that was checked out.
+    pub fn commit(&self) -> &str {
+        &self.commit
+    }
+
+    /// The branch the commit was found on, when the want named one (or the default branch).
+    pub fn branch(&self) -> Option<&str> {
+        self.branch.as_deref()
+    }
+
+    /// The job the directory belongs to.
+    pub fn job(&self) -> JobId {
+        self.job
+    }
+
+    /// Remove the job directory now, off the runtime, and report failure (dropping does it silently).
+    pub async fn cleanup(mut self) -> Result<(), CheckoutError> {
+        self.owned = false;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || remove_dir(&dir))
+            .await
+            .map_err(|e| CheckoutError::Worker(e.to_string()))?
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        let dir = std::mem::take(&mut self.dir);
+        let remove = move || {
+            if let Err(error) = remove_dir(&dir) {
+                tracing::warn!(%error, "could not remove a job directory; it goes at the next start");
+            }
+        };
+        // Inside the runtime the removal must not block a worker thread.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(remove);
+            }
+            Err(_) => remove(),
+        }
+    }
+}
+
+fn remove_dir(dir: &Path) -> Result<(), CheckoutError> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(CheckoutError::io("remove", dir, e)),
+    }
+}
+
+/// Start `dir` afresh: a job run again after a crash finds no leftovers.
+pub(crate) fn prepare_job_dir(dir: &Path) -> Result<(), CheckoutError> {
+    remove_dir(dir)?;
+    std::fs::create_dir_all(dir).map_err(|e| CheckoutError::io("create", dir, e))
+}
+
+/// Write the files of `commit` (read from `repo`) into the empty `dir`.
+pub(crate) fn write_commit(
+    repo: &gix::Repository,
+    repo_name: &str,
+    commit: gix::ObjectId,
+    dir: &Path,
+    interrupt: &AtomicBool,
+) -> Result<(), CheckoutError> {
+    let git = |doing: &'static str| {
+        move |source: gix::Error| CheckoutError::Git {
+            repo: repo_name.to_string(),
+            doing,
+            source,
+        }
+    };
+    let tree = repo
+        .find_commit(commit)
+        .and_then(|c| c.tree_id().map(gix::Id::detach))
+        .map_err(git("reading the commit to check out"))?;
+    let mut index = repo
+        .index_from_tree(&tree)
+        .map_err(git("reading the tree to check out"))?;
+    let mut options = repo
+        .checkout_options(gix::worktree::stack::state::attributes::Source::IdMapping)
+        .map_err(git("reading the checkout options"))?;
+    options.destination_is_initially_empty = true;
+    let objects = repo
+        .objects
+        .clone()
+        .into_arc()
+        .map_err(|e| CheckoutError::io("open the objects of", repo.git_dir(), e))?;
+    let outcome = gix::worktree::state::checkout(
+        &mut index,
+        dir,
+        objects,
+        &gix::progress::Discard,
+        &gix::progress::Discard,
+        interrupt,
+        options,
+    )
+    .map_err(|source| {
+        let full = source
+            .iter_errors()
+            .filter_map(|e| e.downcast_ref::<std::io::Error>())
+            .find(|io| super::error::is_disk_full(io))
+            .map(|io| std::io::Error::new(io.kind(), io.to_string()));
+        match full {
+            Some(io) => CheckoutError::DiskFull {
+                path: dir.to_path_buf(),
+                source: io,
+            },
+            None => git("writing the files")(source),
+        }
+    })?;
+    if interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(CheckoutError::Cancelled {
+            repo: repo_name.to_string(),
+        });
+    }
+    if !outcome.collisions.is_empty() {
+        tracing::warn!(
+            collisions = outcome.collisions.len(),
+            "paths that differ only in case collided on this file system"
+        );
+    }
+    Ok(())
+}
+
+/// Remove every job directory left by an earlier run (call once at startup,
+/// before workers start). Returns how many were removed.
+pub async fn clean_stale_work_dirs(data_dir: &Path) -> Result<usize, CheckoutError> {
+    let work = super::paths::work_dir(data_dir);
+    tokio::task::spawn_blocking(move || {
+        let entries = match std::fs::read_dir(&work) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(CheckoutError::io("list", &work, e)),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| CheckoutError::io("list", &work, e))?;
+            let path = entry.path();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            let result = if is_dir {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            result.map_err(|e| CheckoutError::io("remove", &path, e))?;
+            removed += 1;
+        }
+        Ok(removed)
+    })
+    .await
+    .map_err(|e| CheckoutError::Worker(e.to_string()))?
+}

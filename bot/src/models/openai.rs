@@ -1,0 +1,498 @@
+//! OpenAI-compatible servers: `POST /v1/chat/completions` and `GET /v1/models`.
+//! One client for OpenAI, DeepSeek, LM Studio, llama.cpp's server and vLLM;
+//! the differences it knows are the error words they use (LM Studio's "no
+//! models loaded", OpenAI's "insufficient_quota") and that api.openai.com
+//! wants `max_completion_tokens`. A key is sent only when one is configured.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ModelBackend;
+use super::config::ModelSettings;
+use super::error::ModelError;
+use super::retry::{MAX_WAIT, RetryPolicy};
+use super::tokens::{count_messages, count_text};
+use super::transport::{
+    HttpReply, Transport, TransportConfig, error_code, error_message, is_loopback,
+    says_context_exceeded,
+};
+use super::types::{Completion, CompletionRequest, FinishReason, Usage};
+
+/// Which server this probably is, from its address: only used for wording.
+fn provider_for(endpoint: &str) -> &'static str {
+    let url = url::Url::parse(endpoint).ok();
+    let host = url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if host == "api.openai.com" {
+        "OpenAI"
+    } else if host == "deepseek.com" || host.ends_with(".deepseek.com") {
+        "DeepSeek"
+    } else if url.as_ref().and_then(|u| u.port()) == Some(1234) {
+        "LM Studio"
+    } else {
+        "OpenAI-compatible server"
+    }
+}
+
+fn connect_hint(provider: &str, endpoint: &str) -> String {
+    match provider {
+        "LM Studio" => {
+            "is LM Studio's server running? Start it in the Developer tab or with `lms server start`".into()
+        }
+        _ if is_loopback(endpoint) => {
+            "is the server running? (LM Studio: `lms server start`; llama.cpp: `llama-server`; vLLM: `vllm serve`)".into()
+        }
+        _ => "check the endpoint and this machine's network".into(),
+    }
+}
+
+/// The `/v1/chat/completions` body.
+pub fn chat_body(
+    settings: &ModelSettings,
+    request: &CompletionRequest,
+    max_tokens: u32,
+    provider: &str,
+) -> Value {
+    let messages: Vec<Value> = request
+        .messages
+        .iter()
+        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+        .collect();
+    let mut body = json!({
+        "model": settings.model,
+        "messages": messages,
+        "temperature": request.temperature.unwrap_or(settings.temperature),
+        "stream": false,
+    });
+    // OpenAI deprecated `max_tokens` (newer models refuse it); every other
+    // compatible server still reads `max_tokens`.
+    let key = if provider == "OpenAI" {
+        "max_completion_tokens"
+    } else {
+        "max_tokens"
+    };
+    body[key] = json!(max_tokens);
+    if !request.stop.is_empty() {
+        body["stop"] = json!(request.stop);
+    }
+    body
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatCompletion {
+    #[serde(default)]
+    model: Option<String>,
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    #[serde(default)]
+    message: Option<ChoiceMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChoiceMessage {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u32>,
+    #[serde(default)]
+    completion_tokens: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModelList {
+    data: Vec<ModelEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModelEntry {
+    id: String,
+}
+
+/// A model behind an OpenAI-compatible API.
+#[derive(Debug)]
+pub struct OpenAiBackend {
+    settings: ModelSettings,
+    api_key_var: Option<String>,
+    transport: Transport,
+}
+
+impl OpenAiBackend {
+    pub fn new(
+        name: &str,
+        settings: &ModelSettings,
+        endpoint: String,
+        api_key: Option<(String, SecretString)>,
+    ) -> Result<Self, ModelError> {
+        let provider = provider_for(&endpoint);
+        let (api_key_var, secret) = match api_key {
+            Some((var, key)) => (Some(var), Some(key)),
+            None => (None, None),
+        };
+        let transport = Transport::new(TransportConfig {
+            connect_hint: connect_hint(provider, &endpoint),
+            endpoint,
+            provider: provider.into(),
+            name: name.to_string(),
+            timeout: Duration::from_secs(settings.timeout_secs),
+            policy: RetryPolicy {
+                max_retries: settings.max_retries,
+                base_backoff: Duration::from_millis(settings.backoff_ms),
+                max_wait: MAX_WAIT,
+            },
+            secret,
+        })?;
+        Ok(Self {
+            settings: settings.clone(),
+            api_key_var,
+            transport,
+        })
+    }
+
+    fn request(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        let builder = client.request(method, self.transport.url(path));
+        match self.transport.secret() {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+
+    fn provider(&self) -> String {
+        self.transport.provider.clone()
+    }
+
+    fn map_error(&self, reply: &HttpReply) -> ModelError {
+        let message = self.transport.scrub(&error_message(&reply.body));
+        let code = error_code(&reply.body).unwrap_or_default();
+        let lower = message.to_ascii_lowercase();
+        let status = reply.status.as_u16();
+        if lower.contains("no models loaded") || lower.contains("model is unloaded") {
+            return ModelError::NoModelLoaded {
+                endpoint: self.transport.endpoint.clone(),
+                model: self.settings.model.clone(),
+            };
+        }
+        match status {
+            401 | 403 => ModelError::Unauthorized {
+                provider: self.provider(),
+                fix: match &self.api_key_var {
+                    Some(var) => format!("set {var} to a valid key"),
+                    None => format!(
+                        "this server wants a key: set api_key_env in [models.{}] to the variable that holds it",
+                        self.transport.name
+                    ),
+                },
+            },
+            402 => ModelError::Billing {
+                provider: self.provider(),
+                message,
+            },
+            429 if code == "insufficient_quota" => ModelError::Billing {
+                provider: self.provider(),
+                message,
+            },
+            404 if code == "model_not_found"
+                || (lower.contains("model")
+                    && (lower.contains("not found") || lower.contains("not exist"))) =>
+            {
+                ModelError::ModelNotFound {
+                    provider: self.provider(),
+                    model: self.settings.model.clone(),
+                    endpoint: self.transport.endpoint.clone(),
+                    fix: if self.transport.provider == "LM Studio" {
+                        format!(
+                            "download and load it in LM Studio (`lms get {0}`, `lms load {0}`), or set model in [models.{1}] to one GET /v1/models lists",
+                            self.settings.model, self.transport.name
+                        )
+                    } else {
+                        format!(
+                            "set model in [models.{}] to one the server lists at GET /v1/models",
+                            self.transport.name
+                        )
+                    },
+                }
+            }
+            400 | 413 if code == "context_length_exceeded" || says_context_exceeded(&message) => {
+                ModelError::PromptTooLong {
+                    provider: self.provider(),
+                    model: self.settings.model.clone(),
+                    message,
+                }
+            }
+            _ => self.transport.status_error(reply, message),
+        }
+    }
+}
+
+#[async_trait]
+impl ModelBackend for OpenAiBackend {
+    fn name(&self) -> &str {
+        &self.transport.name
+    }
+
+    fn model(&self) -> &str {
+        &self.settings.model
+    }
+
+    async fn complete(&self, request: &CompletionRequest) -> Result<Completion, ModelError> {
+        let started = Instant::now();
+        let max_tokens = request.max_tokens.unwrap_or(self.settings.max_tokens);
+        let prompt_tokens = count_messages(&request.messages);
+        if prompt_tokens >= self.settings.context_window {
+            return Err(ModelError::ContextOverflow {
+                model: self.settings.model.clone(),
+                prompt_tokens,
+                answer_tokens: max_tokens,
+                context_window: self.settings.context_window,
+            });
+        }
+        let body = chat_body(
+            &self.settings,
+            request,
+            max_tokens,
+            &self.transport.provider,
+        );
+        let (reply, attempts) = self
+            .transport
+            .call(
+                |client| {
+                    self.request(client, reqwest::Method::POST, "/v1/chat/completions")
+                        .json(&body)
+                },
+                |reply| self.map_error(reply),
+            )
+            .await?;
+        let value: Value = serde_json::from_str(&reply.body).map_err(|e| {
+            self.transport
+                .malformed("chat completion is not JSON", e, &reply.body)
+        })?;
+        if value.get("error").is_some_and(|e| !e.is_null()) && value.get("choices").is_none() {
+            // Some proxies answer 200 with an error object.
+            return Err(self.map_error(&HttpReply {
+                status: http::StatusCode::BAD_GATEWAY,
+                ..reply.clone()
+            }));
+        }
+        let parsed: ChatCompletion = serde_json::from_value(value).map_err(|e| {
+            self.transport
+                .malformed("chat completion lacks the OpenAI fields", e, &reply.body)
+        })?;
+        let Some(choice) = parsed.choices.into_iter().next() else {
+            return Err(self.transport.malformed(
+                "chat completion has no choices",
+                "`choices` is empty",
+                &reply.body,
+            ));
+        };
+        let finish = FinishReason::from_wire(choice.finish_reason.as_deref());
+        let message = choice.message;
+        let text = match message {
+            Some(ChoiceMessage {
+                content: Some(text),
+                ..
+            }) => text,
+            Some(ChoiceMessage {
+                refusal: Some(refusal),
+                ..
+            }) => {
+                return Err(ModelError::Rejected {
+                    provider: self.provider(),
+                    status: reply.status.as_u16(),
+                    message: format!("the model refused: {}", self.transport.scrub(&refusal)),
+                });
+            }
+            _ => {
+                return Err(self.transport.malformed(
+                    "chat completion has no text",
+                    format!("message.content is missing (finish_reason {finish:?})"),
+                    &reply.body,
+                ));
+            }
+        };
+        let reported = parsed.usage.as_ref();
+        let reported_prompt = reported.and_then(|u| u.prompt_tokens);
+        let reported_completion = reported.and_then(|u| u.completion_tokens);
+        let usage = Usage {
+            prompt_tokens: reported_prompt.unwrap_or(prompt_tokens),
+            completion_tokens: reported_completion.unwrap_or_else(|| count_text(&text)),
+            estimated: reported_prompt.is_none() || reported_completion.is_none(),
+        };
+        Ok(Completion {
+            cost_usd: self.settings.cost_usd(&usage),
+            text,
+            usage,
+            latency: started.elapsed(),
+            model: parsed
+                .model
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| self.settings.model.clone()),
+            finish,
+            attempts,
+        })
+    }
+
+    async fn list_models(&self) -> Result<Vec<String>, ModelError> {
+        let (reply, _) = self
+            .transport
+            .call(
+                |client| self.request(client, reqwest::Method::GET, "/v1/models"),
+                |reply| self.map_error(reply),
+            )
+            .await?;
+        let list: ModelList = serde_json::from_str(&reply.body).map_err(|e| {
+            self.transport.malformed(
+                "/v1/models answer is not an OpenAI model list",
+                e,
+                &reply.body,
+            )
+        })?;
+        Ok(list.data.into_iter().map(|m| m.id).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::config::BackendKind;
+    use crate::models::types::ChatMessage;
+
+    fn backend(endpoint: &str, key: Option<&str>) -> OpenAiBackend {
+        let settings = ModelSettings::new(BackendKind::Openai, "deepseek-chat");
+        OpenAiBackend::new(
+            "cloud-deepseek",
+            &settings,
+            endpoint.into(),
+            key.map(|k| {
+                (
+                    "DEEPSEEK_API_KEY".to_string(),
+                    SecretString::from(k.to_string()),
+                )
+            }),
+        )
+        .unwrap()
+    }
+
+    fn reply(status: u16, body: &str) -> HttpReply {
+        HttpReply {
+            status: http::StatusCode::from_u16(status).unwrap(),
+            headers: http::HeaderMap::new(),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn provider_is_named_from_the_endpoint() {
+        assert_eq!(provider_for("https://api.openai.com"), "OpenAI");
+        assert_eq!(provider_for("https://api.deepseek.com"), "DeepSeek");
+        assert_eq!(provider_for("http://127.0.0.1:1234"), "LM Studio");
+        assert_eq!(provider_for("http://gpu:8000"), "OpenAI-compatible server");
+    }
+
+    #[test]
+    fn chat_body_has_the_openai_fields() {
+        let settings = ModelSettings::new(BackendKind::Openai, "qwen2.5-coder-7b-instruct");
+        let request =
+            CompletionRequest::new(vec![ChatMessage::system("s"), ChatMessage::user("u")])
+                .with_temperature(0.3)
+                .with_stop(["STOP"]);
+        let body = chat_body(&settings, &request, 1000, "LM Studio");
+        assert_eq!(body["model"], "qwen2.5-coder-7b-instruct");
+        assert_eq!(body["stream"], false);
+        assert_eq!(body["max_tokens"], 1000);
+        assert!(body.get("max_completion_tokens").is_none());
+        assert!((body["temperature"].as_f64().unwrap() - 0.3).abs() < 1e-6);
+        assert_eq!(body["stop"][0], "STOP");
+        assert_eq!(body["messages"][0]["role"], "system");
+        let openai = chat_body(&settings, &request, 1000, "OpenAI");
+        assert_eq!(openai["max_completion_tokens"], 1000);
+        assert!(openai.get("max_tokens").is_none());
+    }
+
+    #[test]
+    fn lm_studio_without_a_loaded_model_says_how_to_load_it() {
+        let b = backend("http://127.0.0.1:1234", None);
+        let err = b.map_error(&reply(
+            400,
+            r#"{"error":{"message":"No models loaded. Please load a model in the developer page or use the `lms load` command."}}"#,
+        ));
+        let text = err.to_string();
+        assert!(text.contains("no model loaded"), "{text}");
+        assert!(text.contains("Developer tab"), "{text}");
+        assert!(text.contains("lms load deepseek-chat"), "{text}");
+    }
+
+    #[test]
+    fn rejected_key_names_the_variable_and_is_not_echoed() {
+        let b = backend("https://api.deepseek.com", Some("sk-live-abcdef123456"));
+        let err = b.map_error(&reply(
+            401,
+            r#"{"error":{"message":"Authentication Fails, Your api key: sk-live-abcdef123456 is invalid","type":"authentication_error","code":"invalid_request_error"}}"#,
+        ));
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            "DeepSeek rejected the API key: set DEEPSEEK_API_KEY to a valid key"
+        );
+        assert!(!format!("{err:?}").contains("abcdef"));
+        assert!(!format!("{b:?}").contains("abcdef"));
+    }
+
+    #[test]
+    fn quota_model_and_context_errors_are_told_apart() {
+        let b = backend("https://api.openai.com", Some("sk-x"));
+        assert!(matches!(
+            b.map_error(&reply(429, r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#)),
+            ModelError::Billing { .. }
+        ));
+        assert!(matches!(
+            b.map_error(&reply(429, r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#)),
+            ModelError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            b.map_error(&reply(404, r#"{"error":{"message":"The model `gpt-9` does not exist or you do not have access to it.","type":"invalid_request_error","code":"model_not_found"}}"#)),
+            ModelError::ModelNotFound { .. }
+        ));
+        assert!(matches!(
+            b.map_error(&reply(400, r#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}"#)),
+            ModelError::PromptTooLong { .. }
+        ));
+        assert!(matches!(
+            b.map_error(&reply(
+                402,
+                r#"{"error":{"message":"Insufficient Balance","type":"unknown_error"}}"#
+            )),
+            ModelError::Billing { .. }
+        ));
+        assert!(
+            b.map_error(&reply(
+                500,
+                r#"{"error":{"message":"The server had an error","type":"server_error"}}"#
+            ))
+            .resend()
+        );
+    }
+}

@@ -1,0 +1,38 @@
+//! Counting tokens locally (cl100k_base, built once per process by the
+//! `gitkeeper` crate): to size Ollama's context, to spot truncation, and to
+//! estimate usage when a server does not report it. Never exact for a given
+//! model; callers leave margin.
+
+use super::types::ChatMessage;
+
+/// Tokens a chat template adds around each message (role markers, separators).
+pub const PER_MESSAGE_OVERHEAD: u32 = 4;
+/// Tokens that prime the assistant's reply.
+pub const REPLY_PRIMING: u32 = 3;
+
+/// cl100k_base tokens in `text`.
+pub fn count_text(text: &str) -> u32 {
+    u32::try_from(gitkeeper::context::tokens::count_tokens(text)).unwrap_or(u32::MAX)
+}
+
+/// Tokens a whole conversation takes as a prompt, template overhead included.
+pub fn count_messages(messages: &[ChatMessage]) -> u32 {
+    messages
+        .iter()
+        .map(|m| count_text(&m.content).saturating_add(PER_MESSAGE_OVERHEAD))
+        .fold(REPLY_PRIMING, u32::saturating_add)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_cl100k_plus_template_overhead() {
+        assert_eq!(count_text(""), 0);
+        assert_eq!(count_text("hello world"), 2);
+        let messages = [ChatMessage::system("hello world"), ChatMessage::user("hi")];
+        assert_eq!(count_messages(&messages), 3 + (2 + 4) + (1 + 4));
+        assert_eq!(count_messages(&[]), REPLY_PRIMING);
+    }
+}
