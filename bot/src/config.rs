@@ -22,6 +22,47 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[models.<name>]`: built-in models with the user's tables merged over them.
     pub models: crate::models::ModelsSettings,
+    pub context: ContextSettings,
+}
+
+/// `[context]`: how much of a repository a model is shown (per-model
+/// windows may lower `max_tokens` further).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContextSettings {
+    /// Most files in a package, contract files included.
+    pub max_files: usize,
+    /// Most tokens of the package's prompt text (cl100k_base).
+    pub max_tokens: usize,
+    /// Gitkeeper doc paths to read instead of the default locations.
+    pub doc_paths: Vec<String>,
+    /// Prisma schema file or folder, when Prisma's own search would miss it.
+    pub schema_path: Option<String>,
+}
+
+impl Default for ContextSettings {
+    fn default() -> Self {
+        let defaults = gitkeeper::context::ContextOptions::default();
+        Self {
+            max_files: defaults.max_files,
+            max_tokens: defaults.max_tokens,
+            doc_paths: defaults.doc_paths,
+            schema_path: defaults.schema_path,
+        }
+    }
+}
+
+impl ContextSettings {
+    /// The library's options with these limits and paths.
+    pub fn options(&self) -> gitkeeper::context::ContextOptions {
+        gitkeeper::context::ContextOptions {
+            max_files: self.max_files,
+            max_tokens: self.max_tokens,
+            doc_paths: self.doc_paths.clone(),
+            schema_path: self.schema_path.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// `[server]`: where the webhook endpoint listens.
@@ -335,6 +376,8 @@ impl Settings {
             "trigger": self.trigger,
             "worker": self.worker,
             "log": self.log,
+            "context": self.context,
+            "models": self.models,
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -346,7 +389,7 @@ impl Settings {
 
 /// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
 pub const SECTIONS: &[&str] = &[
-    "server", "github", "database", "data", "trigger", "worker", "log", "models",
+    "server", "github", "database", "data", "trigger", "worker", "log", "models", "context",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
@@ -430,6 +473,16 @@ mod tests {
         );
         assert_eq!(s.worker.concurrency, 3);
         assert_eq!(s.github.app_id, Some(7));
+    }
+
+    #[test]
+    fn the_example_file_loads_and_states_the_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gitkeeper.example.toml");
+        let s = Settings::load_with_env(&example, env(&[])).unwrap();
+        let defaults = Settings::default();
+        assert_eq!(s.redacted_toml(), defaults.redacted_toml());
+        assert!(s.redacted_toml().contains("[context]"));
+        assert!(s.redacted_toml().contains("[models.local-small]"));
     }
 
     #[test]

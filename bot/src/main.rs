@@ -44,6 +44,27 @@ enum Cmd {
     Migrate,
     /// Print the effective configuration with secrets redacted.
     CheckConfig,
+    /// Print the context package a model would get for a task in a local
+    /// repository: files chosen and why, schema summary, token budget.
+    Context {
+        /// The repository's directory (a checkout; nothing is fetched).
+        repo: PathBuf,
+        /// The task, as an issue would state it.
+        #[arg(long)]
+        task: String,
+        /// Print the whole package as JSON instead of a summary.
+        #[arg(long, conflicts_with = "prompt")]
+        json: bool,
+        /// Print the prompt text the model would read instead of a summary.
+        #[arg(long)]
+        prompt: bool,
+        /// Token budget, instead of `[context] max_tokens`.
+        #[arg(long)]
+        max_tokens: Option<usize>,
+        /// File limit, instead of `[context] max_files`.
+        #[arg(long)]
+        max_files: Option<usize>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +102,26 @@ async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
             println!("{} job store is up to date", store.backend());
         }
         Cmd::CheckConfig => print!("{}", settings.redacted_toml()),
+        Cmd::Context {
+            repo,
+            task,
+            json,
+            prompt,
+            max_tokens,
+            max_files,
+        } => {
+            let mut options = settings.context.options();
+            options.max_tokens = max_tokens.unwrap_or(options.max_tokens);
+            options.max_files = max_files.unwrap_or(options.max_files);
+            let package = gitkeeper::context::build(&repo, &task, &options)?;
+            if json {
+                println!("{}", package.to_json()?);
+            } else if prompt {
+                print!("{}", package.render_for_prompt());
+            } else {
+                print!("{}", package.render_summary());
+            }
+        }
         Cmd::Jobs { state, limit, json } => {
             let state: Option<JobState> =
                 state.map(|s| s.parse()).transpose().context("--state")?;

@@ -105,3 +105,117 @@ fn version_and_help_on_every_subcommand() {
         );
     }
 }
+
+/// A small Next.js + Prisma repository written for this test.
+fn write_shop(root: &std::path::Path) {
+    let files: &[(&str, &str)] = &[
+        (
+            "package.json",
+            r#"{"name":"shop","version":"1.2.0","dependencies":{"next":"14.2.0","react":"18.3.1","@prisma/client":"5.10.0"},"devDependencies":{"typescript":"5.4.0","prisma":"5.10.0"},"scripts":{"build":"next build","typecheck":"tsc --noEmit"}}"#,
+        ),
+        (
+            "tsconfig.json",
+            "{\n  // aliases\n  \"compilerOptions\": {\"baseUrl\": \".\", \"paths\": {\"@/*\": [\"src/*\"]}}\n}\n",
+        ),
+        (
+            "prisma/schema.prisma",
+            "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n\nmodel Order {\n  id    Int    @id @default(autoincrement())\n  total Int\n  items Item[]\n}\n\nmodel Item {\n  id      Int   @id\n  order   Order @relation(fields: [orderId], references: [id])\n  orderId Int\n}\n",
+        ),
+        (
+            "docs/gitkeeper.md",
+            "# Gitkeeper\n\n## Protected paths\n\n- `prisma/migrations/**`\n\n## Conventions\n\n- Money is stored in cents.\n",
+        ),
+        (
+            "src/lib/orders.ts",
+            "import { db } from '@/lib/db';\n\nexport async function orderTotal(id: number) {\n  const order = await db.order.findUnique({ where: { id } });\n  return order?.total ?? 0;\n}\n",
+        ),
+        (
+            "src/lib/db.ts",
+            "import { PrismaClient } from '@prisma/client';\nexport const db = new PrismaClient();\n",
+        ),
+        (
+            "src/app/page.tsx",
+            "export default function Page() {\n  return <main>Welcome</main>;\n}\n",
+        ),
+    ];
+    for (path, content) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+#[test]
+fn context_prints_the_chosen_files_with_reasons_and_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("shop");
+    write_shop(&repo);
+    let repo_arg = repo.to_str().unwrap();
+    let task = "orderTotal should include tax in src/lib/orders.ts";
+
+    let out = bot(dir.path(), &["context", repo_arg, "--task", task], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    assert!(summary.contains("project   shop 1.2.0"), "{summary}");
+    assert!(summary.contains("Next.js"), "{summary}");
+    assert!(
+        summary.contains("docs/gitkeeper.md (1 protected"),
+        "{summary}"
+    );
+    assert!(summary.contains("prisma/schema.prisma"), "{summary}");
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.contains("src/lib/orders.ts") && l.contains("named in task")),
+        "{summary}"
+    );
+
+    let out = bot(
+        dir.path(),
+        &[
+            "context",
+            repo_arg,
+            "--task",
+            task,
+            "--json",
+            "--max-tokens",
+            "3000",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let package: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(package["budget"]["max_tokens"], 3000);
+    assert!(package["budget"]["used_tokens"].as_u64().unwrap() <= 3000);
+    let files = package["files"].as_array().unwrap();
+    let orders = files
+        .iter()
+        .find(|f| f["path"] == "src/lib/orders.ts")
+        .expect("the named file is selected");
+    assert!(orders["tokens"].as_u64().unwrap() > 0);
+    // Its import through the `@/*` alias comes along.
+    assert!(
+        files.iter().any(|f| f["path"] == "src/lib/db.ts"),
+        "{files:?}"
+    );
+    assert!(
+        package["schema"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Order"),
+        "{package}"
+    );
+}
+
+#[test]
+fn context_on_a_missing_directory_says_what_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bot(
+        dir.path(),
+        &["context", "/nonexistent/repo", "--task", "anything"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("/nonexistent/repo"), "{stderr}");
+}

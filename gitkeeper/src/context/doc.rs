@@ -6,7 +6,7 @@
 //! Any Markdown works as a gitkeeper doc: its text goes into the prompt as
 //! written. Four headings additionally turn bullets into rules that later
 //! validation enforces (protected paths, forbidden and required patterns) or
-//! passes on (conventions). The format is documented in `DOC_FORMAT.md`
+//! passes on (conventions). The format is documented in README.md, "The gitkeeper doc"
 //! beside this file; in short:
 //!
 //! ```markdown
@@ -742,9 +742,9 @@ pub(crate) fn nearest_instructions(
 mod tests {
     use super::*;
 
-    const EXAMPLE: &str = include_str!("DOC_FORMAT.md");
+    const EXAMPLE: &str = include_str!("../../../README.md");
 
-    /// The full example inside DOC_FORMAT.md, as a repository would have it.
+    /// The full example in the README's "The gitkeeper doc", as a repository would have it.
     fn example_doc() -> String {
         let start = EXAMPLE.find("```markdown\n").expect("example") + "```markdown\n".len();
         let end = start + EXAMPLE[start..].find("\n```\n").expect("example end");

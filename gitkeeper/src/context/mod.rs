@@ -148,6 +148,12 @@ impl ContextPackage {
         render::prompt(self)
     }
 
+    /// The package as a report for people: what was found, which files were
+    /// chosen and why, how the budget was spent.
+    pub fn render_summary(&self) -> String {
+        render::summary(self)
+    }
+
     /// The package as pretty JSON (for `--json`).
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string_pretty(self)

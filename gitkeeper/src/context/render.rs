@@ -1,11 +1,11 @@
-//! The package as prompt text: project line, schema summary, directory tree,
+//! The package as prompt text (and, for people, as a summary): project line, schema summary, directory tree,
 //! then each file in a fenced block headed by its path and why it is there.
 //! Deterministic, so the same package always renders (and counts) the same.
 
 use std::fmt::Write;
 
 use super::ContextPackage;
-use super::select::{Reason, SelectedFile};
+use super::select::{OmitCause, Reason, SelectedFile};
 
 /// Language tag for a fenced block.
 fn language(path: &str) -> &'static str {
@@ -188,6 +188,97 @@ pub(crate) fn prompt(pkg: &ContextPackage) -> String {
     let mut out = header(pkg);
     for file in &pkg.files {
         out.push_str(&file_block(file));
+    }
+    out
+}
+
+/// The package as a report for people (`context` without `--json`): what was
+/// found, which files were chosen and why, and how the budget was spent.
+pub(crate) fn summary(pkg: &ContextPackage) -> String {
+    let mut out = String::new();
+    let name = pkg.project.name.as_deref().unwrap_or("(unnamed)");
+    let version = pkg.project.version.as_deref().unwrap_or("-");
+    let _ = writeln!(out, "project   {name} {version}");
+    let stack = pkg.project.stack_summary();
+    let _ = writeln!(
+        out,
+        "stack     {}",
+        if stack.is_empty() {
+            "(not detected)"
+        } else {
+            &stack
+        }
+    );
+    let doc = &pkg.gitkeeper_doc;
+    if doc.paths.is_empty() {
+        let _ = writeln!(
+            out,
+            "doc       (none: add docs/gitkeeper.md to state rules)"
+        );
+    } else {
+        let rules = &doc.rules;
+        let _ = writeln!(
+            out,
+            "doc       {} ({} protected, {} forbidden, {} required, {} conventions)",
+            doc.paths.join(", "),
+            rules.protected.len(),
+            rules.forbidden.len(),
+            rules.required.len(),
+            rules.conventions.len()
+        );
+    }
+    match &pkg.schema {
+        Some(schema) => {
+            let _ = writeln!(out, "schema    {}", schema.location.files.join(", "));
+            if let Some(error) = &schema.error {
+                let _ = writeln!(out, "          does not parse: {error}");
+            }
+            for line in schema.summary.lines() {
+                let _ = writeln!(out, "          {line}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "schema    (no Prisma schema)");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "files     {} selected of {} indexed; {} of {} tokens used ({} before files)",
+        pkg.files.len(),
+        pkg.budget.indexed_files,
+        pkg.budget.used_tokens,
+        pkg.budget.max_tokens,
+        pkg.budget.overhead_tokens
+    );
+    for file in &pkg.files {
+        let reasons: Vec<String> = file.reasons.iter().map(ToString::to_string).collect();
+        let cut = match &file.truncated {
+            Some(t) => format!(", cut: {} lines elided", t.elided_lines),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:>6}  {}  ({}{cut})",
+            file.tokens,
+            file.path,
+            reasons.join("; ")
+        );
+    }
+    for omitted in &pkg.budget.omitted {
+        let cause = match omitted.cause {
+            OmitCause::MaxFiles => "max_files reached",
+            OmitCause::NoRoom => "no tokens left",
+            OmitCause::Unreadable => "binary, unreadable or too large",
+            OmitCause::Summarized => "summarized instead",
+        };
+        let _ = writeln!(
+            out,
+            "  left out  {}  ({}; {cause})",
+            omitted.path, omitted.reason
+        );
+    }
+    for warning in &pkg.warnings {
+        let _ = writeln!(out, "warning   {warning}");
     }
     out
 }
