@@ -120,23 +120,6 @@ impl Checkouts {
             .await
             .map_err(|e| e.unwrap_or_else(|| task.timeout(self.timeout)))
     }
-
-    /// The same as [`Self::checkout`], on the calling thread and without the
-    /// in-process lock (the file lock still applies): for benchmarks, which
-    /// time a warm fetch with nothing new plus the checkout.
-    pub fn checkout_blocking(
-        &self,
-        repo: &RepoRef,
-        token: &SecretString,
-        want: &Want,
-        job: JobId,
-    ) -> Result<Checkout, CheckoutError> {
-        crate::tls::install_crypto_provider();
-        let task = Task::new(self, repo, token, want, job)?;
-        let never = AtomicBool::new(false);
-        let (mirror, resolved) = task.fetch(&never, Instant::now() + self.timeout)?;
-        task.write(&mirror.to_thread_local(), resolved, &never)
-    }
 }
 
 /// Everything one checkout needs, owned so it can move to a blocking thread.
