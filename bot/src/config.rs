@@ -22,6 +22,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[models.<name>]`: built-in models with the user's tables merged over them.
     pub models: crate::models::ModelsSettings,
+    /// `[prompts]`: where prompt templates come from.
+    pub prompts: crate::prompts::PromptSettings,
 }
 
 /// `[server]`: where the webhook endpoint listens.
@@ -335,6 +337,7 @@ impl Settings {
             "trigger": self.trigger,
             "worker": self.worker,
             "log": self.log,
+            "prompts": self.prompts,
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -346,7 +349,7 @@ impl Settings {
 
 /// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
 pub const SECTIONS: &[&str] = &[
-    "server", "github", "database", "data", "trigger", "worker", "log", "models",
+    "server", "github", "database", "data", "trigger", "worker", "log", "models", "prompts",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
