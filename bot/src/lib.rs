@@ -12,6 +12,7 @@ pub mod models;
 pub mod pipeline;
 pub mod prompts;
 pub mod queue;
+pub mod route;
 pub mod serve;
 pub mod telemetry;
 pub mod tls;
