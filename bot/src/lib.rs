@@ -3,6 +3,7 @@
 
 pub mod checkout;
 pub mod config;
+pub mod generate;
 pub mod github;
 pub mod ids;
 pub mod ingress;
@@ -16,3 +17,4 @@ pub mod route;
 pub mod serve;
 pub mod telemetry;
 pub mod tls;
+pub mod validate;

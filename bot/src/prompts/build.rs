@@ -27,15 +27,6 @@ impl Prompt {
         let sha256 = prompt_sha256(&messages);
         Prompt { messages, sha256 }
     }
-
-    /// All message text, for token estimates.
-    pub fn text(&self) -> String {
-        self.messages
-            .iter()
-            .map(|m| m.content.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
 }
 
 /// SHA-256 over each message's role and content, length-prefixed so no two
