@@ -15,6 +15,7 @@ pub mod prompts;
 pub mod queue;
 pub mod route;
 pub mod serve;
+pub mod solve;
 pub mod telemetry;
 pub mod tls;
 pub mod validate;

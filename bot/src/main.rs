@@ -44,6 +44,28 @@ enum Cmd {
     Migrate,
     /// Print the effective configuration with secrets redacted.
     CheckConfig,
+    /// Try Gitkeeper on a local git repository without GitHub: build the
+    /// context, route the task, run the models, and commit the validated
+    /// change on a new branch gitkeeper/solve-<slug> (your checkout is not touched).
+    Solve {
+        /// The repository (any directory inside it).
+        repo_dir: PathBuf,
+        /// What to do; the first line is the title.
+        #[arg(long)]
+        task: String,
+        /// Print the diff instead of committing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Issue labels to route by (e.g. gitkeeper:local, bug); repeatable.
+        #[arg(long = "label")]
+        labels: Vec<String>,
+        /// Start this many tiers higher, like `/gitkeeper escalate`.
+        #[arg(long, default_value_t = 0)]
+        escalate: u32,
+        /// Allow paid tiers when [route] require_approval_for_cloud is set.
+        #[arg(long)]
+        approve_cloud: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +103,28 @@ async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
             println!("{} job store is up to date", store.backend());
         }
         Cmd::CheckConfig => print!("{}", settings.redacted_toml()),
+        Cmd::Solve {
+            repo_dir,
+            task,
+            dry_run,
+            labels,
+            escalate,
+            approve_cloud,
+        } => {
+            let options = gitkeeper_bot::solve::SolveOptions {
+                repo_dir,
+                task,
+                labels,
+                escalations: escalate,
+                dry_run,
+                approve_cloud,
+            };
+            let report = gitkeeper_bot::solve::solve(&settings, &options).await?;
+            print!("{report}");
+            if !report.succeeded() {
+                anyhow::bail!("no change was made (see Result above)");
+            }
+        }
         Cmd::Jobs { state, limit, json } => {
             let state: Option<JobState> =
                 state.map(|s| s.parse()).transpose().context("--state")?;

@@ -553,3 +553,152 @@ async fn checker_below_min_confidence_fails_the_attempt() {
     }
     assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
 }
+
+// `gitkeeper-bot solve`, the real binary against an Ollama double.
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A committed repository and a config pointing the local models at `ollama`.
+fn solve_setup(ollama: &ModelDouble) -> (tempfile::TempDir, tempfile::TempDir) {
+    let dir = repo();
+    git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+    git(dir.path(), &["add", "--all"]);
+    git(dir.path(), &["commit", "--quiet", "-m", "initial"]);
+    let config = tempfile::tempdir().unwrap();
+    let url = ollama.url();
+    std::fs::write(
+        config.path().join("gitkeeper.toml"),
+        format!(
+            "[models.local-small]\nendpoint = \"{url}\"\nmax_retries = 0\n\n\
+             [models.local-large]\nendpoint = \"{url}\"\nmax_retries = 0\n"
+        ),
+    )
+    .unwrap();
+    (dir, config)
+}
+
+async fn run_solve(dir: &Path, config: &Path, extra: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(gitkeeper_e2e::bot::bot_binary())
+        .arg("--config")
+        .arg(config.join("gitkeeper.toml"))
+        .arg("solve")
+        .arg(dir)
+        .args(["--task", TITLE])
+        .args(extra)
+        .env_remove("OLLAMA_HOST")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("DEEPSEEK_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SOLVE_BRANCH: &str = "gitkeeper/solve-add-punctuation-to-the-greeting-in-src-greet-ts";
+
+#[tokio::test]
+async fn solve_commits_the_validated_change_on_a_new_branch() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    ollama.push(Step::reply(search_replace("  return `Hello ${name}`;")));
+    let (dir, config) = solve_setup(&ollama);
+    let (ok, stdout, stderr) = run_solve(dir.path(), config.path(), &[]).await;
+    assert!(ok, "{stdout}\n{stderr}");
+
+    assert!(
+        stdout.contains("ladder `standard`: local-large×3"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("local-large      passed"), "{stdout}");
+    assert!(stdout.contains("Tokens: "), "{stdout}");
+    assert!(stdout.contains("✓ files parse"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Committed on branch {SOLVE_BRANCH}")),
+        "{stdout}"
+    );
+    let requests = ollama.completion_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].model().as_deref(), Some(QWEN_14B));
+
+    let committed = git(
+        dir.path(),
+        &["show", &format!("{SOLVE_BRANCH}:src/greet.ts")],
+    );
+    assert_eq!(committed, GREET_FIXED);
+    let message = git(dir.path(), &["log", "-1", "--format=%B", SOLVE_BRANCH]);
+    assert!(message.starts_with(TITLE), "{message}");
+    let trailer = message
+        .lines()
+        .find_map(|l| l.strip_prefix("Gitkeeper-Prompt-SHA256: "))
+        .unwrap();
+    assert_eq!(trailer.len(), 64, "{message}");
+    // The user's checkout and branch are untouched; no worktree is left.
+    assert_eq!(greet_on_disk(dir.path()), GREET);
+    assert_eq!(
+        git(dir.path(), &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+    assert_eq!(git(dir.path(), &["worktree", "list"]).lines().count(), 1);
+
+    // The branch exists now: a second run refuses to move it.
+    let (ok, _, stderr) = run_solve(dir.path(), config.path(), &[]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("the branch {SOLVE_BRANCH} exists already")),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn solve_dry_run_prints_the_diff_and_commits_nothing() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    ollama.push(Step::reply(good_answer()));
+    let (dir, config) = solve_setup(&ollama);
+    let (ok, stdout, stderr) = run_solve(dir.path(), config.path(), &["--dry-run"]).await;
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Dry run, nothing committed."), "{stdout}");
+    assert!(
+        stdout.contains("-  return `Hello ${name}`;\n+  return `Hello, ${name}!`;"),
+        "{stdout}"
+    );
+    assert_eq!(
+        git(dir.path(), &["branch", "--list", "gitkeeper/*"]).trim(),
+        ""
+    );
+    assert_eq!(git(dir.path(), &["worktree", "list"]).lines().count(), 1);
+}
+
+#[tokio::test]
+async fn solve_says_what_the_model_asks() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    ollama.push(Step::clarification("Which greeting file?"));
+    let (dir, config) = solve_setup(&ollama);
+    let (ok, stdout, _) = run_solve(dir.path(), config.path(), &[]).await;
+    assert!(!ok);
+    assert!(
+        stdout.contains("local-large needs an answer first:\n  Which greeting file?"),
+        "{stdout}"
+    );
+    assert_eq!(
+        git(dir.path(), &["branch", "--list", "gitkeeper/*"]).trim(),
+        ""
+    );
+}
