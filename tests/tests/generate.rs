@@ -702,3 +702,85 @@ async fn solve_says_what_the_model_asks() {
         ""
     );
 }
+
+#[tokio::test]
+async fn attempt_trail_and_task_record_are_stored_for_the_job() {
+    use gitkeeper_bot::ids::{InstallationId, IssueNumber, RepoId};
+    use gitkeeper_bot::intent::{Intent, RepoRef, Sender};
+    use gitkeeper_bot::queue::{Accepted, Delivery};
+
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply("no edit blocks"));
+    world.anthropic.push(Step::reply(good_answer()));
+    let Run { generation, route } = run(
+        &world,
+        &ladder(&[("local-small", 1), ("cloud-claude", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    let db = tempfile::tempdir().unwrap();
+    let store = gitkeeper_bot::queue::open(
+        &format!("sqlite://{}", db.path().join("jobs.db").display()),
+        None,
+    )
+    .await
+    .unwrap();
+    let intent = Intent::Generate {
+        installation: InstallationId(1),
+        repo: RepoRef {
+            id: RepoId(9),
+            owner: "octo".into(),
+            name: "hello".into(),
+        },
+        issue: IssueNumber(4),
+        title: TITLE.into(),
+        body: String::new(),
+        sender: Sender {
+            login: "maintainer".into(),
+            id: 5,
+        },
+    };
+    let delivery = Delivery {
+        id: gitkeeper_bot::ids::DeliveryId("d-gen".into()),
+        event: "issues".into(),
+        outcome: "queued".into(),
+    };
+    let Accepted::Stored(Some(job)) = store.accept(&delivery, Some(&intent), 0).await.unwrap()
+    else {
+        panic!("no job");
+    };
+    let record = generation.task_record(&route, "octo/hello", TITLE, "task-42");
+    generation
+        .record(store.as_ref(), job, &record)
+        .await
+        .unwrap();
+
+    let stored = store.attempts(job).await.unwrap();
+    assert_eq!(stored, generation.attempts);
+    let kept: Vec<(&str, AttemptOutcome, bool)> = stored
+        .iter()
+        .map(|a| (a.model.as_str(), a.outcome, a.cost_usd > 0.0))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("local-small", AttemptOutcome::ParseFailed, false),
+            ("cloud-claude", AttemptOutcome::Passed, true)
+        ]
+    );
+    assert!(
+        stored
+            .iter()
+            .all(|a| a.prompt_tokens > 0 && a.completion_tokens > 0 && a.prompt_sha256.len() == 64)
+    );
+    assert_eq!(stored[1].served_model, CLAUDE);
+    assert_eq!(store.task_record(job).await.unwrap(), Some(record.clone()));
+    assert_eq!(record.escalations, 1);
+    assert_eq!(record.attempts, 2);
+    assert!(
+        (store.spent_since("octo/hello", 0).await.unwrap() - generation.cost_usd()).abs() < 1e-9
+    );
+}

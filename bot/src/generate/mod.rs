@@ -168,6 +168,19 @@ impl Generation {
         }
     }
 
+    /// Store the attempt trail and the task record of this run for `job`.
+    pub async fn record(
+        &self,
+        store: &dyn crate::queue::TrailStore,
+        job: crate::ids::JobId,
+        task: &TaskRecord,
+    ) -> Result<(), crate::queue::StoreError> {
+        for attempt in &self.attempts {
+            store.record_attempt(job, &task.repo, attempt).await?;
+        }
+        store.record_task(job, task, now_ms()).await
+    }
+
     fn last_worker(&self) -> Option<String> {
         self.attempts
             .iter()
