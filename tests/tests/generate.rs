@@ -365,7 +365,8 @@ async fn paid_tier_that_could_pass_the_budget_is_skipped_unsent() {
     let mut settings = ladder(&[("cloud-claude", 2), ("local-small", 1)], None);
     // Claude's worst case is 16384 answer tokens at $15/M ≈ $0.25.
     settings.max_usd_per_task = 0.10;
-    settings.fallback_to_local = false;
+    // A refused call is not a failed one: no local fallback, the next tier.
+    assert!(settings.fallback_to_local);
     let Run { generation, .. } = run(&world, &settings, dir.path(), false).await;
 
     assert!(
@@ -419,6 +420,30 @@ async fn approval_parks_before_the_first_paid_tier() {
     world.anthropic.push(Step::reply(good_answer()));
     let Run { generation, .. } = run(&world, &settings, dir.path(), true).await;
     assert_eq!(worker(&generation), "cloud-claude");
+}
+
+#[tokio::test]
+async fn a_paid_checker_waits_for_approval_too() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply(good_answer()));
+    let mut settings = ladder(&[("local-small", 1)], Some("cloud-claude"));
+    settings.require_approval_for_cloud = true;
+    let Run { generation, .. } = run(&world, &settings, dir.path(), false).await;
+
+    assert_eq!(
+        generation.outcome,
+        GenerationOutcome::Parked {
+            model: "cloud-claude".into(),
+            tier: 1
+        }
+    );
+    assert!(world.anthropic.completion_requests().is_empty());
+    assert_eq!(
+        greet_on_disk(dir.path()),
+        GREET,
+        "the unchecked change is not kept"
+    );
 }
 
 #[tokio::test]

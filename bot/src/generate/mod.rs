@@ -228,8 +228,26 @@ enum Step {
         errors: Vec<String>,
         files: Vec<String>,
     },
-    /// The call itself failed (or was not sent); retrying this tier won't help.
+    /// The call itself failed; retrying this tier won't help.
     CallFailed,
+    /// The cost guard refused the call; the tier is skipped.
+    OverBudget,
+}
+
+/// Why a call brought no answer.
+enum NoAnswer {
+    Failed,
+    OverBudget,
+}
+
+/// What the checker decided about a validated change.
+enum Review {
+    /// Keep it (`None`: no checker ran).
+    Keep(Option<CheckerVerdict>),
+    /// Reject it, with notes for the worker.
+    Reject(String),
+    /// The checker is paid and not yet approved.
+    Park { model: String },
 }
 
 impl Generator {
@@ -323,7 +341,7 @@ impl Generator {
             };
             match step {
                 Step::Done(outcome) => return Ok(Some(outcome)),
-                Step::CallFailed => return Ok(None),
+                Step::CallFailed | Step::OverBudget => return Ok(None),
                 Step::Failed {
                     outcome,
                     answer,
@@ -392,8 +410,10 @@ impl Generator {
 
     /// One call, recorded, and its answer judged.
     async fn attempt(&self, run: &mut Run<'_>, call: &Call<'_>) -> Result<Step, GenerateError> {
-        let Some(completion) = self.call(run, call).await else {
-            return Ok(Step::CallFailed);
+        let completion = match self.call(run, call).await {
+            Ok(completion) => completion,
+            Err(NoAnswer::Failed) => return Ok(Step::CallFailed),
+            Err(NoAnswer::OverBudget) => return Ok(Step::OverBudget),
         };
         let mark = run.attempts.len();
         let input = run.input;
@@ -430,7 +450,18 @@ impl Generator {
             ),
             Judged::Passed { applied, report } => {
                 match self.check(run, &applied, &report, call.tier).await? {
-                    Err(notes) => {
+                    Review::Park { model } => {
+                        revert(input.work_dir, &applied).await?;
+                        (
+                            AttemptOutcome::Passed,
+                            None,
+                            Step::Done(GenerationOutcome::Parked {
+                                model,
+                                tier: call.tier,
+                            }),
+                        )
+                    }
+                    Review::Reject(notes) => {
                         revert(input.work_dir, &applied).await?;
                         (
                             AttemptOutcome::CheckerRejected,
@@ -443,7 +474,7 @@ impl Generator {
                             },
                         )
                     }
-                    Ok(verdict) => (
+                    Review::Keep(verdict) => (
                         AttemptOutcome::Passed,
                         None,
                         Step::Done(GenerationOutcome::Succeeded {
@@ -466,15 +497,15 @@ impl Generator {
         Ok(step)
     }
 
-    /// Send the call unless the budget forbids it; `None` when no answer
-    /// came (the attempt is recorded either way).
-    async fn call(&self, run: &mut Run<'_>, call: &Call<'_>) -> Option<Completion> {
+    /// Send the call unless the budget forbids it (the attempt is recorded
+    /// either way when no answer comes).
+    async fn call(&self, run: &mut Run<'_>, call: &Call<'_>) -> Result<Completion, NoAnswer> {
         let prompt_tokens = crate::models::tokens::count_messages(&call.prompt.messages);
         let worst = CostGuard::worst_case(call.settings, prompt_tokens, call.settings.max_tokens);
         if let Some(refusal) = run.guard.refusal(worst) {
             tracing::warn!(model = call.model, %refusal, "cost guard skipped a paid call");
             run.record(call, None, AttemptOutcome::SkippedBudget, Some(refusal));
-            return None;
+            return Err(NoAnswer::OverBudget);
         }
         let result = match self.models.backend(call.model) {
             Ok(backend) => {
@@ -490,28 +521,33 @@ impl Generator {
         match result {
             Ok(completion) => {
                 run.guard.spend(completion.cost_usd);
-                Some(completion)
+                Ok(completion)
             }
             Err(e) => {
                 run.record(call, None, AttemptOutcome::ModelFailed, Some(e));
-                None
+                Err(NoAnswer::Failed)
             }
         }
     }
 
-    /// Ask the route's checker about the applied change: `Ok(verdict)` to
-    /// keep it (`None` when no checker ran), `Err(notes)` to reject it.
+    /// Ask the route's checker about the applied change.
     async fn check(
         &self,
         run: &mut Run<'_>,
         applied: &AppliedEdits,
         report: &ValidationReport,
         tier: u32,
-    ) -> Result<Result<Option<CheckerVerdict>, String>, GenerateError> {
+    ) -> Result<Review, GenerateError> {
         let Some(name) = run.input.route.checker.clone() else {
-            return Ok(Ok(None));
+            return Ok(Review::Keep(None));
         };
         let settings = self.model_settings(&name)?;
+        if crate::route::is_paid(&settings)
+            && self.settings.require_approval_for_cloud
+            && !run.input.cloud_approved
+        {
+            return Ok(Review::Park { model: name });
+        }
         let diff = applied.diff().text;
         let prompt = self.prompts.checker(&CheckerPrompt {
             title: run.input.title,
@@ -528,10 +564,10 @@ impl Generator {
             prompt: &prompt,
             format: settings.edit_format,
         };
-        let Some(completion) = self.call(run, &call).await else {
+        let Ok(completion) = self.call(run, &call).await else {
             // No checker answer (down or over budget): keep the validated change, say so.
             tracing::warn!(checker = %name, "the checker did not answer; keeping the validated change unchecked");
-            return Ok(Ok(None));
+            return Ok(Review::Keep(None));
         };
         let min = self.settings.min_confidence;
         let verdict = match parse_verdict(&completion.text) {
@@ -549,7 +585,10 @@ impl Generator {
             Err(e) => (AttemptOutcome::CheckerRejected, Some(summarize(e))),
         };
         run.record(&call, Some(&completion), outcome, error);
-        Ok(verdict)
+        Ok(match verdict {
+            Ok(v) => Review::Keep(v),
+            Err(notes) => Review::Reject(notes),
+        })
     }
 
     fn model_settings(&self, name: &str) -> Result<ModelSettings, GenerateError> {
