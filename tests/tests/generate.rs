@@ -367,7 +367,7 @@ async fn paid_tier_that_could_pass_the_budget_is_skipped_unsent() {
     settings.max_usd_per_task = 0.10;
     // A refused call is not a failed one: no local fallback, the next tier.
     assert!(settings.fallback_to_local);
-    let Run { generation, .. } = run(&world, &settings, dir.path(), false).await;
+    let Run { generation, route } = run(&world, &settings, dir.path(), false).await;
 
     assert!(
         world.anthropic.completion_requests().is_empty(),
@@ -388,6 +388,12 @@ async fn paid_tier_that_could_pass_the_budget_is_skipped_unsent() {
             .contains("max_usd_per_task")
     );
     assert_eq!(generation.cost_usd(), 0.0);
+    let record = generation.task_record(&route, "octo/hello", TITLE, "t");
+    assert_eq!(
+        (record.attempts, record.escalations),
+        (1, 1),
+        "a refused call is no attempt"
+    );
 }
 
 #[tokio::test]

@@ -65,6 +65,13 @@ impl CostGuard {
     }
 }
 
+/// The start (ms since the epoch) of the UTC day holding `now_ms`: where a
+/// repository's daily spend is counted from.
+pub fn utc_day_start(now_ms: i64) -> i64 {
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    now_ms - now_ms.rem_euclid(DAY_MS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +87,13 @@ mod tests {
             CostGuard::worst_case(&default_models()["local-small"], 10_000, 4096),
             0.0
         );
+    }
+
+    #[test]
+    fn the_day_starts_at_utc_midnight() {
+        // 2026-11-23T13:45:00Z
+        assert_eq!(utc_day_start(1_795_441_500_000), 1_795_392_000_000);
+        assert_eq!(utc_day_start(1_795_392_000_000), 1_795_392_000_000);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use gitkeeper::context::ContextPackage;
 use gitkeeper::edits::{AppliedEdits, EditFormat, PathPolicy};
 
-pub use budget::CostGuard;
+pub use budget::{CostGuard, utc_day_start};
 pub use checker::{CheckerVerdict, parse_verdict};
 pub use pool::ModelPool;
 pub use workdir::{RevertError, revert};
@@ -154,6 +154,7 @@ impl Generation {
                 self.attempts
                     .iter()
                     .filter(|a| a.role != AttemptRole::Checker)
+                    .filter(|a| a.outcome != AttemptOutcome::SkippedBudget)
                     .count(),
             )
             .unwrap_or(u32::MAX),
