@@ -97,3 +97,18 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn any_answer_reads_as_a_verdict_or_a_reason(answer in "\\PC{0,300}") {
+            match parse_verdict(&answer) {
+                Ok(v) => proptest::prop_assert!((0.0..=1.0).contains(&v.confidence)),
+                Err(e) => proptest::prop_assert!(e.starts_with("the checker")),
+            }
+        }
+    }
+}

@@ -222,3 +222,14 @@ fn route_display_names_ladder_tiers_and_checker() {
     );
     assert!(text.contains("checker local-large"), "{text}");
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_issue_text_classifies_within_bounds(title in "\\PC{0,80}", body in "\\PC{0,400}", label in "\\PC{0,12}") {
+        let c = classify(&task(&title, &body, &[&label]), None);
+        proptest::prop_assert!(c.complexity <= 10);
+        proptest::prop_assert!(c.estimated_files >= 1);
+        proptest::prop_assert!(c.security_critical || c.complexity <= 8);
+        proptest::prop_assert!(!c.reasons.is_empty());
+    }
+}
