@@ -23,6 +23,10 @@ pub struct Settings {
     /// `[models.<name>]`: built-in models with the user's tables merged over them.
     pub models: crate::models::ModelsSettings,
     pub context: ContextSettings,
+    /// `[prompts]`: where prompt templates come from.
+    pub prompts: crate::prompts::PromptSettings,
+    /// `[route]`: the escalation matrix, cost guard and checker.
+    pub route: crate::route::RouteSettings,
 }
 
 /// `[context]`: how much of a repository a model is shown (per-model
@@ -313,6 +317,9 @@ impl Settings {
                 fix: "use text or json",
             });
         }
+        self.route
+            .validate(&self.models)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let url = self.database_url();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -378,6 +385,8 @@ impl Settings {
             "log": self.log,
             "context": self.context,
             "models": self.models,
+            "prompts": self.prompts,
+            "route": self.route,
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -390,6 +399,7 @@ impl Settings {
 /// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
 pub const SECTIONS: &[&str] = &[
     "server", "github", "database", "data", "trigger", "worker", "log", "models", "context",
+    "prompts", "route",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
@@ -409,6 +419,9 @@ fn strip_nulls(value: serde_json::Value) -> serde_json::Value {
                 .map(|(k, v)| (k, strip_nulls(v)))
                 .collect(),
         ),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(strip_nulls).collect())
+        }
         other => other,
     }
 }
@@ -532,6 +545,70 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("webhok_secret"), "{err}");
+    }
+
+    #[test]
+    fn example_config_loads_and_uncommented_ladders_equal_the_defaults() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gitkeeper.example.toml");
+        let s = Settings::load_with_env(&example, env(&[])).unwrap();
+        assert_eq!(s.route, crate::route::RouteSettings::default());
+        let text = std::fs::read_to_string(&example).unwrap();
+        let ladders: String = text
+            .split("# The escalation matrix.")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.starts_with("[[")
+                    || l.split_once(" = ")
+                        .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        std::fs::write(&path, ladders).unwrap();
+        let uncommented = Settings::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(uncommented.route.ladder, crate::route::default_ladders());
+    }
+
+    #[test]
+    fn route_ladders_from_the_file_replace_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        std::fs::write(
+            &path,
+            "[route]\nmax_usd_per_task = 0.5\nrequire_approval_for_cloud = true\n\n\
+             [[route.ladder]]\nname = \"all\"\nattempts = 2\nvalidation = \"syntax\"\n\
+             tiers = [\"local-small\", { model = \"cloud-claude\", attempts = 1 }]\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(s.route.ladder.len(), 1);
+        let ladder = &s.route.ladder[0];
+        assert_eq!(ladder.tiers[0].attempts(ladder.attempts), 2);
+        assert_eq!(ladder.tiers[1].model(), "cloud-claude");
+        assert_eq!(ladder.tiers[1].attempts(ladder.attempts), 1);
+        assert!(s.route.require_approval_for_cloud);
+        assert_eq!(s.route.min_confidence, 0.8);
+        assert!(s.redacted_toml().contains("[[route.ladder]]"));
+    }
+
+    #[test]
+    fn route_ladder_naming_an_unknown_model_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        std::fs::write(
+            &path,
+            "[[route.ladder]]\nname = \"x\"\ntiers = [\"gpt-9\"]\n",
+        )
+        .unwrap();
+        let err = Settings::load_with_env(&path, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[route] ladder[0] (x)"), "{err}");
+        assert!(err.contains("`gpt-9`"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod checkout;
 pub mod config;
+pub mod generate;
 pub mod github;
 pub mod ids;
 pub mod ingress;
@@ -10,7 +11,11 @@ pub mod intent;
 pub mod metrics;
 pub mod models;
 pub mod pipeline;
+pub mod prompts;
 pub mod queue;
+pub mod route;
 pub mod serve;
+pub mod solve;
 pub mod telemetry;
 pub mod tls;
+pub mod validate;

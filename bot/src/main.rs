@@ -65,6 +65,28 @@ enum Cmd {
         #[arg(long)]
         max_files: Option<usize>,
     },
+    /// Try Gitkeeper on a local git repository without GitHub: build the
+    /// context, route the task, run the models, and commit the validated
+    /// change on a new branch gitkeeper/solve-<slug> (your checkout is not touched).
+    Solve {
+        /// The repository (any directory inside it).
+        repo_dir: PathBuf,
+        /// What to do; the first line is the title.
+        #[arg(long)]
+        task: String,
+        /// Print the diff instead of committing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Issue labels to route by (e.g. gitkeeper:local, bug); repeatable.
+        #[arg(long = "label")]
+        labels: Vec<String>,
+        /// Start this many tiers higher, like `/gitkeeper escalate`.
+        #[arg(long, default_value_t = 0)]
+        escalate: u32,
+        /// Allow paid tiers when [route] require_approval_for_cloud is set.
+        #[arg(long)]
+        approve_cloud: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -120,6 +142,28 @@ async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
                 print!("{}", package.render_for_prompt());
             } else {
                 print!("{}", package.render_summary());
+            }
+        }
+        Cmd::Solve {
+            repo_dir,
+            task,
+            dry_run,
+            labels,
+            escalate,
+            approve_cloud,
+        } => {
+            let options = gitkeeper_bot::solve::SolveOptions {
+                repo_dir,
+                task,
+                labels,
+                escalations: escalate,
+                dry_run,
+                approve_cloud,
+            };
+            let report = gitkeeper_bot::solve::solve(&settings, &options).await?;
+            print!("{report}");
+            if !report.succeeded() {
+                anyhow::bail!("no change was made (see Result above)");
             }
         }
         Cmd::Jobs { state, limit, json } => {

@@ -11,6 +11,7 @@ macro_rules! job_columns {
 }
 
 mod postgres;
+mod records;
 mod sqlite;
 pub mod worker;
 
@@ -25,6 +26,7 @@ use crate::ingress::events::InstallationChange;
 use crate::intent::Intent;
 
 pub use postgres::PostgresStore;
+pub use records::{Attempt, AttemptOutcome, AttemptRole, TaskOutcome, TaskRecord, TrailStore};
 pub use sqlite::SqliteStore;
 
 /// Where a job is in its life.
@@ -170,7 +172,7 @@ pub enum StoreError {
 
 /// The queue and the records around it.
 #[async_trait]
-pub trait JobStore: Send + Sync {
+pub trait JobStore: TrailStore + Send + Sync {
     /// Which backend this is, for logs and readiness.
     fn backend(&self) -> &'static str;
     /// Create or upgrade the tables.

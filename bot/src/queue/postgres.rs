@@ -34,6 +34,8 @@ impl PostgresStore {
     }
 }
 
+records::record_methods!(PostgresStore);
+
 #[async_trait]
 impl JobStore for PostgresStore {
     fn backend(&self) -> &'static str {

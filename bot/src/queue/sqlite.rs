@@ -50,6 +50,8 @@ impl SqliteStore {
     }
 }
 
+records::record_methods!(SqliteStore);
+
 #[async_trait]
 impl JobStore for SqliteStore {
     fn backend(&self) -> &'static str {

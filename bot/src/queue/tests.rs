@@ -307,3 +307,138 @@ async fn listing_filters_by_state_and_installations_are_recorded() {
         assert!(store.installations().await.unwrap().is_empty());
     }
 }
+
+fn attempt(seq: u32, model: &str, outcome: AttemptOutcome, cost: f64, at: i64) -> Attempt {
+    Attempt {
+        seq,
+        tier: seq,
+        role: AttemptRole::Worker,
+        model: model.into(),
+        served_model: format!("{model}-served"),
+        edit_format: gitkeeper::edits::EditFormat::WholeFile,
+        prompt_sha256: "ab".repeat(32),
+        prompt_tokens: 1200,
+        completion_tokens: 300,
+        usage_estimated: seq == 2,
+        cost_usd: cost,
+        latency_ms: 8500,
+        outcome,
+        error: (outcome != AttemptOutcome::Passed).then(|| "SEARCH matches nothing".into()),
+        created_at: at,
+    }
+}
+
+async fn job_for(store: &Arc<dyn JobStore>, delivery_id: &str, number: u64) -> JobId {
+    match store
+        .accept(&delivery(delivery_id), Some(&intent(1, number)), 0)
+        .await
+        .unwrap()
+    {
+        Accepted::Stored(Some(id)) => id,
+        other => panic!("no job stored: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn attempt_trail_and_task_record_round_trip() {
+    for (store, _dir) in stores().await {
+        let job = job_for(&store, "d-trail", 7).await;
+        let trail = [
+            attempt(1, "local-small", AttemptOutcome::ApplyFailed, 0.0, 10),
+            attempt(2, "cloud-claude", AttemptOutcome::Passed, 0.0081, 20),
+        ];
+        for a in &trail {
+            store.record_attempt(job, "octo/app", a).await.unwrap();
+        }
+        assert_eq!(
+            store.attempts(job).await.unwrap(),
+            trail,
+            "{}",
+            store.backend()
+        );
+
+        let mut record = TaskRecord {
+            task_id: "3f1c".into(),
+            repo: "octo/app".into(),
+            task_type: crate::route::TaskType::Implement,
+            description: "Add user authentication".into(),
+            complexity: 5,
+            worker: Some("cloud-claude".into()),
+            checker: None,
+            outcome: TaskOutcome::Pass,
+            attempts: 2,
+            escalations: 1,
+            validation_method: "syntax+tests".into(),
+            latency_ms: 17_000,
+            tokens_in: 2400,
+            tokens_out: 600,
+            cost_usd: 0.0081,
+            prompt_sha256: Some("cd".repeat(32)),
+            created_at: 30,
+        };
+        store.record_task(job, &record, 30).await.unwrap();
+        assert_eq!(
+            store.task_record(job).await.unwrap().as_ref(),
+            Some(&record)
+        );
+        // A re-run of the job replaces its record.
+        record.outcome = TaskOutcome::Fail;
+        record.attempts = 5;
+        store.record_task(job, &record, 40).await.unwrap();
+        assert_eq!(store.task_record(job).await.unwrap(), Some(record));
+        assert_eq!(store.task_record(JobId(9999)).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn spent_since_sums_one_repos_costs_from_a_time() {
+    for (store, _dir) in stores().await {
+        let job = job_for(&store, "d-spend", 8).await;
+        store
+            .record_attempt(
+                job,
+                "octo/app",
+                &attempt(
+                    1,
+                    "cloud-claude",
+                    AttemptOutcome::ValidationFailed,
+                    0.25,
+                    100,
+                ),
+            )
+            .await
+            .unwrap();
+        store
+            .record_attempt(
+                job,
+                "octo/app",
+                &attempt(2, "cloud-claude", AttemptOutcome::Passed, 0.5, 200),
+            )
+            .await
+            .unwrap();
+        store
+            .record_attempt(
+                job,
+                "octo/other",
+                &attempt(3, "cloud-claude", AttemptOutcome::Passed, 4.0, 200),
+            )
+            .await
+            .unwrap();
+        let backend = store.backend();
+        assert_eq!(
+            store.spent_since("octo/app", 0).await.unwrap(),
+            0.75,
+            "{backend}"
+        );
+        assert_eq!(
+            store.spent_since("octo/app", 150).await.unwrap(),
+            0.5,
+            "{backend}"
+        );
+        assert_eq!(
+            store.spent_since("nobody/none", 0).await.unwrap(),
+            0.0,
+            "{backend}"
+        );
+    }
+}

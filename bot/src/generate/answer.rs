@@ -1,0 +1,128 @@
+//! One model answer, judged: a question, or edits parsed, applied to the
+//! work dir and validated. A failure leaves the work dir as it was and says
+//! what to feed back. It must never leave a failed answer's edits on disk.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use gitkeeper::edits::{AppliedEdits, ParsedEdits, PathPolicy, apply_edits, parse_edits};
+
+use super::workdir::{RevertError, revert};
+use crate::models::Completion;
+use crate::queue::AttemptOutcome;
+use crate::route::ValidationLevel;
+use crate::validate::{ValidationReport, Validator};
+
+/// Most error texts fed back at once, and most characters each.
+const MAX_ERRORS: usize = 10;
+const MAX_ERROR_CHARS: usize = 4000;
+
+/// What an answer came to.
+#[derive(Debug)]
+pub enum Judged {
+    Question(String),
+    Failed {
+        outcome: AttemptOutcome,
+        /// Addressed to the model, trimmed.
+        errors: Vec<String>,
+        /// Files the answer's edits named.
+        files: Vec<String>,
+    },
+    /// Applied and validated; the edits are on disk.
+    Passed {
+        applied: AppliedEdits,
+        report: ValidationReport,
+    },
+}
+
+impl Judged {
+    fn failed(outcome: AttemptOutcome, errors: Vec<String>, files: Vec<String>) -> Judged {
+        Judged::Failed {
+            outcome,
+            errors: trim_errors(errors),
+            files,
+        }
+    }
+}
+
+fn trim_errors(errors: Vec<String>) -> Vec<String> {
+    let total = errors.len();
+    let mut out: Vec<String> = errors
+        .into_iter()
+        .take(MAX_ERRORS)
+        .map(|e| match e.char_indices().nth(MAX_ERROR_CHARS) {
+            Some((cut, _)) => format!("{}\n… (cut)", &e[..cut]),
+            None => e,
+        })
+        .collect();
+    if total > MAX_ERRORS {
+        out.push(format!("… and {} more problems.", total - MAX_ERRORS));
+    }
+    out
+}
+
+/// Judge `completion`: on success its edits stay applied under `work_dir`.
+pub async fn judge(
+    completion: &Completion,
+    work_dir: &Path,
+    policy: &PathPolicy,
+    validator: &Arc<dyn Validator>,
+    level: ValidationLevel,
+) -> Result<Judged, RevertError> {
+    if let Some(question) = completion.clarification() {
+        return Ok(Judged::Question(question.to_string()));
+    }
+    if completion.is_truncated() {
+        return Ok(Judged::failed(
+            AttemptOutcome::Truncated,
+            vec!["Your answer was cut off at the answer token limit, so none of it was used. Send fewer or smaller edits: SEARCH/REPLACE blocks for changes instead of whole files.".into()],
+            Vec::new(),
+        ));
+    }
+    let edits = match parse_edits(&completion.text) {
+        Ok(ParsedEdits::ClarificationNeeded { question, .. }) => {
+            return Ok(Judged::Question(question));
+        }
+        Ok(ParsedEdits::Edits(edits)) => edits,
+        Err(e) => {
+            return Ok(Judged::failed(
+                AttemptOutcome::ParseFailed,
+                vec![e.feedback()],
+                Vec::new(),
+            ));
+        }
+    };
+    let files: Vec<String> = edits.iter().map(|e| e.path.clone()).collect();
+    let root = work_dir.to_path_buf();
+    let policy = policy.clone();
+    let applied = tokio::task::spawn_blocking(move || apply_edits(&root, &edits, &policy)).await;
+    let applied = match applied {
+        Ok(Ok(applied)) => applied,
+        Ok(Err(e)) => {
+            return Ok(Judged::failed(
+                AttemptOutcome::ApplyFailed,
+                vec![e.feedback()],
+                files,
+            ));
+        }
+        Err(e) => {
+            return Ok(Judged::failed(
+                AttemptOutcome::ApplyFailed,
+                vec![format!(
+                    "Applying the edits failed inside Gitkeeper ({e}); this is not your fault."
+                )],
+                files,
+            ));
+        }
+    };
+    let report = validator.validate(work_dir, &applied, level).await;
+    if report.passed {
+        return Ok(Judged::Passed { applied, report });
+    }
+    revert(work_dir, &applied).await?;
+    Ok(Judged::failed(
+        AttemptOutcome::ValidationFailed,
+        report.errors(),
+        files,
+    ))
+}

@@ -1,0 +1,524 @@
+//! The generation loop: for each tier of the route, up to its attempts,
+//! render the prompt, call the model, parse and apply the edits in the work
+//! dir, validate, and on failure feed the errors back and retry, then
+//! escalate. A tier whose edits fail to parse or apply twice switches to
+//! whole-file answers; a failing paid tier falls back to the local model
+//! when configured; `CLARIFICATION_NEEDED:` stops with a question; the cost
+//! guard skips paid calls that could pass a budget; approval parks the job
+//! before the first paid call; an optional checker reviews the final diff.
+//!
+//! It must never send a paid call the budget does not cover, never keep a
+//! failed attempt's edits in the work dir, and never log prompts or answers.
+
+mod answer;
+mod budget;
+mod checker;
+mod outcome;
+mod pool;
+mod workdir;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use gitkeeper::context::ContextPackage;
+use gitkeeper::edits::{AppliedEdits, EditFormat, PathPolicy};
+
+pub use budget::{CostGuard, utc_day_start};
+pub use checker::{CheckerVerdict, parse_verdict};
+pub use outcome::{Generation, GenerationOutcome};
+pub use pool::ModelPool;
+pub use workdir::{RevertError, revert};
+
+use crate::models::{Completion, CompletionRequest, ModelSettings};
+use crate::prompts::{CheckerPrompt, GenerationPrompt, Prompt, PromptError, Prompts, RetryPrompt};
+use crate::queue::{Attempt, AttemptOutcome, AttemptRole, now_ms};
+use crate::route::{Route, RouteSettings, RouteTier};
+use crate::validate::{ValidationReport, Validator};
+use answer::{Judged, judge};
+
+/// What one run of the loop is about.
+#[derive(Debug, Clone)]
+pub struct GenerateInput<'a> {
+    /// The checkout the edits are applied to.
+    pub work_dir: &'a Path,
+    /// The issue title and body, untrusted.
+    pub title: &'a str,
+    pub body: &'a str,
+    pub context: &'a ContextPackage,
+    pub route: &'a Route,
+    pub policy: &'a PathPolicy,
+    /// Operator-written constraints for the prompt.
+    pub constraints: &'a [String],
+    /// A maintainer approved paid tiers for this job.
+    pub cloud_approved: bool,
+    /// What the repository spent today before this task (USD).
+    pub spent_today_usd: f64,
+}
+
+/// The loop could not go on (not a model's failure: those are attempts).
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error(transparent)]
+    Revert(#[from] RevertError),
+    #[error(
+        "the route names model `{0}`, which is not configured: add [models.{0}] to gitkeeper.toml"
+    )]
+    UnknownModel(String),
+}
+
+/// Runs the loop; one per process, shared by jobs.
+pub struct Generator {
+    models: ModelPool,
+    prompts: Prompts,
+    validator: Arc<dyn Validator>,
+    settings: RouteSettings,
+}
+
+/// The state of one run.
+struct Run<'a> {
+    input: &'a GenerateInput<'a>,
+    guard: CostGuard,
+    attempts: Vec<Attempt>,
+    last_error: Option<String>,
+}
+
+/// What one model call and its judgement came to.
+enum Step {
+    Done(GenerationOutcome),
+    Failed {
+        outcome: AttemptOutcome,
+        answer: String,
+        errors: Vec<String>,
+        files: Vec<String>,
+    },
+    /// The call itself failed; retrying this tier won't help.
+    CallFailed,
+    /// The cost guard refused the call; the tier is skipped.
+    OverBudget,
+}
+
+/// Why a call brought no answer.
+enum NoAnswer {
+    Failed,
+    OverBudget,
+}
+
+/// What the checker decided about a validated change.
+enum Review {
+    /// Keep it (`None`: no checker ran).
+    Keep(Option<CheckerVerdict>),
+    /// Reject it, with notes for the worker.
+    Reject(String),
+    /// The checker is paid and not yet approved.
+    Park { model: String },
+}
+
+impl Generator {
+    pub fn new(
+        models: ModelPool,
+        prompts: Prompts,
+        validator: Arc<dyn Validator>,
+        settings: RouteSettings,
+    ) -> Self {
+        Self {
+            models,
+            prompts,
+            validator,
+            settings,
+        }
+    }
+
+    /// Climb the route's ladder until an answer passes, a question is
+    /// asked, approval is needed or every tier ran out.
+    pub async fn run(&self, input: &GenerateInput<'_>) -> Result<Generation, GenerateError> {
+        let started = Instant::now();
+        let mut run = Run {
+            input,
+            guard: CostGuard::new(
+                self.settings.max_usd_per_task,
+                self.settings.max_usd_per_repo_per_day,
+                input.spent_today_usd,
+            ),
+            attempts: Vec::new(),
+            last_error: None,
+        };
+        let route = input.route;
+        let mut escalations = 0;
+        let mut outcome = None;
+        for (index, tier) in route.tiers.iter().enumerate().skip(route.start) {
+            if index > route.start {
+                escalations += 1;
+                tracing::info!(tier = index + 1, model = %tier.model, "escalating");
+            }
+            let tier_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            if tier.paid && self.settings.require_approval_for_cloud && !input.cloud_approved {
+                outcome = Some(GenerationOutcome::Parked {
+                    model: tier.model.clone(),
+                    tier: tier_no,
+                });
+                break;
+            }
+            if let Some(done) = self.climb_tier(&mut run, tier, tier_no).await? {
+                outcome = Some(done);
+                break;
+            }
+        }
+        let outcome = outcome.unwrap_or(GenerationOutcome::Exhausted {
+            last_error: run.last_error.clone(),
+        });
+        Ok(Generation {
+            outcome,
+            attempts: run.attempts,
+            escalations,
+            latency: started.elapsed(),
+        })
+    }
+
+    /// Up to the tier's attempts; `Some` ends the loop.
+    async fn climb_tier(
+        &self,
+        run: &mut Run<'_>,
+        tier: &RouteTier,
+        tier_no: u32,
+    ) -> Result<Option<GenerationOutcome>, GenerateError> {
+        let settings = self.model_settings(&tier.model)?;
+        let mut format = settings.edit_format;
+        let mut base = self.base_prompt(run.input, format)?;
+        let mut prompt = base.clone();
+        let mut format_failures = 0;
+        for n in 1..=tier.attempts {
+            let call = Call {
+                model: &tier.model,
+                settings: &settings,
+                tier: tier_no,
+                role: AttemptRole::Worker,
+                prompt: &prompt,
+                format,
+            };
+            let step = self.attempt(run, &call).await?;
+            let step = match step {
+                Step::CallFailed if tier.paid && self.settings.fallback_to_local => {
+                    self.fallback(run, tier_no).await?
+                }
+                other => other,
+            };
+            match step {
+                Step::Done(outcome) => return Ok(Some(outcome)),
+                Step::CallFailed | Step::OverBudget => return Ok(None),
+                Step::Failed {
+                    outcome,
+                    answer,
+                    errors,
+                    files,
+                } => {
+                    if matches!(
+                        outcome,
+                        AttemptOutcome::ParseFailed | AttemptOutcome::ApplyFailed
+                    ) {
+                        format_failures += 1;
+                    }
+                    let whole_file = format == EditFormat::WholeFile
+                        || format_failures >= self.settings.whole_file_after_failures;
+                    if whole_file && format != EditFormat::WholeFile {
+                        tracing::info!(model = %tier.model, "switching the tier to whole-file answers");
+                        format = EditFormat::WholeFile;
+                        base = self.base_prompt(run.input, format)?;
+                    }
+                    prompt = self.prompts.retry(
+                        &base,
+                        &RetryPrompt {
+                            attempt: n,
+                            previous_answer: &answer,
+                            errors: &errors,
+                            whole_file,
+                            files: &files,
+                        },
+                    )?;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A paid tier's call failed: let the local fallback model answer once.
+    async fn fallback(&self, run: &mut Run<'_>, tier_no: u32) -> Result<Step, GenerateError> {
+        let name = self.settings.fallback_model.clone();
+        let settings = self.model_settings(&name)?;
+        tracing::info!(model = %name, "paid tier failed; falling back to the local model");
+        let prompt = self.base_prompt(run.input, settings.edit_format)?;
+        let call = Call {
+            model: &name,
+            settings: &settings,
+            tier: tier_no,
+            role: AttemptRole::Fallback,
+            prompt: &prompt,
+            format: settings.edit_format,
+        };
+        self.attempt(run, &call).await
+    }
+
+    fn base_prompt(
+        &self,
+        input: &GenerateInput<'_>,
+        format: EditFormat,
+    ) -> Result<Prompt, GenerateError> {
+        Ok(self.prompts.generation(&GenerationPrompt {
+            context: input.context,
+            title: input.title,
+            body: input.body,
+            edit_format: format,
+            constraints: input.constraints,
+        })?)
+    }
+
+    /// One call, recorded, and its answer judged.
+    async fn attempt(&self, run: &mut Run<'_>, call: &Call<'_>) -> Result<Step, GenerateError> {
+        let completion = match self.call(run, call).await {
+            Ok(completion) => completion,
+            Err(NoAnswer::Failed) => return Ok(Step::CallFailed),
+            Err(NoAnswer::OverBudget) => return Ok(Step::OverBudget),
+        };
+        let mark = run.attempts.len();
+        let input = run.input;
+        let judged = judge(
+            &completion,
+            input.work_dir,
+            input.policy,
+            &self.validator,
+            input.route.validation,
+        )
+        .await?;
+        let (outcome, error, step) = match judged {
+            Judged::Question(question) => (
+                AttemptOutcome::Clarification,
+                None,
+                Step::Done(GenerationOutcome::Clarify {
+                    question,
+                    model: call.model.to_string(),
+                }),
+            ),
+            Judged::Failed {
+                outcome,
+                errors,
+                files,
+            } => (
+                outcome,
+                errors.first().map(|e| summarize(e)),
+                Step::Failed {
+                    outcome,
+                    answer: completion.text.clone(),
+                    errors,
+                    files,
+                },
+            ),
+            Judged::Passed { applied, report } => {
+                match self.check(run, &applied, &report, call.tier).await? {
+                    Review::Park { model } => {
+                        revert(input.work_dir, &applied).await?;
+                        (
+                            AttemptOutcome::Passed,
+                            None,
+                            Step::Done(GenerationOutcome::Parked {
+                                model,
+                                tier: call.tier,
+                            }),
+                        )
+                    }
+                    Review::Reject(notes) => {
+                        revert(input.work_dir, &applied).await?;
+                        (
+                            AttemptOutcome::CheckerRejected,
+                            Some(summarize(&notes)),
+                            Step::Failed {
+                                outcome: AttemptOutcome::CheckerRejected,
+                                answer: completion.text.clone(),
+                                errors: vec![format!("A reviewer rejected the change: {notes}")],
+                                files: applied.changes.iter().map(|c| c.path.clone()).collect(),
+                            },
+                        )
+                    }
+                    Review::Keep(verdict) => (
+                        AttemptOutcome::Passed,
+                        None,
+                        Step::Done(GenerationOutcome::Succeeded {
+                            applied,
+                            validation: report,
+                            checker: verdict,
+                            worker: call.model.to_string(),
+                            prompt_sha256: call.prompt.sha256.clone(),
+                        }),
+                    ),
+                }
+            }
+        };
+        run.record(call, Some(&completion), outcome, error);
+        // The worker's attempt goes before the checker's it caused.
+        run.attempts[mark..].rotate_right(1);
+        for (i, attempt) in run.attempts.iter_mut().enumerate().skip(mark) {
+            attempt.seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        }
+        Ok(step)
+    }
+
+    /// Send the call unless the budget forbids it (the attempt is recorded
+    /// either way when no answer comes).
+    async fn call(&self, run: &mut Run<'_>, call: &Call<'_>) -> Result<Completion, NoAnswer> {
+        let prompt_tokens = crate::models::tokens::count_messages(&call.prompt.messages);
+        let worst = CostGuard::worst_case(call.settings, prompt_tokens, call.settings.max_tokens);
+        if let Some(refusal) = run.guard.refusal(worst) {
+            tracing::warn!(model = call.model, %refusal, "cost guard skipped a paid call");
+            run.record(call, None, AttemptOutcome::SkippedBudget, Some(refusal));
+            return Err(NoAnswer::OverBudget);
+        }
+        let result = match self.models.backend(call.model) {
+            Ok(backend) => {
+                let request = CompletionRequest::new(call.prompt.messages.clone())
+                    .with_max_tokens(call.settings.max_tokens);
+                backend.complete(&request).await.map_err(|e| {
+                    tracing::warn!(model = call.model, error = %e, kind = ?e.kind(), "model call failed");
+                    e.to_string()
+                })
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(completion) => {
+                run.guard.spend(completion.cost_usd);
+                Ok(completion)
+            }
+            Err(e) => {
+                run.record(call, None, AttemptOutcome::ModelFailed, Some(e));
+                Err(NoAnswer::Failed)
+            }
+        }
+    }
+
+    /// Ask the route's checker about the applied change.
+    async fn check(
+        &self,
+        run: &mut Run<'_>,
+        applied: &AppliedEdits,
+        report: &ValidationReport,
+        tier: u32,
+    ) -> Result<Review, GenerateError> {
+        let Some(name) = run.input.route.checker.clone() else {
+            return Ok(Review::Keep(None));
+        };
+        let settings = self.model_settings(&name)?;
+        if crate::route::is_paid(&settings)
+            && self.settings.require_approval_for_cloud
+            && !run.input.cloud_approved
+        {
+            return Ok(Review::Park { model: name });
+        }
+        let diff = applied.diff().text;
+        let prompt = self.prompts.checker(&CheckerPrompt {
+            title: run.input.title,
+            body: run.input.body,
+            diff: &diff,
+            validation: &report.summary(),
+            min_confidence: self.settings.min_confidence,
+        })?;
+        let call = Call {
+            model: &name,
+            settings: &settings,
+            tier,
+            role: AttemptRole::Checker,
+            prompt: &prompt,
+            format: settings.edit_format,
+        };
+        let Ok(completion) = self.call(run, &call).await else {
+            // No checker answer (down or over budget): keep the validated change, say so.
+            tracing::warn!(checker = %name, "the checker did not answer; keeping the validated change unchecked");
+            return Ok(Review::Keep(None));
+        };
+        let min = self.settings.min_confidence;
+        let verdict = match parse_verdict(&completion.text) {
+            Ok(v) if v.accepts(min) => Ok(Some(v)),
+            Ok(v) => Err(format!(
+                "verdict {} with confidence {:.2} (at least {min:.2} needed): {}",
+                if v.pass { "pass" } else { "fail" },
+                v.confidence,
+                v.notes
+            )),
+            Err(e) => Err(e),
+        };
+        let (outcome, error) = match &verdict {
+            Ok(_) => (AttemptOutcome::Passed, None),
+            Err(e) => (AttemptOutcome::CheckerRejected, Some(summarize(e))),
+        };
+        run.record(&call, Some(&completion), outcome, error);
+        Ok(match verdict {
+            Ok(v) => Review::Keep(v),
+            Err(notes) => Review::Reject(notes),
+        })
+    }
+
+    fn model_settings(&self, name: &str) -> Result<ModelSettings, GenerateError> {
+        self.models
+            .settings(name)
+            .cloned()
+            .ok_or_else(|| GenerateError::UnknownModel(name.to_string()))
+    }
+}
+
+/// One model call: who, for which tier, with what.
+struct Call<'p> {
+    model: &'p str,
+    settings: &'p ModelSettings,
+    tier: u32,
+    role: AttemptRole,
+    prompt: &'p Prompt,
+    format: EditFormat,
+}
+
+impl Run<'_> {
+    /// Append the attempt `call` came to.
+    fn record(
+        &mut self,
+        call: &Call<'_>,
+        completion: Option<&Completion>,
+        outcome: AttemptOutcome,
+        error: Option<String>,
+    ) {
+        if let Some(e) = &error {
+            self.last_error = Some(format!("{}: {e}", call.model));
+        }
+        let usage = completion.map(|c| c.usage).unwrap_or_default();
+        self.attempts.push(Attempt {
+            seq: u32::try_from(self.attempts.len() + 1).unwrap_or(u32::MAX),
+            tier: call.tier,
+            role: call.role,
+            model: call.model.to_string(),
+            served_model: completion.map(|c| c.model.clone()).unwrap_or_default(),
+            edit_format: call.format,
+            prompt_sha256: call.prompt.sha256.clone(),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            usage_estimated: usage.estimated,
+            cost_usd: completion.map_or(0.0, |c| c.cost_usd),
+            latency_ms: completion.map_or(0, |c| {
+                u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
+            }),
+            outcome,
+            error,
+            created_at: now_ms(),
+        });
+    }
+}
+
+/// The first line of an error, at most 300 characters, for the trail.
+fn summarize(error: &str) -> String {
+    let line = error
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    match line.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
+    }
+}

@@ -1,0 +1,149 @@
+//! What a run of the generation loop came to: the outcome, the attempt
+//! trail, and the task record (seed 004's task log) made from them. Plain
+//! values; storing them is the job store's.
+
+use std::time::Duration;
+
+use gitkeeper::edits::AppliedEdits;
+
+use super::CheckerVerdict;
+use crate::queue::{Attempt, AttemptOutcome, AttemptRole, TaskOutcome, TaskRecord, now_ms};
+use crate::route::Route;
+use crate::validate::ValidationReport;
+
+/// How the loop ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenerationOutcome {
+    /// Edits applied in the work dir and validated.
+    Succeeded {
+        applied: AppliedEdits,
+        validation: ValidationReport,
+        checker: Option<CheckerVerdict>,
+        /// The model whose answer was kept.
+        worker: String,
+        prompt_sha256: String,
+    },
+    /// The model needs a maintainer's answer first.
+    Clarify { question: String, model: String },
+    /// Waiting for `/gitkeeper approve` before the paid tier `model`.
+    Parked { model: String, tier: u32 },
+    /// Every tier ran out: manual review or a skip decision.
+    Exhausted { last_error: Option<String> },
+}
+
+/// The loop's result with its attempt trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    pub outcome: GenerationOutcome,
+    pub attempts: Vec<Attempt>,
+    /// Tiers climbed past the first.
+    pub escalations: u32,
+    pub latency: Duration,
+}
+
+impl Generation {
+    pub fn tokens_in(&self) -> u64 {
+        self.attempts
+            .iter()
+            .map(|a| u64::from(a.prompt_tokens))
+            .sum()
+    }
+
+    pub fn tokens_out(&self) -> u64 {
+        self.attempts
+            .iter()
+            .map(|a| u64::from(a.completion_tokens))
+            .sum()
+    }
+
+    pub fn cost_usd(&self) -> f64 {
+        self.attempts.iter().map(|a| a.cost_usd).sum()
+    }
+
+    /// The task record (seed 004's task log) of this run.
+    pub fn task_record(
+        &self,
+        route: &Route,
+        repo: &str,
+        description: &str,
+        task_id: &str,
+    ) -> TaskRecord {
+        let (outcome, worker, sha, validation) = match &self.outcome {
+            GenerationOutcome::Succeeded {
+                worker,
+                prompt_sha256,
+                validation,
+                ..
+            } => (
+                TaskOutcome::Pass,
+                Some(worker.clone()),
+                Some(prompt_sha256.clone()),
+                validation.method.clone(),
+            ),
+            GenerationOutcome::Clarify { model, .. } => (
+                TaskOutcome::Clarify,
+                Some(model.clone()),
+                None,
+                String::new(),
+            ),
+            GenerationOutcome::Parked { .. } => {
+                (TaskOutcome::Parked, self.last_worker(), None, String::new())
+            }
+            GenerationOutcome::Exhausted { .. } => {
+                (TaskOutcome::Fail, self.last_worker(), None, String::new())
+            }
+        };
+        let validation_method = if validation.is_empty() {
+            route.validation.as_str().to_string()
+        } else {
+            format!("{} ({})", route.validation.as_str(), validation)
+        };
+        TaskRecord {
+            task_id: task_id.to_string(),
+            repo: repo.to_string(),
+            task_type: route.classification.task_type,
+            description: gitkeeper::sanitize::sanitize_untrusted(description).text,
+            complexity: route.classification.complexity,
+            worker,
+            checker: route.checker.clone(),
+            outcome,
+            attempts: u32::try_from(
+                self.attempts
+                    .iter()
+                    .filter(|a| a.role != AttemptRole::Checker)
+                    .filter(|a| a.outcome != AttemptOutcome::SkippedBudget)
+                    .count(),
+            )
+            .unwrap_or(u32::MAX),
+            escalations: self.escalations,
+            validation_method,
+            latency_ms: u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX),
+            tokens_in: self.tokens_in(),
+            tokens_out: self.tokens_out(),
+            cost_usd: self.cost_usd(),
+            prompt_sha256: sha,
+            created_at: now_ms(),
+        }
+    }
+
+    /// Store the attempt trail and the task record of this run for `job`.
+    pub async fn record(
+        &self,
+        store: &dyn crate::queue::TrailStore,
+        job: crate::ids::JobId,
+        task: &TaskRecord,
+    ) -> Result<(), crate::queue::StoreError> {
+        for attempt in &self.attempts {
+            store.record_attempt(job, &task.repo, attempt).await?;
+        }
+        store.record_task(job, task, now_ms()).await
+    }
+
+    fn last_worker(&self) -> Option<String> {
+        self.attempts
+            .iter()
+            .rev()
+            .find(|a| a.role != AttemptRole::Checker && a.outcome != AttemptOutcome::SkippedBudget)
+            .map(|a| a.model.clone())
+    }
+}

@@ -1,0 +1,249 @@
+//! Validation of applied edits, behind the `Validator` trait the generation
+//! loop calls. This module ships the first validator, [`EditsValidator`]:
+//! the edits are on disk as planned and every changed file parses (JSON
+//! with serde_json; other files must be non-empty UTF-8). The validation
+//! issue plugs in the real one (syntax, imports, schema, the repository's
+//! own build in a sandbox). A validator must never modify the work dir.
+
+use std::path::Path;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use gitkeeper::edits::{AppliedEdits, FileChange};
+use serde::{Deserialize, Serialize};
+
+use crate::route::ValidationLevel;
+
+/// Most characters of one check's detail fed back to a model.
+const MAX_DETAIL_CHARS: usize = 2000;
+
+/// One check and what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub passed: bool,
+    /// What failed, addressed to the model; empty when it passed.
+    pub detail: String,
+    pub duration_ms: u64,
+}
+
+/// What validation concluded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub passed: bool,
+    /// What ran, e.g. `edits-applied+parse`; goes into the task record.
+    pub method: String,
+    pub checks: Vec<CheckResult>,
+}
+
+impl ValidationReport {
+    pub fn new(method: impl Into<String>, checks: Vec<CheckResult>) -> Self {
+        Self {
+            passed: checks.iter().all(|c| c.passed),
+            method: method.into(),
+            checks,
+        }
+    }
+
+    /// The failed checks' details, for the retry prompt.
+    pub fn errors(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{} failed:\n{}", c.name, c.detail))
+            .collect()
+    }
+
+    /// One line per check: `✓ edits applied (2 ms)`.
+    pub fn summary(&self) -> String {
+        self.checks
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} ({} ms)",
+                    if c.passed { "✓" } else { "✗" },
+                    c.name,
+                    c.duration_ms
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Checks a work dir after edits were applied.
+#[async_trait]
+pub trait Validator: Send + Sync {
+    async fn validate(
+        &self,
+        work_dir: &Path,
+        applied: &AppliedEdits,
+        level: ValidationLevel,
+    ) -> ValidationReport;
+}
+
+/// The edits are on disk and the changed files parse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EditsValidator;
+
+/// Files that are legitimately empty.
+const MAY_BE_EMPTY: &[&str] = &["__init__.py", ".gitkeep", ".keep", "py.typed"];
+
+#[async_trait]
+impl Validator for EditsValidator {
+    async fn validate(
+        &self,
+        work_dir: &Path,
+        applied: &AppliedEdits,
+        _level: ValidationLevel,
+    ) -> ValidationReport {
+        let root = work_dir.to_path_buf();
+        let changes = applied.changes.clone();
+        let checks = tokio::task::spawn_blocking(move || check_changes(&root, &changes))
+            .await
+            .unwrap_or_else(|e| {
+                vec![CheckResult {
+                    name: "edits applied".into(),
+                    passed: false,
+                    detail: format!("the check could not run: {e}"),
+                    duration_ms: 0,
+                }]
+            });
+        ValidationReport::new("edits-applied+parse", checks)
+    }
+}
+
+fn check_changes(root: &Path, changes: &[FileChange]) -> Vec<CheckResult> {
+    let started = Instant::now();
+    let mut applied_problems = Vec::new();
+    let mut parse_problems = Vec::new();
+    if changes.is_empty() {
+        applied_problems.push("The answer changed no file.".to_string());
+    }
+    for change in changes {
+        let on_disk = std::fs::read(root.join(&change.path));
+        match (&change.after, on_disk) {
+            (None, Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+            (None, _) => {
+                applied_problems.push(format!("`{}` should be deleted but exists", change.path))
+            }
+            (Some(_), Err(e)) => {
+                applied_problems.push(format!("`{}` cannot be read: {e}", change.path))
+            }
+            (Some(after), Ok(bytes)) => {
+                if bytes != after.as_bytes() {
+                    applied_problems.push(format!(
+                        "`{}` does not hold the edited content",
+                        change.path
+                    ));
+                }
+                if let Some(problem) = parse_problem(&change.path, &bytes) {
+                    parse_problems.push(problem);
+                }
+            }
+        }
+    }
+    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let check = |name: &str, problems: Vec<String>| CheckResult {
+        name: name.into(),
+        passed: problems.is_empty(),
+        detail: trim(&problems.join("\n")),
+        duration_ms: elapsed,
+    };
+    vec![
+        check("edits applied", applied_problems),
+        check("files parse", parse_problems),
+    ]
+}
+
+/// Why a file's content does not parse, if it does not.
+fn parse_problem(path: &str, bytes: &[u8]) -> Option<String> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Some(format!("`{path}` is not UTF-8 text"));
+    };
+    if text.trim().is_empty() && !MAY_BE_EMPTY.contains(&name) {
+        return Some(format!("`{path}` is empty: write its complete content"));
+    }
+    let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+    if ext.eq_ignore_ascii_case("json") {
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
+            return Some(format!("`{path}` is not valid JSON: {e}"));
+        }
+    }
+    None
+}
+
+fn trim(text: &str) -> String {
+    match text.char_indices().nth(MAX_DETAIL_CHARS) {
+        Some((cut, _)) => format!("{}\n… (cut)", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, after: Option<&str>) -> FileChange {
+        FileChange {
+            path: path.into(),
+            before: None,
+            after: after.map(str::to_string),
+            renamed_from: None,
+        }
+    }
+
+    async fn run(files: &[(&str, &str)], changes: Vec<FileChange>) -> ValidationReport {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            std::fs::write(dir.path().join(path), text).unwrap();
+        }
+        EditsValidator
+            .validate(
+                dir.path(),
+                &AppliedEdits { changes },
+                ValidationLevel::Syntax,
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn applied_parsing_files_pass() {
+        let report = run(
+            &[("a.json", "{\"ok\": true}"), ("b.ts", "export {};\n")],
+            vec![
+                change("a.json", Some("{\"ok\": true}")),
+                change("b.ts", Some("export {};\n")),
+                change("gone.ts", None),
+            ],
+        )
+        .await;
+        assert!(report.passed, "{report:?}");
+        assert_eq!(report.method, "edits-applied+parse");
+    }
+
+    #[tokio::test]
+    async fn broken_json_and_empty_files_fail_with_the_reason() {
+        let report = run(
+            &[("a.json", "{\"ok\": }"), ("b.ts", "")],
+            vec![
+                change("a.json", Some("{\"ok\": }")),
+                change("b.ts", Some("")),
+            ],
+        )
+        .await;
+        assert!(!report.passed);
+        let errors = report.errors().join("\n");
+        assert!(errors.contains("`a.json` is not valid JSON"), "{errors}");
+        assert!(errors.contains("`b.ts` is empty"), "{errors}");
+    }
+
+    #[tokio::test]
+    async fn content_that_differs_from_the_plan_fails() {
+        let report = run(&[("a.ts", "old")], vec![change("a.ts", Some("new"))]).await;
+        assert!(report.errors()[0].contains("does not hold the edited content"));
+        let report = run(&[], vec![]).await;
+        assert!(report.errors()[0].contains("changed no file"));
+    }
+}

