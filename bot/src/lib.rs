@@ -10,6 +10,7 @@ pub mod intent;
 pub mod metrics;
 pub mod models;
 pub mod pipeline;
+pub mod publish;
 pub mod queue;
 pub mod serve;
 pub mod telemetry;

@@ -5,11 +5,13 @@
 
 mod auth;
 mod client;
+mod git_data;
 mod issues;
 pub mod retry;
 
 pub use auth::{AppCredentials, TokenCache};
 pub use client::{GithubApp, Installation};
+pub use git_data::{FileMode, GitCommit, Sha, TreeChange};
 pub use issues::{IssueComment, Reaction};
 
 use http::{Method, StatusCode};

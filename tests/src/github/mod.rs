@@ -5,7 +5,7 @@
 //!
 //! It must never accept what GitHub would refuse: a test passing against the
 //! double should mean the bot works against GitHub. Each API area lives in its
-//! own file (`issues.rs`, `reactions.rs`, ...) exposing `routes()`; add new
+//! own file (`issues.rs`, `reactions.rs`, `git_data.rs`, ...) exposing `routes()`; add new
 //! endpoints the same way and merge them in `router()`. A handler locks the
 //! state, calls `auth::repo_access` with the permission GitHub requires, answers
 //! with `error::ApiError` or `shapes::*` JSON; the middleware does the rest
@@ -30,6 +30,7 @@ mod auth;
 mod collaborators;
 mod error;
 mod failures;
+mod git_data;
 mod git_http;
 mod git_store;
 mod issues;
@@ -504,6 +505,14 @@ impl GithubDouble {
     pub async fn file_at(&self, owner: &str, repo: &str, rev: &str, path: &str) -> Option<String> {
         git_store::show_file(&self.repo_path(owner, repo), rev, path).await
     }
+
+    /// Run `git ARGS` in the repository's bare directory (e.g. `log`,
+    /// `show`, `cat-file`) and return its trimmed output; panics if git fails.
+    pub async fn git(&self, owner: &str, repo: &str, args: &[&str]) -> String {
+        git_store::git(&self.repo_path(owner, repo), args)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"))
+    }
 }
 
 impl Drop for GithubDouble {
@@ -520,6 +529,7 @@ fn router(ctx: Arc<Ctx>) -> Router {
         .merge(issues::routes())
         .merge(reactions::routes())
         .merge(collaborators::routes())
+        .merge(git_data::routes())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::not_found)
         .layer(axum::middleware::from_fn_with_state(
