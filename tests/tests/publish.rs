@@ -6,14 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gitkeeper_bot::config::Settings;
-use gitkeeper_bot::github::{GitCommit, GithubApp, GithubError, Installation, Sha};
+use gitkeeper_bot::github::{
+    CheckConclusion, CheckOutput, GitCommit, GithubApp, GithubError, Installation, NewPull, Sha,
+};
 use gitkeeper_bot::ids::{InstallationId, IssueNumber, RepoId};
 use gitkeeper_bot::intent::RepoRef;
 use gitkeeper_bot::publish::{
-    BranchUpdate, CommitKind, CommitMessage, FileUpdate, OnDiverged, PublishError, Trailers,
-    branch_name, commit_updates, update_branch,
+    BranchUpdate, CommitKind, CommitMessage, FileUpdate, OnDiverged, PublishError, PullPlan,
+    Trailers, branch_name, commit_updates, marker, open_or_update, update_branch,
 };
-use gitkeeper_e2e::github::{Failure, GithubDouble, GithubDoubleOptions, test_app_key_path};
+use gitkeeper_e2e::github::{
+    Failure, GithubDouble, GithubDoubleOptions, Permission, test_app_key_path,
+};
 
 const INSTALLATION: u64 = 7;
 
@@ -391,4 +395,233 @@ async fn a_token_without_contents_write_cannot_commit() {
             .contains("Resource not accessible by integration"),
         "{err}"
     );
+}
+
+/// The double with a bot branch one commit ahead of main, and alice a writer.
+async fn double_with_branch(branch: &str) -> (GithubDouble, Installation, GitCommit) {
+    let gh = double().await;
+    gh.set_permission("acme", "shop", "alice", Permission::Write);
+    gh.add_issue(
+        "acme",
+        "shop",
+        42,
+        "Order totals ignore tax",
+        "Please",
+        "alice",
+    );
+    let github = installation(&gh);
+    let base = main_head(&gh).await;
+    let commit = commit_one(
+        &github,
+        &base,
+        "src/orders.ts",
+        "export const t = 2;\n",
+        "tax",
+        1,
+    )
+    .await;
+    update_branch(&github, &shop(), branch, &commit, OnDiverged::Refuse)
+        .await
+        .unwrap();
+    (gh, github, commit)
+}
+
+fn plan<'a>(branch: &'a str, body: &'a str, reviewer: Option<&'a str>) -> PullPlan<'a> {
+    PullPlan {
+        issue: IssueNumber(42),
+        branch,
+        base: "main",
+        title: "fix: Order totals ignore tax",
+        body,
+        draft: false,
+        reviewer,
+    }
+}
+
+#[tokio::test]
+async fn a_pull_request_is_opened_once_and_updated_after() {
+    let branch = "gitkeeper/42-order-totals-ignore-tax";
+    let (gh, github, _) = double_with_branch(branch).await;
+    let first = open_or_update(
+        &github,
+        &shop(),
+        &plan(branch, "First description.\n\nCloses #42", Some("alice")),
+    )
+    .await
+    .unwrap();
+    assert!(first.opened);
+    assert_eq!(first.review_not_requested, None);
+    assert_eq!(
+        first.pull.number,
+        IssueNumber(43),
+        "numbers are shared with issues"
+    );
+    let pulls = gh.pulls("acme", "shop");
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0].head, branch);
+    assert_eq!(pulls[0].author, "gitkeeper[bot]");
+    assert_eq!(pulls[0].requested_reviewers, vec!["alice"]);
+    assert!(pulls[0].body.contains("Closes #42"));
+    assert!(pulls[0].body.ends_with(&marker(IssueNumber(42))));
+
+    // A redelivered or retried job updates the same pull request.
+    let again = open_or_update(
+        &github,
+        &shop(),
+        &plan(branch, "Second description.", Some("alice")),
+    )
+    .await
+    .unwrap();
+    assert!(!again.opened);
+    assert_eq!(again.pull.number, first.pull.number);
+    let pulls = gh.pulls("acme", "shop");
+    assert_eq!(pulls.len(), 1);
+    assert!(pulls[0].body.starts_with("Second description."));
+    assert_eq!(gh.requests_matching("POST", "/repos/*/*/pulls").len(), 1);
+}
+
+#[tokio::test]
+async fn a_draft_is_a_draft_and_a_reviewer_github_refuses_does_not_stop_the_pull_request() {
+    let branch = "gitkeeper/42-tax";
+    let (gh, github, _) = double_with_branch(branch).await;
+    let mut draft = plan(branch, "Validation failed.", Some("mallory"));
+    draft.draft = true;
+    let outcome = open_or_update(&github, &shop(), &draft).await.unwrap();
+    assert!(outcome.pull.draft);
+    let why = outcome
+        .review_not_requested
+        .expect("mallory is not a collaborator");
+    assert!(why.contains("collaborators"), "{why}");
+    assert!(gh.pulls("acme", "shop")[0].draft);
+}
+
+#[tokio::test]
+async fn a_pull_request_the_bot_did_not_open_is_left_alone() {
+    let branch = "gitkeeper/42-tax";
+    let (gh, github, _) = double_with_branch(branch).await;
+    github
+        .create_pull(
+            &shop(),
+            &NewPull {
+                title: "someone's own",
+                body: "no marker here",
+                head: branch,
+                base: "main",
+                draft: false,
+            },
+        )
+        .await
+        .unwrap();
+    let err = open_or_update(&github, &shop(), &plan(branch, "ours", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PublishError::ForeignPull { .. }), "{err}");
+    assert_eq!(gh.pulls("acme", "shop")[0].body, "no marker here");
+}
+
+#[tokio::test]
+async fn a_branch_with_nothing_new_gets_githubs_refusal() {
+    let gh = double().await;
+    let github = installation(&gh);
+    let base = main_head(&gh).await;
+    github
+        .create_branch(&shop(), "gitkeeper/1-empty", &base)
+        .await
+        .unwrap();
+    let err = open_or_update(&github, &shop(), &plan("gitkeeper/1-empty", "x", None))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("422"), "{err}");
+    assert!(gh.pulls("acme", "shop").is_empty());
+}
+
+#[tokio::test]
+async fn labels_are_added_once_and_removed() {
+    let gh = double().await;
+    gh.add_issue("acme", "shop", 42, "Tax", "Please", "alice");
+    let github = installation(&gh);
+    let issue = IssueNumber(42);
+    github
+        .add_labels(&shop(), issue, &["gitkeeper:working"])
+        .await
+        .unwrap();
+    github
+        .add_labels(
+            &shop(),
+            issue,
+            &["gitkeeper:working", "gitkeeper:needs-human"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        gh.labels("acme", "shop", 42),
+        vec!["gitkeeper:needs-human", "gitkeeper:working"]
+    );
+    assert!(
+        github
+            .remove_label(&shop(), issue, "gitkeeper:working")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !github
+            .remove_label(&shop(), issue, "gitkeeper:working")
+            .await
+            .unwrap()
+    );
+    assert_eq!(gh.labels("acme", "shop", 42), vec!["gitkeeper:needs-human"]);
+    let err = github
+        .add_labels(&shop(), IssueNumber(999), &["x"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+}
+
+#[tokio::test]
+async fn a_check_run_goes_from_in_progress_to_its_conclusion_with_the_report() {
+    let branch = "gitkeeper/42-tax";
+    let (gh, github, commit) = double_with_branch(branch).await;
+    let id = github
+        .start_check_run(
+            &shop(),
+            "gitkeeper",
+            &commit.sha,
+            &CheckOutput {
+                title: "Validating",
+                summary: "Running the repository's checks",
+                text: None,
+            },
+        )
+        .await
+        .unwrap();
+    let runs = gh.check_runs("acme", "shop");
+    assert_eq!(runs[0].status, "in_progress");
+    assert_eq!(runs[0].head_sha, commit.sha.0);
+    let log = format!(
+        "{}tsc: error TS2304 at the end",
+        "npm noise\n".repeat(8_000)
+    );
+    github
+        .finish_check_run(
+            &shop(),
+            id,
+            CheckConclusion::Failure,
+            &CheckOutput {
+                title: "1 check failed",
+                summary: "| stage | result |\n|---|---|\n| typecheck | failed |",
+                text: Some(&log),
+            },
+        )
+        .await
+        .unwrap();
+    let runs = gh.check_runs("acme", "shop");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "completed");
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    let text = runs[0].text.clone().unwrap();
+    assert!(
+        text.ends_with("tsc: error TS2304 at the end"),
+        "the end of the log is kept"
+    );
+    assert!(text.chars().count() <= 65_535);
 }

@@ -10,12 +10,15 @@
 mod branch;
 mod changes;
 mod message;
+mod pull_request;
 
 pub use branch::{BranchUpdate, OnDiverged, branch_name, update_branch};
 pub use changes::{FileUpdate, updates_from_work_dir};
 pub use message::{CommitKind, CommitMessage, Trailers};
+pub use pull_request::{PullOutcome, PullPlan, marker, open_or_update};
 
 use crate::github::{FileMode, GitCommit, GithubError, Installation, Sha, TreeChange};
+use crate::ids::IssueNumber;
 use crate::intent::RepoRef;
 
 /// Why publishing did not happen.
@@ -33,6 +36,11 @@ pub enum PublishError {
     UnsafePath { path: String },
     #[error("there is nothing to commit: the changes leave every file as it was")]
     NothingToCommit,
+    #[error(
+        "pull request #{number} is open on {branch} but was not opened by Gitkeeper for this issue; \
+         the bot leaves it alone: close it or rename its branch, then run `/gitkeeper retry`"
+    )]
+    ForeignPull { branch: String, number: IssueNumber },
     #[error(
         "branch {branch} has commits the bot did not make (it is at {head}, the bot expected {expected}); \
          the bot will not overwrite them: merge or close that work, or delete the branch and run `/gitkeeper retry`"
