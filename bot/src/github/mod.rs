@@ -5,6 +5,7 @@
 
 mod auth;
 mod client;
+mod collaborators;
 mod git_data;
 mod issues;
 mod pulls;

@@ -294,11 +294,16 @@ impl GithubState {
         self.tokens.get(token).filter(|t| t.expires_at > Utc::now())
     }
 
+    /// A set permission, else admin for the owning account (as on GitHub), else none.
     pub fn permission_of(&self, repo: &RepoKey, login: &str) -> Permission {
-        self.repos
-            .get(repo)
-            .and_then(|r| r.permissions.get(&login.to_lowercase()).copied())
-            .unwrap_or(Permission::None)
+        let Some(r) = self.repos.get(repo) else {
+            return Permission::None;
+        };
+        match r.permissions.get(&login.to_lowercase()) {
+            Some(permission) => *permission,
+            None if r.owner.eq_ignore_ascii_case(login) => Permission::Admin,
+            None => Permission::None,
+        }
     }
 
     /// GitHub's `author_association` for `login` on `repo`.
