@@ -149,6 +149,8 @@ impl Default for DataSettings {
 pub struct TriggerSettings {
     pub label: String,
     pub command: String,
+    /// The least a sender's role on the repository must be for work to start.
+    pub min_permission: RepoRole,
 }
 
 impl Default for TriggerSettings {
@@ -156,6 +158,32 @@ impl Default for TriggerSettings {
         Self {
             label: "gitkeeper".into(),
             command: "/gitkeeper".into(),
+            min_permission: RepoRole::Write,
+        }
+    }
+}
+
+/// A person's role on a repository, weakest first (GitHub's role names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepoRole {
+    None,
+    Read,
+    Triage,
+    Write,
+    Maintain,
+    Admin,
+}
+
+impl RepoRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepoRole::None => "none",
+            RepoRole::Read => "read",
+            RepoRole::Triage => "triage",
+            RepoRole::Write => "write",
+            RepoRole::Maintain => "maintain",
+            RepoRole::Admin => "admin",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod models;
 pub mod pipeline;
 pub mod prompts;
+pub mod publish;
 pub mod queue;
 pub mod route;
 pub mod serve;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::github::{GithubApp, GithubError, Reaction};
+use crate::config::{RepoRole, TriggerSettings};
+use crate::github::{GithubApp, GithubError, Installation, Reaction};
 use crate::intent::{Command, Intent, ReviseScope};
 use crate::queue::Job;
 
@@ -42,14 +43,38 @@ pub fn status_marker(job: &Job) -> String {
 pub struct Pipeline {
     github: Arc<GithubApp>,
     command_prefix: String,
+    min_role: RepoRole,
 }
 
 impl Pipeline {
-    pub fn new(github: Arc<GithubApp>, command_prefix: String) -> Self {
+    pub fn new(github: Arc<GithubApp>, trigger: &TriggerSettings) -> Self {
         Self {
             github,
-            command_prefix,
+            command_prefix: trigger.command.clone(),
+            min_role: trigger.min_permission,
         }
+    }
+
+    /// True when the sender may start work; otherwise they get one polite
+    /// comment on the issue or pull request (one per person, edited in place
+    /// on repeats) and nothing else happens.
+    async fn authorized(&self, gh: &Installation, job: &Job) -> Result<bool, PipelineError> {
+        let repo = job.intent.repo();
+        let login = &job.intent.sender().login;
+        let role = gh.role_of(repo, login).await?;
+        if role >= self.min_role {
+            return Ok(true);
+        }
+        tracing::info!(job = %job.id, sender = %login, role = role.as_str(), "sender may not start work");
+        let marker = format!("<!-- gitkeeper:refused={} -->", login.to_lowercase());
+        let text = format!(
+            "Thanks, @{login}. Gitkeeper starts work only for people with **{}** access or more to this repository, and yours is **{}**. A maintainer can add the label or write the command instead.",
+            self.min_role.as_str(),
+            role.as_str()
+        );
+        gh.upsert_comment(repo, job.intent.number(), &marker, &text)
+            .await?;
+        Ok(false)
     }
 
     /// Run one job to its end.
@@ -64,6 +89,9 @@ impl Pipeline {
         let gh = self.github.installation(job.intent.installation());
         let repo = job.intent.repo();
         let number = job.intent.number();
+        if !self.authorized(&gh, job).await? {
+            return Ok(Outcome::Done);
+        }
         let marker = status_marker(job);
         match &job.intent {
             Intent::Generate { issue, .. } => {

@@ -79,7 +79,7 @@ pub async fn serve_until(
         Ok(github) => {
             let pool = WorkerPool {
                 store: store.clone(),
-                pipeline: Arc::new(Pipeline::new(github, settings.trigger.command.clone())),
+                pipeline: Arc::new(Pipeline::new(github, &settings.trigger)),
                 settings: settings.worker.clone(),
                 metrics: metrics.clone(),
                 wake,

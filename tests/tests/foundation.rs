@@ -7,7 +7,9 @@ use std::time::Duration;
 use gitkeeper_e2e::bot::{
     BotOptions, BotProcess, WEBHOOK_SECRET, fresh_postgres_url, sign, webhook_fixture,
 };
-use gitkeeper_e2e::github::{Failure, GithubDouble, GithubDoubleOptions, ReactionTarget};
+use gitkeeper_e2e::github::{
+    Failure, GithubDouble, GithubDoubleOptions, Permission, ReactionTarget,
+};
 use serde_json::{Value, json};
 
 const INSTALLATION: u64 = 42;
@@ -96,6 +98,43 @@ async fn labeled_issue_yields_one_job_and_one_acknowledgement_on_sqlite() {
 #[tokio::test]
 async fn labeled_issue_yields_one_job_and_one_acknowledgement_on_postgres() {
     labeled_issue_yields_one_job_and_one_acknowledgement(Some(fresh_postgres_url().await)).await;
+}
+
+#[tokio::test]
+async fn a_sender_without_write_access_gets_one_polite_comment_and_no_work() {
+    let gh = double().await;
+    gh.set_permission(OWNER, REPO, "mallory", Permission::Read);
+    let dir = tempfile::tempdir().unwrap();
+    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let mut event = labeled(ISSUE);
+    event["sender"]["login"] = json!("mallory");
+    event["sender"]["id"] = json!(9_001);
+    for delivery in ["d-mallory-1", "d-mallory-2"] {
+        // A second labelling is a new delivery and a new job: still one comment.
+        event["label"]["id"] = json!(delivery.len());
+        assert_eq!(bot.webhook("issues", delivery, &event).await.status(), 202);
+    }
+    let jobs = bot.wait_for_jobs(2, Duration::from_secs(20)).await;
+    assert!(jobs.iter().all(|j| j["state"] == "succeeded"), "{jobs:#?}");
+
+    let comments = gh.comments(OWNER, REPO, ISSUE);
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert!(
+        comments[0].body.contains("@mallory"),
+        "{}",
+        comments[0].body
+    );
+    assert!(comments[0].body.contains("**write**") && comments[0].body.contains("**read**"));
+    assert!(
+        status_comments(&gh, ISSUE).is_empty(),
+        "no work was acknowledged"
+    );
+    assert!(
+        gh.reactions(OWNER, REPO, ReactionTarget::Issue(ISSUE))
+            .is_empty()
+    );
+    let asked = gh.requests_matching("GET", "/repos/*/*/collaborators/mallory/permission");
+    assert_eq!(asked.len(), 2);
 }
 
 #[tokio::test]

@@ -287,6 +287,7 @@ impl Installation {
     }
 
     /// Send with the installation token; a 401 drops the cached token and tries once more.
+    /// POSTs are never resent after a 5xx or a broken connection.
     pub(crate) async fn call(
         &self,
         method: Method,
@@ -294,6 +295,27 @@ impl Installation {
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, GithubError> {
         let idempotent = method != Method::POST;
+        self.call_with(method, path, body, idempotent).await
+    }
+
+    /// [`Self::call`] for a POST that is safe to send twice (creating a
+    /// content-addressed git blob, tree or commit).
+    pub(crate) async fn call_idempotent(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, GithubError> {
+        self.call_with(method, path, body, true).await
+    }
+
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        idempotent: bool,
+    ) -> Result<Answer, GithubError> {
         let token = self.app.installation_token(self.id).await?;
         let first = self
             .app

@@ -5,12 +5,18 @@
 
 mod auth;
 mod client;
+mod collaborators;
+mod git_data;
 mod issues;
+mod pulls;
 pub mod retry;
 
 pub use auth::{AppCredentials, TokenCache};
 pub use client::{GithubApp, Installation};
+pub use git_data::{FileMode, GitCommit, Sha, TreeChange};
 pub use issues::{IssueComment, Reaction};
+pub(crate) use pulls::cap_head;
+pub use pulls::{CheckConclusion, CheckOutput, NewPull, PullHead, PullRequest};
 
 use http::{Method, StatusCode};
 

@@ -5,7 +5,7 @@
 //!
 //! It must never accept what GitHub would refuse: a test passing against the
 //! double should mean the bot works against GitHub. Each API area lives in its
-//! own file (`issues.rs`, `reactions.rs`, ...) exposing `routes()`; add new
+//! own file (`issues.rs`, `reactions.rs`, `git_data.rs`, ...) exposing `routes()`; add new
 //! endpoints the same way and merge them in `router()`. A handler locks the
 //! state, calls `auth::repo_access` with the permission GitHub requires, answers
 //! with `error::ApiError` or `shapes::*` JSON; the middleware does the rest
@@ -27,14 +27,18 @@
 
 mod app_jwt;
 mod auth;
+mod checks;
 mod collaborators;
 mod error;
 mod failures;
+mod git_data;
 mod git_http;
 mod git_store;
 mod issues;
+mod labels;
 mod log;
 mod middleware;
+mod pulls;
 mod rate_limit;
 mod reactions;
 mod shapes;
@@ -60,6 +64,32 @@ pub use log::RecordedRequest;
 pub use state::{Permission, ReactionTarget};
 
 use state::{App, Ctx, GithubState, Installation, Issue, Repo, RepoKey};
+
+/// A pull request as the double holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullView {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+    pub open: bool,
+    pub author: String,
+    pub requested_reviewers: Vec<String>,
+}
+
+/// A check run as the double holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRunView {
+    pub name: String,
+    pub head_sha: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub text: Option<String>,
+}
 
 /// How to configure the double's GitHub App.
 #[derive(Debug, Clone)]
@@ -272,6 +302,8 @@ impl GithubDouble {
                 installation_id,
                 issues: BTreeMap::new(),
                 permissions: Default::default(),
+                pulls: BTreeMap::new(),
+                labels: BTreeMap::new(),
             },
         );
     }
@@ -504,6 +536,65 @@ impl GithubDouble {
     pub async fn file_at(&self, owner: &str, repo: &str, rev: &str, path: &str) -> Option<String> {
         git_store::show_file(&self.repo_path(owner, repo), rev, path).await
     }
+
+    /// The repository's pull requests, oldest first.
+    pub fn pulls(&self, owner: &str, repo: &str) -> Vec<PullView> {
+        let st = self.ctx.lock();
+        st.repo(owner, repo)
+            .map(|r| {
+                r.pulls
+                    .values()
+                    .map(|p| PullView {
+                        number: p.number,
+                        title: p.title.clone(),
+                        body: p.body.clone(),
+                        head: p.head.clone(),
+                        base: p.base.clone(),
+                        draft: p.draft,
+                        open: p.open,
+                        author: p.author.clone(),
+                        requested_reviewers: p.requested_reviewers.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Labels on issue or pull request `number`, sorted.
+    pub fn labels(&self, owner: &str, repo: &str, number: u64) -> Vec<String> {
+        let st = self.ctx.lock();
+        st.repo(owner, repo)
+            .and_then(|r| r.labels.get(&number))
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Check runs created on the repository, oldest first.
+    pub fn check_runs(&self, owner: &str, repo: &str) -> Vec<CheckRunView> {
+        let st = self.ctx.lock();
+        let key = RepoKey::new(owner, repo);
+        st.check_runs
+            .values()
+            .filter(|r| r.repo == key)
+            .map(|r| CheckRunView {
+                name: r.name.clone(),
+                head_sha: r.head_sha.clone(),
+                status: r.status.clone(),
+                conclusion: r.conclusion.clone(),
+                title: r.title.clone(),
+                summary: r.summary.clone(),
+                text: r.text.clone(),
+            })
+            .collect()
+    }
+
+    /// Run `git ARGS` in the repository's bare directory (e.g. `log`,
+    /// `show`, `cat-file`) and return its trimmed output; panics if git fails.
+    pub async fn git(&self, owner: &str, repo: &str, args: &[&str]) -> String {
+        git_store::git(&self.repo_path(owner, repo), args)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"))
+    }
 }
 
 impl Drop for GithubDouble {
@@ -520,6 +611,10 @@ fn router(ctx: Arc<Ctx>) -> Router {
         .merge(issues::routes())
         .merge(reactions::routes())
         .merge(collaborators::routes())
+        .merge(git_data::routes())
+        .merge(pulls::routes())
+        .merge(labels::routes())
+        .merge(checks::routes())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -174,6 +174,13 @@ pub(crate) fn issue(origin: &str, st: &mut GithubState, key: &RepoKey, issue: &I
         .filter(|c| &c.repo == key && c.issue_number == issue.number)
         .count();
     let repo = &st.repos[key];
+    let labels: Vec<Value> = repo
+        .labels
+        .get(&issue.number)
+        .into_iter()
+        .flatten()
+        .map(|name| json!({"name": name, "color": "ededed", "default": false}))
+        .collect();
     let api = repo_api(origin, repo);
     let url = format!("{api}/issues/{}", issue.number);
     json!({
@@ -192,7 +199,7 @@ pub(crate) fn issue(origin: &str, st: &mut GithubState, key: &RepoKey, issue: &I
         "title": issue.title,
         "body": issue.body,
         "user": user(origin, &author),
-        "labels": [],
+        "labels": labels,
         "assignee": null,
         "assignees": [],
         "milestone": null,

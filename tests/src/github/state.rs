@@ -79,6 +79,51 @@ pub(crate) struct Repo {
     pub issues: BTreeMap<u64, Issue>,
     /// Lower-cased login → permission on this repository.
     pub permissions: HashMap<String, Permission>,
+    /// Pull requests by number (numbers are shared with issues).
+    pub pulls: BTreeMap<u64, Pull>,
+    /// Labels on issues and pull requests, by number.
+    pub labels: BTreeMap<u64, BTreeSet<String>>,
+}
+
+impl Repo {
+    /// The next issue or pull request number.
+    pub fn next_number(&self) -> u64 {
+        let last_issue = self.issues.keys().next_back().copied().unwrap_or(0);
+        let last_pull = self.pulls.keys().next_back().copied().unwrap_or(0);
+        last_issue.max(last_pull) + 1
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Pull {
+    pub id: u64,
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+    pub open: bool,
+    pub author: String,
+    pub requested_reviewers: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub(crate) struct CheckRun {
+    pub id: u64,
+    pub repo: RepoKey,
+    pub name: String,
+    pub head_sha: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub text: Option<String>,
+    pub details_url: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone)]
@@ -187,6 +232,7 @@ pub(crate) struct GithubState {
     users: BTreeMap<String, User>,
     pub comments: BTreeMap<u64, Comment>,
     pub reactions: Vec<StoredReaction>,
+    pub check_runs: BTreeMap<u64, CheckRun>,
     pub requests: Vec<RecordedRequest>,
     pub failures: Vec<ScheduledFailure>,
     pub rate: HashMap<RateKey, RateWindow>,
@@ -205,6 +251,7 @@ impl GithubState {
             users: BTreeMap::new(),
             comments: BTreeMap::new(),
             reactions: Vec::new(),
+            check_runs: BTreeMap::new(),
             requests: Vec::new(),
             failures: Vec::new(),
             rate: HashMap::new(),
@@ -247,11 +294,16 @@ impl GithubState {
         self.tokens.get(token).filter(|t| t.expires_at > Utc::now())
     }
 
+    /// A set permission, else admin for the owning account (as on GitHub), else none.
     pub fn permission_of(&self, repo: &RepoKey, login: &str) -> Permission {
-        self.repos
-            .get(repo)
-            .and_then(|r| r.permissions.get(&login.to_lowercase()).copied())
-            .unwrap_or(Permission::None)
+        let Some(r) = self.repos.get(repo) else {
+            return Permission::None;
+        };
+        match r.permissions.get(&login.to_lowercase()) {
+            Some(permission) => *permission,
+            None if r.owner.eq_ignore_ascii_case(login) => Permission::Admin,
+            None => Permission::None,
+        }
     }
 
     /// GitHub's `author_association` for `login` on `repo`.

@@ -1,0 +1,130 @@
+//! The bot's branch: its name, and moving it to a new commit (create,
+//! fast-forward, or, only when the caller allows it, reset).
+
+use http::StatusCode;
+
+use super::PublishError;
+use crate::github::{GitCommit, GithubError, Installation};
+use crate::ids::IssueNumber;
+use crate::intent::RepoRef;
+
+/// Most characters of the title kept in the branch name.
+const MAX_SLUG_CHARS: usize = 40;
+
+/// `gitkeeper/<issue>-<slug>`: the slug is the title's ASCII letters and
+/// digits, lower-cased, words joined by `-`.
+pub fn branch_name(issue: IssueNumber, title: &str) -> String {
+    let mut slug = String::new();
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_ascii_lowercase();
+        let extra = if slug.is_empty() { 0 } else { 1 };
+        if slug.len() + extra + word.len() > MAX_SLUG_CHARS {
+            if slug.is_empty() {
+                slug.push_str(&word[..MAX_SLUG_CHARS]);
+            }
+            break;
+        }
+        if extra == 1 {
+            slug.push('-');
+        }
+        slug.push_str(&word);
+    }
+    if slug.is_empty() {
+        format!("gitkeeper/{issue}")
+    } else {
+        format!("gitkeeper/{issue}-{slug}")
+    }
+}
+
+/// What to do when the branch moved on without the bot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDiverged {
+    /// Stop and say so (someone else may have pushed to it).
+    Refuse,
+    /// Point it at the new commit anyway (the caller knows it holds only the bot's work).
+    Reset,
+}
+
+/// How the branch was moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BranchUpdate {
+    Created,
+    FastForwarded,
+    Reset,
+    /// It already pointed at the commit (a retried job).
+    Unchanged,
+}
+
+/// Point `branch` at `commit`, whose first parent is where the bot built it.
+pub async fn update_branch(
+    github: &Installation,
+    repo: &RepoRef,
+    branch: &str,
+    commit: &GitCommit,
+    on_diverged: OnDiverged,
+) -> Result<BranchUpdate, PublishError> {
+    let Some(head) = github.branch_head(repo, branch).await? else {
+        match github.create_branch(repo, branch, &commit.sha).await {
+            Ok(()) => return Ok(BranchUpdate::Created),
+            // Created meanwhile (another replica, a redelivery): treat as existing.
+            Err(GithubError::Status {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                ..
+            }) => {
+                return Box::pin(update_branch(github, repo, branch, commit, on_diverged)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if head == commit.sha {
+        return Ok(BranchUpdate::Unchanged);
+    }
+    if commit.parents.first() == Some(&head) {
+        github.move_branch(repo, branch, &commit.sha, false).await?;
+        return Ok(BranchUpdate::FastForwarded);
+    }
+    match on_diverged {
+        OnDiverged::Reset => {
+            github.move_branch(repo, branch, &commit.sha, true).await?;
+            Ok(BranchUpdate::Reset)
+        }
+        OnDiverged::Refuse => Err(PublishError::Diverged {
+            branch: branch.to_string(),
+            head,
+            expected: commit
+                .parents
+                .first()
+                .cloned()
+                .unwrap_or(commit.sha.clone()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_names_are_short_ascii_slugs() {
+        assert_eq!(
+            branch_name(IssueNumber(12), "Add a tax line to order totals!"),
+            "gitkeeper/12-add-a-tax-line-to-order-totals"
+        );
+        assert_eq!(
+            branch_name(IssueNumber(3), "Ünïcode — ümlauts & émoji 🚀 ok"),
+            "gitkeeper/3-n-code-mlauts-moji-ok"
+        );
+        assert_eq!(branch_name(IssueNumber(7), "!!!"), "gitkeeper/7");
+        let long = branch_name(IssueNumber(9), &"word ".repeat(30));
+        assert!(
+            long.len() <= "gitkeeper/9-".len() + MAX_SLUG_CHARS,
+            "{long}"
+        );
+        assert!(!long.ends_with('-'));
+        let one = branch_name(IssueNumber(1), &"x".repeat(100));
+        assert_eq!(one, format!("gitkeeper/1-{}", "x".repeat(MAX_SLUG_CHARS)));
+    }
+}

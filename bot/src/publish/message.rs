@@ -1,0 +1,131 @@
+//! The commit message: `<type>: <summary> (#<issue>)`, an optional body, and
+//! trailers that say how the change was made (`Gitkeeper-Model`,
+//! `Gitkeeper-Tier`, `Gitkeeper-Attempts`, `Gitkeeper-Prompt-SHA256`).
+
+use crate::ids::IssueNumber;
+
+/// Conventional-commit type, from the routed task type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitKind {
+    Feat,
+    Fix,
+    Refactor,
+    Test,
+    Docs,
+    Chore,
+}
+
+impl CommitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitKind::Feat => "feat",
+            CommitKind::Fix => "fix",
+            CommitKind::Refactor => "refactor",
+            CommitKind::Test => "test",
+            CommitKind::Docs => "docs",
+            CommitKind::Chore => "chore",
+        }
+    }
+}
+
+/// How the change was made, recorded in the commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trailers {
+    pub model: String,
+    pub tier: String,
+    pub attempts: u32,
+    pub prompt_sha256: String,
+}
+
+/// Everything in one commit message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitMessage {
+    pub kind: CommitKind,
+    pub summary: String,
+    pub issue: IssueNumber,
+    pub body: Option<String>,
+    pub trailers: Trailers,
+}
+
+/// Subjects longer than this are cut (git's and GitHub's display limit is ~72).
+const MAX_SUBJECT_CHARS: usize = 72;
+
+impl CommitMessage {
+    pub fn render(&self) -> String {
+        let suffix = format!(" (#{})", self.issue);
+        let prefix = format!("{}: ", self.kind.as_str());
+        let room = MAX_SUBJECT_CHARS.saturating_sub(prefix.len() + suffix.len());
+        let summary = one_line(&self.summary);
+        let summary = if summary.chars().count() > room {
+            let cut: String = summary.chars().take(room.saturating_sub(1)).collect();
+            format!("{}…", cut.trim_end())
+        } else {
+            summary
+        };
+        let mut out = format!("{prefix}{summary}{suffix}\n");
+        if let Some(body) = self
+            .body
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
+            out.push('\n');
+            out.push_str(body);
+            out.push('\n');
+        }
+        let t = &self.trailers;
+        out.push_str(&format!(
+            "\nGitkeeper-Model: {}\nGitkeeper-Tier: {}\nGitkeeper-Attempts: {}\nGitkeeper-Prompt-SHA256: {}\n",
+            one_line(&t.model),
+            one_line(&t.tier),
+            t.attempts,
+            one_line(&t.prompt_sha256)
+        ));
+        out
+    }
+}
+
+/// Collapse whitespace (newlines included) to single spaces; a trailer or
+/// subject must stay on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(summary: &str) -> CommitMessage {
+        CommitMessage {
+            kind: CommitKind::Fix,
+            summary: summary.into(),
+            issue: IssueNumber(42),
+            body: Some("Round totals to cents.".into()),
+            trailers: Trailers {
+                model: "qwen2.5-coder:14b".into(),
+                tier: "local-large".into(),
+                attempts: 2,
+                prompt_sha256: "ab".repeat(32),
+            },
+        }
+    }
+
+    #[test]
+    fn subject_body_and_trailers() {
+        let text = message("Order totals ignore tax").render();
+        let expected = format!(
+            "fix: Order totals ignore tax (#42)\n\nRound totals to cents.\n\nGitkeeper-Model: qwen2.5-coder:14b\nGitkeeper-Tier: local-large\nGitkeeper-Attempts: 2\nGitkeeper-Prompt-SHA256: {}\n",
+            "ab".repeat(32)
+        );
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn long_or_multiline_summaries_stay_one_short_line() {
+        let text = message(&format!("{}\nsecond line", "word ".repeat(40))).render();
+        let subject = text.lines().next().unwrap();
+        assert!(subject.chars().count() <= MAX_SUBJECT_CHARS, "{subject}");
+        assert!(subject.ends_with("… (#42)"), "{subject}");
+        assert!(!subject.contains("second line"));
+    }
+}
