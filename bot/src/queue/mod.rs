@@ -11,6 +11,7 @@ macro_rules! job_columns {
 }
 
 mod postgres;
+pub mod runners;
 mod sqlite;
 pub mod worker;
 
@@ -25,6 +26,7 @@ use crate::ingress::events::InstallationChange;
 use crate::intent::Intent;
 
 pub use postgres::PostgresStore;
+pub use runners::{GenerationRecord, GenerationState, RunnerStore};
 pub use sqlite::SqliteStore;
 
 /// Where a job is in its life.
@@ -168,9 +170,10 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// The queue and the records around it.
+/// The queue and the records around it (runners and their generation
+/// requests included, see [`RunnerStore`]).
 #[async_trait]
-pub trait JobStore: Send + Sync {
+pub trait JobStore: RunnerStore + Send + Sync {
     /// Which backend this is, for logs and readiness.
     fn backend(&self) -> &'static str;
     /// Create or upgrade the tables.
@@ -301,5 +304,7 @@ fn intent_json(intent: &Intent) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("cannot encode intent: {e}")))
 }
 
+#[cfg(test)]
+mod runner_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use gitkeeper_backends::{CompletionRequest, ErrorKind, FinishReason, Usage};
+pub use gitkeeper_backends::{ChatMessage, CompletionRequest, ErrorKind, FinishReason, Usage};
 
 /// Version of the protocol spoken by this build; sent by the runner on register.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -164,8 +164,7 @@ pub struct ClaimRequest {
 
 /// What the model is asked for, with the settings the bot holds for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GenerationRequest {
-    pub id: RequestId,
+pub struct GenerationSpec {
     /// `[models.<tier>]` on the bot, e.g. `local-small`, for logs.
     pub tier: String,
     /// The model the local server knows, e.g. `qwen2.5-coder:7b`.
@@ -176,6 +175,14 @@ pub struct GenerationRequest {
     /// Seconds the whole call may take.
     pub timeout_secs: u64,
     pub request: CompletionRequest,
+}
+
+/// A queued generation: its id and what it asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationRequest {
+    pub id: RequestId,
+    #[serde(flatten)]
+    pub spec: GenerationSpec,
 }
 
 /// `200` reply to a claim: one request, plus cancellations of active ones.
@@ -267,25 +274,27 @@ pub struct ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gitkeeper_backends::ChatMessage;
 
     #[test]
     fn claim_reply_round_trips_with_the_chat() {
         let reply = ClaimResponse {
             request: GenerationRequest {
                 id: RequestId(7),
-                tier: "local-small".into(),
-                model: "qwen2.5-coder:7b".into(),
-                context_window: 32768,
-                max_tokens: 4096,
-                temperature: 0.1,
-                timeout_secs: 600,
-                request: CompletionRequest::new(vec![ChatMessage::user("hi")]),
+                spec: GenerationSpec {
+                    tier: "local-small".into(),
+                    model: "qwen2.5-coder:7b".into(),
+                    context_window: 32768,
+                    max_tokens: 4096,
+                    temperature: 0.1,
+                    timeout_secs: 600,
+                    request: CompletionRequest::new(vec![ChatMessage::user("hi")]),
+                },
             },
             cancel: vec![RequestId(3)],
         };
         let json = serde_json::to_value(&reply).unwrap();
         assert_eq!(json["request"]["id"], 7);
+        assert_eq!(json["request"]["model"], "qwen2.5-coder:7b");
         assert_eq!(json["request"]["request"]["messages"][0]["role"], "user");
         assert_eq!(json["cancel"][0], 3);
         let back: ClaimResponse = serde_json::from_value(json).unwrap();
