@@ -6,16 +6,8 @@ use gitkeeper_runner_protocol::{
     Timings, Usage,
 };
 
-use super::tests::fresh_postgres_url;
+use super::tests::stores;
 use super::*;
-
-async fn stores() -> Vec<(Arc<dyn JobStore>, tempfile::TempDir)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite_url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-    let sqlite = open(&sqlite_url, None).await.unwrap();
-    let pg = open(&fresh_postgres_url().await, Some(8)).await.unwrap();
-    vec![(sqlite, dir), (pg, tempfile::tempdir().unwrap())]
-}
 
 const OFFLINE: Duration = Duration::from_secs(30);
 
