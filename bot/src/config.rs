@@ -22,6 +22,7 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[models.<name>]`: built-in models with the user's tables merged over them.
     pub models: crate::models::ModelsSettings,
+    pub runner: RunnerSettings,
 }
 
 /// `[server]`: where the webhook endpoint listens.
@@ -161,6 +162,72 @@ impl Default for LogSettings {
     }
 }
 
+/// `[runner]`: how the bot hands local-tier generations to runners (the
+/// `gitkeeper-runner` program on the Mac) and when it gives up on them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunnerSettings {
+    /// `[models.<name>]` tiers served through runners instead of called directly.
+    pub tiers: Vec<String>,
+    /// Seconds a local-tier call waits for a runner serving its model before
+    /// the tier is skipped (0: skip at once).
+    pub wait_for_runner: u64,
+    /// A runner unheard of for this long is offline; its requests are requeued.
+    pub offline_after_secs: u64,
+    /// How often runners are asked to heartbeat.
+    pub heartbeat_secs: u64,
+    /// How long a claim is held open before answering 204.
+    pub claim_wait_secs: u64,
+    /// How often waiting calls and open claims look at the store (ms).
+    pub poll_interval_ms: u64,
+    /// Bearer token for `GET /api/runner/v1/runners`; unset disables the route.
+    pub admin_token: Option<SecretString>,
+}
+
+/// `GITKEEPER_RUNNER__<KEY>` keys that belong to `[runner]` here; the runner
+/// program reads other `GITKEEPER_RUNNER__*` variables (BOT_URL, TOKEN, ...).
+const RUNNER_KEYS: &[&str] = &[
+    "tiers",
+    "wait_for_runner",
+    "offline_after_secs",
+    "heartbeat_secs",
+    "claim_wait_secs",
+    "poll_interval_ms",
+    "admin_token",
+];
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        Self {
+            tiers: vec!["local-small".into(), "local-large".into()],
+            wait_for_runner: 0,
+            offline_after_secs: 30,
+            heartbeat_secs: 10,
+            claim_wait_secs: 25,
+            poll_interval_ms: 250,
+            admin_token: None,
+        }
+    }
+}
+
+impl RunnerSettings {
+    pub fn offline_after(&self) -> Duration {
+        Duration::from_secs(self.offline_after_secs)
+    }
+
+    pub fn wait_for_runner(&self) -> Duration {
+        Duration::from_secs(self.wait_for_runner)
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+
+    pub fn claim_wait(&self) -> Duration {
+        Duration::from_secs(self.claim_wait_secs)
+    }
+}
+
 /// A configuration that cannot be used; the message names the key and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -272,6 +339,34 @@ impl Settings {
                 fix: "use text or json",
             });
         }
+        if self.runner.heartbeat_secs == 0
+            || self.runner.heartbeat_secs >= self.runner.offline_after_secs
+        {
+            return Err(ConfigError::Key {
+                key: "runner.heartbeat_secs",
+                value: self.runner.heartbeat_secs.to_string(),
+                fix: "set it to 1 or more and below runner.offline_after_secs (defaults 10 and 30)",
+            });
+        }
+        if self.runner.claim_wait_secs == 0 || self.runner.claim_wait_secs > 120 {
+            return Err(ConfigError::Key {
+                key: "runner.claim_wait_secs",
+                value: self.runner.claim_wait_secs.to_string(),
+                fix: "set it between 1 and 120 seconds (default 25; proxies often cut idle requests at 60)",
+            });
+        }
+        if let Some(tier) = self
+            .runner
+            .tiers
+            .iter()
+            .find(|t| self.models.get(t).is_none())
+        {
+            return Err(ConfigError::Key {
+                key: "runner.tiers",
+                value: tier.clone(),
+                fix: "name [models.<name>] entries, e.g. [\"local-small\", \"local-large\"]",
+            });
+        }
         let url = self.database_url();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -335,6 +430,15 @@ impl Settings {
             "trigger": self.trigger,
             "worker": self.worker,
             "log": self.log,
+            "runner": {
+                "tiers": self.runner.tiers,
+                "wait_for_runner": self.runner.wait_for_runner,
+                "offline_after_secs": self.runner.offline_after_secs,
+                "heartbeat_secs": self.runner.heartbeat_secs,
+                "claim_wait_secs": self.runner.claim_wait_secs,
+                "poll_interval_ms": self.runner.poll_interval_ms,
+                "admin_token": secret(&self.runner.admin_token),
+            },
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -346,7 +450,7 @@ impl Settings {
 
 /// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
 pub const SECTIONS: &[&str] = &[
-    "server", "github", "database", "data", "trigger", "worker", "log", "models",
+    "server", "github", "database", "data", "trigger", "worker", "log", "models", "runner",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
@@ -354,7 +458,10 @@ fn is_setting_variable(name: &str) -> bool {
     name.strip_prefix("GITKEEPER_")
         .and_then(|rest| rest.split_once("__"))
         .is_some_and(|(section, key)| {
-            !key.is_empty() && SECTIONS.contains(&section.to_ascii_lowercase().as_str())
+            let section = section.to_ascii_lowercase();
+            !key.is_empty()
+                && SECTIONS.contains(&section.as_str())
+                && (section != "runner" || RUNNER_KEYS.contains(&key.to_ascii_lowercase().as_str()))
         })
 }
 
@@ -440,11 +547,15 @@ mod tests {
                 ("GITKEEPER_CONFIG", "/etc/gitkeeper.toml"),
                 ("GITKEEPER_TEST_POSTGRES_URL", "postgres://x"),
                 ("GITKEEPER_RUNNER__BOT_URL", "https://bot"),
+                ("GITKEEPER_RUNNER__TOKEN", "gkr_not_the_bots"),
+                ("GITKEEPER_RUNNER__WAIT_FOR_RUNNER", "15"),
                 ("GITKEEPER_TRIGGER__LABEL", "ai"),
             ]),
         )
         .unwrap();
         assert_eq!(s.trigger.label, "ai");
+        assert_eq!(s.runner.wait_for_runner, 15);
+        assert_eq!(s.runner.tiers, ["local-small", "local-large"]);
     }
 
     #[test]
@@ -488,11 +599,13 @@ mod tests {
             env(&[
                 ("GITKEEPER_GITHUB__WEBHOOK_SECRET", "hunter2"),
                 ("GITKEEPER_DATABASE__URL", "postgres://u:pw@localhost/db"),
+                ("GITKEEPER_RUNNER__ADMIN_TOKEN", "admin-hunter3"),
             ]),
         )
         .unwrap();
         let text = s.redacted_toml();
         assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("admin-hunter3"), "{text}");
         assert!(!text.contains(":pw@"), "{text}");
         assert!(text.contains("[redacted]"), "{text}");
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod models;
 pub mod pipeline;
 pub mod queue;
+pub mod runner_api;
 pub mod serve;
 pub mod telemetry;
 pub mod tls;

@@ -305,6 +305,6 @@ fn intent_json(intent: &Intent) -> Result<String, StoreError> {
 }
 
 #[cfg(test)]
-mod runner_tests;
+pub(crate) mod runner_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -11,7 +11,7 @@ use super::*;
 
 const OFFLINE: Duration = Duration::from_secs(30);
 
-fn registration(models: &[&str]) -> RegisterRequest {
+pub(crate) fn registration(models: &[&str]) -> RegisterRequest {
     RegisterRequest {
         protocol: PROTOCOL_VERSION,
         version: "0.1.0".into(),
