@@ -86,7 +86,7 @@ pub async fn discover(backend: &Backend) -> BackendReport {
             kind: backend.kind,
             endpoint: backend.endpoint.clone(),
             models: Vec::new(),
-            error: Some(format!("{e} ({})", start_fix(backend.kind))),
+            error: Some(e.to_string()),
         },
     }
 }

@@ -135,8 +135,10 @@ async fn register(
     let mut failures = 0;
     loop {
         let reports = local::discover_all(&shared.backends).await;
-        for r in reports.iter().filter_map(|r| r.error.as_deref()) {
-            tracing::warn!(error = %r, "a local model server is not answering");
+        for r in &reports {
+            if let Some(error) = &r.error {
+                tracing::warn!(%error, fix = local::start_fix(r.kind), "a local model server is not answering");
+            }
         }
         let registration = RegisterRequest {
             protocol: PROTOCOL_VERSION,
