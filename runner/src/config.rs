@@ -350,6 +350,20 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../deploy/runner/gitkeeper-runner.example.toml");
+        let c = RunnerConfig::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(
+            c.bot_url().unwrap().as_str(),
+            "https://gitkeeper.example.com/"
+        );
+        assert_eq!(c.keep_alive, "30m");
+        assert_eq!(c.required_models.len(), 2);
+        assert_eq!(c.backends(&|_| None).len(), 2);
+    }
+
+    #[test]
     fn default_backends_are_ollama_host_and_lm_studio() {
         let c = RunnerConfig::default();
         let b = c.backends(&|_| None);
