@@ -49,6 +49,13 @@ impl ClientError {
     }
 }
 
+fn unreachable(url: &str, e: reqwest::Error) -> ClientError {
+    ClientError::Unreachable {
+        url: url.to_string(),
+        detail: e.without_url().to_string(),
+    }
+}
+
 /// A connection to one bot.
 #[derive(Clone)]
 pub struct BotClient {
@@ -102,18 +109,9 @@ impl BotClient {
             .json(body)
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable {
-                url: url.clone(),
-                detail: e.without_url().to_string(),
-            })?;
+            .map_err(|e| unreachable(&url, e))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| ClientError::Unreachable {
-                url: url.clone(),
-                detail: e.without_url().to_string(),
-            })?;
+        let text = response.text().await.map_err(|e| unreachable(&url, e))?;
         let message = || {
             serde_json::from_str::<ApiError>(&text)
                 .map(|e| e.error)
@@ -185,10 +183,7 @@ impl BotClient {
             .timeout(CALL_TIMEOUT)
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable {
-                url: url.clone(),
-                detail: e.without_url().to_string(),
-            })?;
+            .map_err(|e| unreachable(&url, e))?;
         if response.status().is_success() {
             Ok(())
         } else {

@@ -97,7 +97,11 @@ async fn check_bot(config: &RunnerConfig, report: &mut Report) {
         );
     }
     report.ok(&format!("bot at {} is reachable", client.base()));
-    match client.heartbeat(&HeartbeatRequest::default()).await {
+    let probe = HeartbeatRequest {
+        probe: true,
+        ..HeartbeatRequest::default()
+    };
+    match client.heartbeat(&probe).await {
         Ok(_) => report.ok("bot accepts the runner token"),
         Err(ClientError::Unauthorized(why)) => report.fail(
             &format!("bot refuses the runner token: {why}"),

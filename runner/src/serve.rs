@@ -343,6 +343,7 @@ async fn beat(shared: &Shared, draining: bool) {
     let beat = HeartbeatRequest {
         active: shared.active_ids(),
         draining,
+        probe: false,
     };
     match shared.client.heartbeat(&beat).await {
         Ok(reply) => shared.cancel(&reply.cancel),

@@ -221,6 +221,47 @@ async fn silent_runner_goes_offline_and_its_request_is_finished_by_another() {
 }
 
 #[tokio::test]
+async fn claim_the_runner_never_received_is_requeued_after_the_grace() {
+    for (store, _dir) in stores().await {
+        let b = store.backend();
+        let model = "qwen2.5-coder:7b";
+        runner(&store, "mac", &[model], 0).await;
+        let lost = store.enqueue_generation(&spec(model), 1).await.unwrap();
+        let held = store.enqueue_generation(&spec(model), 1).await.unwrap();
+        for at in [10, 20] {
+            store
+                .claim_generation("mac", &strings(&[model]), at)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        // Within the grace nothing moves, even though the runner lists only one.
+        assert_eq!(
+            store.requeue_unheld("mac", &[held], 10, 30).await.unwrap(),
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            store
+                .requeue_unheld("mac", &[held], 100, 101)
+                .await
+                .unwrap(),
+            1,
+            "{b}"
+        );
+        assert_eq!(
+            store.generation(lost).await.unwrap().unwrap().state,
+            GenerationState::Queued
+        );
+        assert_eq!(
+            store.generation(held).await.unwrap().unwrap().state,
+            GenerationState::Claimed,
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn restarted_runner_gets_its_claims_requeued_on_register() {
     for (store, _dir) in stores().await {
         let model = "qwen2.5-coder:7b";

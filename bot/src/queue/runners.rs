@@ -122,6 +122,16 @@ pub trait RunnerStore: Send + Sync {
         runner: &str,
         active: &[RequestId],
     ) -> Result<Vec<RequestId>, StoreError>;
+    /// Queue again what `runner` holds without listing it in `active`, if it
+    /// was claimed before `claimed_before`: the claim's answer was lost on the
+    /// way, so the runner never started it. Returns how many.
+    async fn requeue_unheld(
+        &self,
+        runner: &str,
+        active: &[RequestId],
+        claimed_before: i64,
+        now: i64,
+    ) -> Result<u64, StoreError>;
     /// Queue a request for a runner.
     async fn enqueue_generation(
         &self,

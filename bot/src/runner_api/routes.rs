@@ -206,12 +206,27 @@ async fn heartbeat(
         Ok(name) => name,
         Err(response) => return response,
     };
-    if let Err(e) = state
+    if beat.probe {
+        return Json(HeartbeatResponse::default()).into_response();
+    }
+    let now = now_ms();
+    if let Err(e) = state.store.runner_seen(&name, beat.draining, now).await {
+        return store_failed(e);
+    }
+    // A claim whose answer never reached the runner: give it to someone else.
+    let lost_before = now.saturating_sub(
+        i64::try_from(state.settings.offline_after().as_millis()).unwrap_or(i64::MAX),
+    );
+    match state
         .store
-        .runner_seen(&name, beat.draining, now_ms())
+        .requeue_unheld(&name, &beat.active, lost_before, now)
         .await
     {
-        return store_failed(e);
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::warn!(runner = %name, requeued = n, "runner never received claimed requests: queued again")
+        }
+        Err(e) => return store_failed(e),
     }
     match state.store.released_from(&name, &beat.active).await {
         Ok(cancel) => Json(HeartbeatResponse { cancel }).into_response(),

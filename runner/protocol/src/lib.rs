@@ -233,6 +233,9 @@ pub struct HeartbeatRequest {
     /// Shutting down: finishing `active`, claiming nothing new.
     #[serde(default)]
     pub draining: bool,
+    /// Only check the token (`doctor`): the bot records and changes nothing.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 /// Reply to a heartbeat: active requests to stop (cancelled, or no longer

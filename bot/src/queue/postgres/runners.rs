@@ -162,6 +162,25 @@ impl RunnerStore for PostgresStore {
             .collect())
     }
 
+    async fn requeue_unheld(
+        &self,
+        runner: &str,
+        active: &[RequestId],
+        claimed_before: i64,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE generation_requests SET state = 'queued', runner = NULL, updated_at = $4 WHERE runner = $1 AND state = 'claimed' AND claimed_at < $3 AND NOT (id = ANY($2))",
+        )
+        .bind(runner)
+        .bind(active.iter().map(|id| id.0).collect::<Vec<i64>>())
+        .bind(claimed_before)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn enqueue_generation(
         &self,
         spec: &GenerationSpec,
