@@ -3,196 +3,24 @@
 //! this process on the bot's own database, as the generation loop uses it.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use gitkeeper_bot::config::RunnerSettings;
-use gitkeeper_bot::models::{
-    ChatMessage, Completion, CompletionRequest, ErrorKind, ModelBackend, ModelError, default_models,
-};
-use gitkeeper_bot::queue::{self, GenerationState, JobStore};
-use gitkeeper_bot::runner_api::RunnerBackend;
-use gitkeeper_e2e::bot::{BotOptions, BotProcess, fresh_postgres_url};
+use gitkeeper_bot::models::{ChatMessage, CompletionRequest, ErrorKind, ModelBackend};
+use gitkeeper_bot::queue::GenerationState;
+use gitkeeper_e2e::bot::fresh_postgres_url;
 use gitkeeper_e2e::models::{ModelDouble, Step};
-use gitkeeper_e2e::runner::{RunnerOptions, RunnerProcess};
+use gitkeeper_e2e::runner::{
+    RunnerOptions, RunnerProcess, RunnerRig, finish, runner_settings, start_rig, wait_for_calls,
+};
 use gitkeeper_runner_protocol::{RequestId, paths};
-use serde_json::Value;
 
-const ADMIN: &str = "e2e-admin-token";
 const SMALL: &str = "qwen2.5-coder:7b";
 const LARGE: &str = "qwen2.5-coder:14b";
-/// Safety net for waits on the real processes; never an assertion on speed.
-const PATIENCE: Duration = Duration::from_secs(60);
 
-fn runner_settings() -> RunnerSettings {
-    RunnerSettings {
-        offline_after_secs: 3,
-        heartbeat_secs: 1,
-        claim_wait_secs: 2,
-        poll_interval_ms: 50,
-        ..RunnerSettings::default()
-    }
+async fn setup(database_url: Option<String>) -> RunnerRig {
+    start_rig(database_url, runner_settings()).await
 }
-
-struct Setup {
-    bot: BotProcess,
-    store: Arc<dyn JobStore>,
-    dir: tempfile::TempDir,
-}
-
-/// A bot with short runner timings, and this process's handle on its database.
-async fn setup(database_url: Option<String>) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let url = database_url
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("gitkeeper.db").display()));
-    let s = runner_settings();
-    let mut options = BotOptions::new("http://127.0.0.1:9", 1);
-    options.database_url = Some(url.clone());
-    options.extra_env = vec![
-        ("GITKEEPER_RUNNER__ADMIN_TOKEN".into(), ADMIN.into()),
-        (
-            "GITKEEPER_RUNNER__OFFLINE_AFTER_SECS".into(),
-            s.offline_after_secs.to_string(),
-        ),
-        (
-            "GITKEEPER_RUNNER__HEARTBEAT_SECS".into(),
-            s.heartbeat_secs.to_string(),
-        ),
-        (
-            "GITKEEPER_RUNNER__CLAIM_WAIT_SECS".into(),
-            s.claim_wait_secs.to_string(),
-        ),
-        (
-            "GITKEEPER_RUNNER__POLL_INTERVAL_MS".into(),
-            s.poll_interval_ms.to_string(),
-        ),
-    ];
-    let bot = BotProcess::start(&options, dir.path()).await;
-    let store = queue::open(&url, Some(4)).await.unwrap();
-    Setup { bot, store, dir }
-}
-
-impl Setup {
-    /// `gitkeeper-bot runner-token create <name>`: the token it prints once.
-    fn token(&self, name: &str) -> String {
-        let out = self.bot.cli(&["runner-token", "create", name]);
-        assert!(
-            out.status.success(),
-            "runner-token create failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let token = stdout
-            .trim()
-            .strip_prefix("GITKEEPER_RUNNER__TOKEN=")
-            .unwrap_or_else(|| panic!("unexpected output: {stdout}"))
-            .to_string();
-        assert!(token.starts_with("gkr_"));
-        token
-    }
-
-    fn runner(&self, name: &str, ollama: &ModelDouble) -> RunnerProcess {
-        let options = RunnerOptions::new(&self.bot.url(), &self.token(name), &ollama.url());
-        RunnerProcess::start(&options, self.dir.path(), name)
-    }
-
-    /// `GET /runners` with the admin token.
-    async fn runners(&self) -> Value {
-        let response = reqwest::Client::new()
-            .get(format!(
-                "{}{}",
-                self.bot.url().trim_end_matches('/'),
-                paths::RUNNERS
-            ))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
-
-    /// Wait until runner `name` is online serving `model`.
-    async fn wait_online(&self, name: &str, model: &str, runner: &RunnerProcess) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let list = self.runners().await;
-            let online = list["runners"].as_array().unwrap().iter().any(|r| {
-                r["name"] == name
-                    && r["online"] == true
-                    && r["models"].as_array().unwrap().iter().any(|m| m == model)
-            });
-            if online {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "runner {name} never came online with {model}: {list}\nrunner log:\n{}\nbot log:\n{}",
-                runner.log(),
-                self.bot.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn backend(&self, tier: &str, settings: RunnerSettings) -> RunnerBackend {
-        let models = default_models();
-        RunnerBackend::new(tier, &models[tier], self.store.clone(), settings).unwrap()
-    }
-
-    /// Start a `tier` call in a task, as the generation loop would make it.
-    fn call(
-        &self,
-        tier: &str,
-        prompt: &str,
-    ) -> tokio::task::JoinHandle<Result<Completion, ModelError>> {
-        self.call_with(tier, prompt, runner_settings())
-    }
-
-    fn call_with(
-        &self,
-        tier: &str,
-        prompt: &str,
-        settings: RunnerSettings,
-    ) -> tokio::task::JoinHandle<Result<Completion, ModelError>> {
-        let backend = self.backend(tier, settings);
-        let request = CompletionRequest::new(vec![ChatMessage::user(prompt)]);
-        tokio::spawn(async move { backend.complete(&request).await })
-    }
-
-    /// The generation request whose prompt is `prompt`.
-    async fn request_for(&self, prompt: &str) -> gitkeeper_bot::queue::GenerationRecord {
-        for id in 1..1000 {
-            match self.store.generation(RequestId(id)).await.unwrap() {
-                Some(r) if r.spec.request.messages[0].content == prompt => return r,
-                Some(_) => continue,
-                None => break,
-            }
-        }
-        panic!("no generation request with prompt {prompt:?}");
-    }
-}
-
-/// Wait until the double has received `n` completion requests.
-async fn wait_for_calls(ollama: &ModelDouble, n: usize, what: &str) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while ollama.completion_requests().len() < n {
-        assert!(tokio::time::Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn finish(
-    call: tokio::task::JoinHandle<Result<Completion, ModelError>>,
-    logs: impl Fn() -> String,
-) -> Completion {
-    match tokio::time::timeout(PATIENCE, call).await {
-        Ok(Ok(Ok(c))) => c,
-        Ok(Ok(Err(e))) => panic!("the call failed: {e}\n{}", logs()),
-        other => panic!("the call did not finish: {other:?}\n{}", logs()),
-    }
-}
-
 #[tokio::test]
 async fn local_tier_call_is_served_by_the_runner_from_ollama() {
     let s = setup(None).await;
