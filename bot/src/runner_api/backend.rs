@@ -144,6 +144,7 @@ impl ModelBackend for RunnerBackend {
             .await
             .map_err(|e| relay_error(model, e))?;
         tracing::debug!(tier = %self.name, %model, %id, "generation request queued for a runner");
+        super::WAKEUPS.enqueued.notify_waiters();
         let mut guard = CancelOnDrop {
             store: self.store.clone(),
             id,
@@ -156,6 +157,10 @@ impl ModelBackend for RunnerBackend {
             .saturating_add(self.runner.offline_after());
         let mut unserved_since: Option<Instant> = None;
         loop {
+            // Listen before looking, so an answer posted meanwhile is not missed.
+            let finished = super::WAKEUPS.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
             let record = self
                 .store
                 .generation(id)
@@ -230,7 +235,10 @@ impl ModelBackend for RunnerBackend {
                     after: start.elapsed(),
                 });
             }
-            tokio::time::sleep(self.runner.poll_interval()).await;
+            tokio::select! {
+                _ = tokio::time::sleep(self.runner.poll_interval()) => {}
+                _ = &mut finished => {}
+            }
         }
     }
 

@@ -16,6 +16,22 @@ use tokio_util::sync::CancellationToken;
 pub use backend::{RunnerBackend, backend_for};
 pub use routes::{RunnerApi, router};
 
+/// Process-local wake-ups between the waiting `RunnerBackend`s and the open
+/// claims of this bot process: a request queued here wakes this process's
+/// long-polls at once, and an answer posted here wakes the calls waiting for
+/// it. Other replicas (and other processes on the same database) are reached
+/// by polling the store every `[runner] poll_interval_ms`, so a missed or
+/// foreign wake-up only costs latency, never a request.
+pub(crate) struct Wakeups {
+    pub enqueued: tokio::sync::Notify,
+    pub finished: tokio::sync::Notify,
+}
+
+pub(crate) static WAKEUPS: Wakeups = Wakeups {
+    enqueued: tokio::sync::Notify::const_new(),
+    finished: tokio::sync::Notify::const_new(),
+};
+
 use crate::queue::{JobStore, now_ms};
 
 /// Until `shutdown`, mark runners unseen for `offline_after` offline and

@@ -165,6 +165,10 @@ async fn claim(
     };
     let deadline = tokio::time::Instant::now() + wait;
     loop {
+        // Listen before looking, so a request queued meanwhile is not missed.
+        let enqueued = super::WAKEUPS.enqueued.notified();
+        tokio::pin!(enqueued);
+        enqueued.as_mut().enable();
         let now = now_ms();
         if let Err(e) = state.store.runner_seen(&name, false, now).await {
             return store_failed(e);
@@ -190,8 +194,13 @@ async fn claim(
         if tokio::time::Instant::now() >= deadline {
             return StatusCode::NO_CONTENT.into_response();
         }
+        let nap = state
+            .settings
+            .poll_interval()
+            .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
         tokio::select! {
-            _ = tokio::time::sleep(state.settings.poll_interval()) => {}
+            _ = tokio::time::sleep(nap) => {}
+            _ = &mut enqueued => {}
             _ = state.shutdown.cancelled() => return StatusCode::NO_CONTENT.into_response(),
         }
     }
@@ -272,6 +281,7 @@ async fn finish(state: RunnerApi, id: i64, headers: HeaderMap, outcome: Outcome)
     };
     match stored {
         Ok(true) => {
+            super::WAKEUPS.finished.notify_waiters();
             match outcome {
                 Outcome::Answer(r) => {
                     tracing::info!(runner = %name, %id, tokens = r.usage.total(), ms = r.timings.total_ms, "generation request answered")
