@@ -59,6 +59,7 @@ async fn local_tier_call_is_served_by_the_runner_from_ollama() {
     // `gitkeeper-bot runners` shows it too.
     let out = s.bot.cli(&["runners"]);
     let table = String::from_utf8_lossy(&out.stdout);
+    println!("gitkeeper-bot runners:\n{table}");
     assert!(
         table.contains("mac") && table.contains("online") && table.contains(SMALL),
         "{table}"
@@ -277,6 +278,7 @@ async fn doctor_names_the_fix_for_each_failure_and_measures_speed() {
         .push(("openai".into(), format!("http://{closed}")));
     options.required_models = vec![SMALL.into(), LARGE.into()];
     let (ok, out) = options.doctor(s.dir.path()).await;
+    println!("gitkeeper-runner doctor against the doubles:\n{out}");
     assert!(!ok, "doctor must fail:\n{out}");
     assert!(
         out.contains(&format!(
