@@ -278,6 +278,8 @@ impl Settings {
             .prefix_separator("_")
             .separator("__")
             .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("runner.tiers")
             .source(env);
         let raw = config::Config::builder()
             .add_source(
@@ -549,13 +551,46 @@ mod tests {
                 ("GITKEEPER_RUNNER__BOT_URL", "https://bot"),
                 ("GITKEEPER_RUNNER__TOKEN", "gkr_not_the_bots"),
                 ("GITKEEPER_RUNNER__WAIT_FOR_RUNNER", "15"),
+                ("GITKEEPER_RUNNER__TIERS", "local-small"),
                 ("GITKEEPER_TRIGGER__LABEL", "ai"),
             ]),
         )
         .unwrap();
         assert_eq!(s.trigger.label, "ai");
         assert_eq!(s.runner.wait_for_runner, 15);
-        assert_eq!(s.runner.tiers, ["local-small", "local-large"]);
+        assert_eq!(s.runner.tiers, ["local-small"]);
+    }
+
+    #[test]
+    fn runner_tiers_come_from_a_comma_list_and_must_name_models() {
+        let s = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[
+                ("GITKEEPER_RUNNER__TIERS", "local-large,local-small"),
+                ("GITKEEPER_TRIGGER__LABEL", "a,b"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.runner.tiers, ["local-large", "local-small"]);
+        assert_eq!(s.trigger.label, "a,b");
+        assert_eq!(s.runner.offline_after_secs, 30);
+        let err = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[("GITKEEPER_RUNNER__TIERS", "local-tiny")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("runner.tiers") && err.contains("local-tiny"),
+            "{err}"
+        );
+        let err = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[("GITKEEPER_RUNNER__HEARTBEAT_SECS", "30")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("runner.heartbeat_secs"), "{err}");
     }
 
     #[test]
