@@ -213,6 +213,43 @@ async fn sigterm_drains_the_request_in_progress_then_exits() {
 }
 
 #[tokio::test]
+async fn each_request_goes_only_to_a_runner_that_has_its_model() {
+    let s = setup(None).await;
+    let small_box = ModelDouble::ollama(&[SMALL]).await;
+    let large_box = ModelDouble::ollama(&[LARGE]).await;
+    small_box.push(Step::reply("small answer"));
+    large_box.push(Step::reply("large answer"));
+    let a = s.runner("small-box", &small_box);
+    let b = s.runner("large-box", &large_box);
+    s.wait_online("small-box", SMALL, &a).await;
+    s.wait_online("large-box", LARGE, &b).await;
+    let logs = || format!("{}\n{}\n{}", a.log(), b.log(), s.bot.log());
+    let large = finish(s.call("local-large", "needs the 14b"), logs).await;
+    let small = finish(s.call("local-small", "needs the 7b"), logs).await;
+    assert_eq!(large.text, "large answer");
+    assert_eq!(small.text, "small answer");
+    assert_eq!(
+        s.request_for("needs the 14b").await.runner.as_deref(),
+        Some("large-box")
+    );
+    // Neither box was ever asked for a model it does not have.
+    assert!(
+        small_box
+            .completion_requests()
+            .iter()
+            .all(|r| r.model().as_deref() == Some(SMALL))
+    );
+    assert!(
+        large_box
+            .completion_requests()
+            .iter()
+            .all(|r| r.model().as_deref() == Some(LARGE))
+    );
+    assert_eq!(small_box.completion_requests().len(), 1);
+    assert_eq!(large_box.completion_requests().len(), 1);
+}
+
+#[tokio::test]
 async fn model_without_a_runner_fails_fast_so_the_tier_is_skipped() {
     let s = setup(None).await;
     let ollama = ModelDouble::ollama(&[SMALL]).await;
