@@ -5,7 +5,7 @@
 //! The token is a `SecretString` and is never printed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use gitkeeper_backends::{BackendKind, DEFAULT_OLLAMA_ENDPOINT, ModelSettings, parse_ollama_host};
@@ -286,12 +286,6 @@ impl RunnerConfig {
     pub fn max_backoff(&self) -> Duration {
         Duration::from_secs(self.max_backoff_secs.max(1))
     }
-}
-
-/// The default config file: `$GITKEEPER_RUNNER_CONFIG`, else
-/// `gitkeeper-runner.toml` in the working directory.
-pub fn default_path() -> PathBuf {
-    PathBuf::from("gitkeeper-runner.toml")
 }
 
 #[cfg(test)]
