@@ -380,3 +380,75 @@ async fn drain(shared: &Arc<Shared>) {
     }
     tracing::info!("drained; exiting");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitkeeper_runner_protocol::LocalBackend;
+
+    fn shared(config: RunnerConfig, models: &[&str]) -> Shared {
+        let url = url::Url::parse("http://127.0.0.1:9").unwrap();
+        Shared {
+            client: BotClient::new(&url, secrecy::SecretString::from("gkr_t".to_string())).unwrap(),
+            backends: config.backends(&|_| None),
+            config,
+            reports: Mutex::new(vec![BackendReport {
+                kind: LocalBackend::Ollama,
+                endpoint: "http://127.0.0.1:11434".into(),
+                models: models.iter().map(|m| m.to_string()).collect(),
+                error: None,
+            }]),
+            active: Mutex::new(HashMap::new()),
+            freed: Notify::new(),
+        }
+    }
+
+    fn busy(shared: &Shared, id: i64, model: &str) -> CancellationToken {
+        let token = CancellationToken::new();
+        lock(&shared.active).insert(RequestId(id), (model.to_string(), token.clone()));
+        token
+    }
+
+    #[test]
+    fn a_model_is_offered_only_while_it_has_a_free_slot() {
+        let mut config = RunnerConfig {
+            max_concurrency: 3,
+            ..RunnerConfig::default()
+        };
+        config.models.insert(
+            "big".into(),
+            crate::config::ModelTuning {
+                concurrency: Some(2),
+                ..Default::default()
+            },
+        );
+        let s = shared(config, &["big", "small"]);
+        assert_eq!(s.free_models(), ["big", "small"]);
+        busy(&s, 1, "small");
+        // `small` has the default one slot; `big` has two.
+        assert_eq!(s.free_models(), ["big"]);
+        busy(&s, 2, "big");
+        assert_eq!(s.free_models(), ["big"]);
+        // Three requests in progress is the runner's total.
+        busy(&s, 3, "big");
+        assert!(s.free_models().is_empty());
+        assert_eq!(s.active_ids(), [RequestId(1), RequestId(2), RequestId(3)]);
+    }
+
+    #[test]
+    fn cancellation_stops_only_the_named_requests() {
+        let s = shared(
+            RunnerConfig {
+                max_concurrency: 2,
+                model_concurrency: 2,
+                ..RunnerConfig::default()
+            },
+            &["m"],
+        );
+        let first = busy(&s, 1, "m");
+        let second = busy(&s, 2, "m");
+        s.cancel(&[RequestId(2), RequestId(99)]);
+        assert!(!first.is_cancelled());
+        assert!(second.is_cancelled());
+    }
+}
