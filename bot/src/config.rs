@@ -27,6 +27,7 @@ pub struct Settings {
     pub prompts: crate::prompts::PromptSettings,
     /// `[route]`: the escalation matrix, cost guard and checker.
     pub route: crate::route::RouteSettings,
+    pub runner: RunnerSettings,
 }
 
 /// `[context]`: how much of a repository a model is shown (per-model
@@ -234,6 +235,72 @@ impl Default for LogSettings {
     }
 }
 
+/// `[runner]`: how the bot hands local-tier generations to runners (the
+/// `gitkeeper-runner` program on the Mac) and when it gives up on them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunnerSettings {
+    /// `[models.<name>]` tiers served through runners instead of called directly.
+    pub tiers: Vec<String>,
+    /// Seconds a local-tier call waits for a runner serving its model before
+    /// the tier is skipped (0: skip at once).
+    pub wait_for_runner: u64,
+    /// A runner unheard of for this long is offline; its requests are requeued.
+    pub offline_after_secs: u64,
+    /// How often runners are asked to heartbeat.
+    pub heartbeat_secs: u64,
+    /// How long a claim is held open before answering 204.
+    pub claim_wait_secs: u64,
+    /// How often waiting calls and open claims look at the store (ms).
+    pub poll_interval_ms: u64,
+    /// Bearer token for `GET /api/runner/v1/runners`; unset disables the route.
+    pub admin_token: Option<SecretString>,
+}
+
+/// `GITKEEPER_RUNNER__<KEY>` keys that belong to `[runner]` here; the runner
+/// program reads other `GITKEEPER_RUNNER__*` variables (BOT_URL, TOKEN, ...).
+const RUNNER_KEYS: &[&str] = &[
+    "tiers",
+    "wait_for_runner",
+    "offline_after_secs",
+    "heartbeat_secs",
+    "claim_wait_secs",
+    "poll_interval_ms",
+    "admin_token",
+];
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        Self {
+            tiers: vec!["local-small".into(), "local-large".into()],
+            wait_for_runner: 0,
+            offline_after_secs: 30,
+            heartbeat_secs: 10,
+            claim_wait_secs: 25,
+            poll_interval_ms: 250,
+            admin_token: None,
+        }
+    }
+}
+
+impl RunnerSettings {
+    pub fn offline_after(&self) -> Duration {
+        Duration::from_secs(self.offline_after_secs)
+    }
+
+    pub fn wait_for_runner(&self) -> Duration {
+        Duration::from_secs(self.wait_for_runner)
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms.max(10))
+    }
+
+    pub fn claim_wait(&self) -> Duration {
+        Duration::from_secs(self.claim_wait_secs)
+    }
+}
+
 /// A configuration that cannot be used; the message names the key and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -284,6 +351,8 @@ impl Settings {
             .prefix_separator("_")
             .separator("__")
             .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("runner.tiers")
             .source(env);
         let raw = config::Config::builder()
             .add_source(
@@ -348,6 +417,34 @@ impl Settings {
         self.route
             .validate(&self.models)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.runner.heartbeat_secs == 0
+            || self.runner.heartbeat_secs >= self.runner.offline_after_secs
+        {
+            return Err(ConfigError::Key {
+                key: "runner.heartbeat_secs",
+                value: self.runner.heartbeat_secs.to_string(),
+                fix: "set it to 1 or more and below runner.offline_after_secs (defaults 10 and 30)",
+            });
+        }
+        if self.runner.claim_wait_secs == 0 || self.runner.claim_wait_secs > 120 {
+            return Err(ConfigError::Key {
+                key: "runner.claim_wait_secs",
+                value: self.runner.claim_wait_secs.to_string(),
+                fix: "set it between 1 and 120 seconds (default 25; proxies often cut idle requests at 60)",
+            });
+        }
+        if let Some(tier) = self
+            .runner
+            .tiers
+            .iter()
+            .find(|t| self.models.get(t).is_none())
+        {
+            return Err(ConfigError::Key {
+                key: "runner.tiers",
+                value: tier.clone(),
+                fix: "name [models.<name>] entries, e.g. [\"local-small\", \"local-large\"]",
+            });
+        }
         let url = self.database_url();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -415,6 +512,15 @@ impl Settings {
             "models": self.models,
             "prompts": self.prompts,
             "route": self.route,
+            "runner": {
+                "tiers": self.runner.tiers,
+                "wait_for_runner": self.runner.wait_for_runner,
+                "offline_after_secs": self.runner.offline_after_secs,
+                "heartbeat_secs": self.runner.heartbeat_secs,
+                "claim_wait_secs": self.runner.claim_wait_secs,
+                "poll_interval_ms": self.runner.poll_interval_ms,
+                "admin_token": secret(&self.runner.admin_token),
+            },
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -427,7 +533,7 @@ impl Settings {
 /// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
 pub const SECTIONS: &[&str] = &[
     "server", "github", "database", "data", "trigger", "worker", "log", "models", "context",
-    "prompts", "route",
+    "prompts", "route", "runner",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
@@ -435,7 +541,10 @@ fn is_setting_variable(name: &str) -> bool {
     name.strip_prefix("GITKEEPER_")
         .and_then(|rest| rest.split_once("__"))
         .is_some_and(|(section, key)| {
-            !key.is_empty() && SECTIONS.contains(&section.to_ascii_lowercase().as_str())
+            let section = section.to_ascii_lowercase();
+            !key.is_empty()
+                && SECTIONS.contains(&section.as_str())
+                && (section != "runner" || RUNNER_KEYS.contains(&key.to_ascii_lowercase().as_str()))
         })
 }
 
@@ -534,11 +643,48 @@ mod tests {
                 ("GITKEEPER_CONFIG", "/etc/gitkeeper.toml"),
                 ("GITKEEPER_TEST_POSTGRES_URL", "postgres://x"),
                 ("GITKEEPER_RUNNER__BOT_URL", "https://bot"),
+                ("GITKEEPER_RUNNER__TOKEN", "gkr_not_the_bots"),
+                ("GITKEEPER_RUNNER__WAIT_FOR_RUNNER", "15"),
+                ("GITKEEPER_RUNNER__TIERS", "local-small"),
                 ("GITKEEPER_TRIGGER__LABEL", "ai"),
             ]),
         )
         .unwrap();
         assert_eq!(s.trigger.label, "ai");
+        assert_eq!(s.runner.wait_for_runner, 15);
+        assert_eq!(s.runner.tiers, ["local-small"]);
+    }
+
+    #[test]
+    fn runner_tiers_come_from_a_comma_list_and_must_name_models() {
+        let s = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[
+                ("GITKEEPER_RUNNER__TIERS", "local-large,local-small"),
+                ("GITKEEPER_TRIGGER__LABEL", "a,b"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.runner.tiers, ["local-large", "local-small"]);
+        assert_eq!(s.trigger.label, "a,b");
+        assert_eq!(s.runner.offline_after_secs, 30);
+        let err = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[("GITKEEPER_RUNNER__TIERS", "local-tiny")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("runner.tiers") && err.contains("local-tiny"),
+            "{err}"
+        );
+        let err = Settings::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[("GITKEEPER_RUNNER__HEARTBEAT_SECS", "30")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("runner.heartbeat_secs"), "{err}");
     }
 
     #[test]
@@ -646,11 +792,13 @@ mod tests {
             env(&[
                 ("GITKEEPER_GITHUB__WEBHOOK_SECRET", "hunter2"),
                 ("GITKEEPER_DATABASE__URL", "postgres://u:pw@localhost/db"),
+                ("GITKEEPER_RUNNER__ADMIN_TOKEN", "admin-hunter3"),
             ]),
         )
         .unwrap();
         let text = s.redacted_toml();
         assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("admin-hunter3"), "{text}");
         assert!(!text.contains(":pw@"), "{text}");
         assert!(text.contains("[redacted]"), "{text}");
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -15,6 +15,7 @@ pub mod prompts;
 pub mod publish;
 pub mod queue;
 pub mod route;
+pub mod runner_api;
 pub mod serve;
 pub mod solve;
 pub mod telemetry;

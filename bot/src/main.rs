@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gitkeeper_bot::config::Settings;
-use gitkeeper_bot::queue::{self, JobState};
+use gitkeeper_bot::queue::{self, JobState, now_ms};
+use gitkeeper_bot::runner_api::auth;
+use secrecy::ExposeSecret;
 
 /// Gitkeeper: turns labelled GitHub issues into validated pull requests.
 #[derive(Parser)]
@@ -87,6 +89,25 @@ enum Cmd {
         #[arg(long)]
         approve_cloud: bool,
     },
+    /// Create or revoke the tokens runners authenticate with.
+    RunnerToken {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// List runners: their models, load and when they were last heard from.
+    Runners {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token for runner NAME and print it once (only its hash is stored).
+    Create { name: String },
+    /// Revoke runner NAME's token; requests it holds go back in the queue.
+    Revoke { name: String },
 }
 
 fn main() -> ExitCode {
@@ -164,6 +185,79 @@ async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
             print!("{report}");
             if !report.succeeded() {
                 anyhow::bail!("no change was made (see Result above)");
+            }
+        }
+        Cmd::RunnerToken { action } => {
+            let store =
+                queue::open(&settings.database_url(), settings.database.max_connections).await?;
+            match action {
+                TokenAction::Create { name } => {
+                    anyhow::ensure!(
+                        auth::valid_name(&name),
+                        "runner name {name:?} is not valid: use 1 to 64 letters, digits, '-', '_' or '.'"
+                    );
+                    let token = auth::new_token();
+                    let created = store
+                        .create_runner_token(
+                            &name,
+                            &auth::token_hash(token.expose_secret()),
+                            now_ms(),
+                        )
+                        .await?;
+                    anyhow::ensure!(
+                        created,
+                        "runner {name} already has a token: revoke it first with `gitkeeper-bot runner-token revoke {name}`"
+                    );
+                    eprintln!(
+                        "Token for runner {name} (shown once; only its SHA-256 is stored). On the runner machine set:"
+                    );
+                    println!("GITKEEPER_RUNNER__TOKEN={}", token.expose_secret());
+                }
+                TokenAction::Revoke { name } => {
+                    let revoked = store.revoke_runner_token(&name, now_ms()).await?;
+                    anyhow::ensure!(
+                        revoked,
+                        "runner {name} has no active token: `gitkeeper-bot runners` lists the runners"
+                    );
+                    println!(
+                        "revoked the token of runner {name}; requests it held are queued again"
+                    );
+                }
+            }
+        }
+        Cmd::Runners { json } => {
+            let store =
+                queue::open(&settings.database_url(), settings.database.max_connections).await?;
+            let runners = store
+                .runner_list(settings.runner.offline_after(), now_ms())
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&runners)?);
+            } else {
+                println!(
+                    "{:<16} {:<8} {:>5}  {:<10} {:<24} MODELS",
+                    "NAME", "STATE", "LOAD", "LAST SEEN", "HARDWARE"
+                );
+                for r in runners {
+                    let state = if r.draining && r.online {
+                        "draining"
+                    } else if r.online {
+                        "online"
+                    } else {
+                        "offline"
+                    };
+                    let ago = (now_ms() - r.last_seen_ms).max(0) / 1000;
+                    println!(
+                        "{:<16} {:<8} {:>2}/{:<2}  {:<10} {:<24} {}",
+                        r.name,
+                        state,
+                        r.active,
+                        r.max_concurrency,
+                        format!("{ago}s ago"),
+                        r.hardware.to_string(),
+                        r.models.join(", ")
+                    );
+                }
             }
         }
         Cmd::Jobs { state, limit, json } => {

@@ -1,5 +1,6 @@
-//! `gitkeeper-bot serve`: open the store, start the webhook server and the
-//! worker pool, and shut both down cleanly on SIGTERM or Ctrl-C.
+//! `gitkeeper-bot serve`: open the store, start the webhook server (with the
+//! runner API beside it), the worker pool and the runner sweep, and shut them
+//! down cleanly on SIGTERM or Ctrl-C.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::ingress::{self, Ingress};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::queue::{self, worker::WorkerPool};
+use crate::runner_api;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -91,12 +93,25 @@ pub async fn serve_until(
         Err(_) => None,
     };
 
-    let app = ingress::router(state, settings.server.max_body_bytes);
+    let sweeper = tokio::spawn(runner_api::sweep(
+        store.clone(),
+        settings.runner.offline_after(),
+        shutdown.clone(),
+    ));
+    let runners = runner_api::router(runner_api::RunnerApi {
+        store: store.clone(),
+        settings: settings.runner.clone(),
+        shutdown: shutdown.clone(),
+    });
+    let app = ingress::router(state, settings.server.max_body_bytes).merge(runners);
     let server_shutdown = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
         .await
         .map_err(ServeError::Server)?;
+    if let Err(e) = sweeper.await {
+        tracing::error!(error = %e, "runner sweep ended abnormally");
+    }
     if let Some(workers) = workers {
         if let Err(e) = workers.await {
             tracing::error!(error = %e, "worker pool ended abnormally");

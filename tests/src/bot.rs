@@ -336,32 +336,73 @@ impl BotProcess {
         }
     }
 
+    /// Run `gitkeeper-bot <args>` against the same configuration and database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bot_binary())
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("run gitkeeper-bot")
+    }
+
+    /// Kill the bot (SIGKILL) and start it again on the same address and
+    /// database, as after a crash and a supervisor restart.
+    pub async fn restart(&mut self) {
+        self.kill9();
+        let log_file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(bot_binary())
+            .arg("serve")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("spawn gitkeeper-bot");
+        self.child = Some(child);
+        self.wait_healthy().await;
+    }
+
     /// SIGKILL: the process dies mid-whatever, as in a crash.
     pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill9(&mut self.child);
     }
 
     /// SIGTERM and wait for a graceful exit; returns whether it exited successfully.
     pub async fn terminate(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else {
-            return false;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        for _ in 0..200 {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.success();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        terminate(&mut self.child, Duration::from_secs(10)).await
+    }
+}
+
+/// SIGKILL `child` (if still ours) and reap it.
+pub fn kill9(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
         let _ = child.kill();
         let _ = child.wait();
-        false
     }
+}
+
+/// SIGTERM `child` and wait up to `patience` for it to exit (SIGKILL after);
+/// returns whether it exited successfully on its own.
+pub async fn terminate(child: &mut Option<Child>, patience: Duration) -> bool {
+    let Some(mut child) = child.take() else {
+        return false;
+    };
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = tokio::time::Instant::now() + patience;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.success();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
 }
 
 impl Drop for BotProcess {

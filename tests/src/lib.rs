@@ -6,3 +6,4 @@
 pub mod bot;
 pub mod github;
 pub mod models;
+pub mod runner;

@@ -12,6 +12,7 @@ macro_rules! job_columns {
 
 mod postgres;
 mod records;
+pub mod runners;
 mod sqlite;
 pub mod worker;
 
@@ -27,6 +28,7 @@ use crate::intent::Intent;
 
 pub use postgres::PostgresStore;
 pub use records::{Attempt, AttemptOutcome, AttemptRole, TaskOutcome, TaskRecord, TrailStore};
+pub use runners::{GenerationRecord, GenerationState, RunnerStore};
 pub use sqlite::SqliteStore;
 
 /// Where a job is in its life.
@@ -170,9 +172,10 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// The queue and the records around it.
+/// The queue and the records around it (runners and their generation
+/// requests included, see [`RunnerStore`]).
 #[async_trait]
-pub trait JobStore: TrailStore + Send + Sync {
+pub trait JobStore: TrailStore + RunnerStore + Send + Sync {
     /// Which backend this is, for logs and readiness.
     fn backend(&self) -> &'static str;
     /// Create or upgrade the tables.
@@ -303,5 +306,7 @@ fn intent_json(intent: &Intent) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("cannot encode intent: {e}")))
 }
 
+#[cfg(test)]
+pub(crate) mod runner_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -11,6 +11,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::*;
 
+mod runners;
+
 /// The job store for replicas.
 pub struct PostgresStore {
     pool: PgPool,

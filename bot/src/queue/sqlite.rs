@@ -12,6 +12,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::*;
 
+mod runners;
+
 /// The default job store.
 pub struct SqliteStore {
     pool: SqlitePool,

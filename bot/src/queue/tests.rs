@@ -26,7 +26,7 @@ pub(crate) async fn fresh_postgres_url() -> String {
     format!("{base}{sep}options[search_path]={schema}")
 }
 
-async fn stores() -> Vec<(Arc<dyn JobStore>, tempfile::TempDir)> {
+pub(crate) async fn stores() -> Vec<(Arc<dyn JobStore>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("jobs.db").display());
     let sqlite = open(&sqlite_url, None).await.unwrap();

@@ -309,8 +309,8 @@ impl ModelBackend for AnthropicBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::config::BackendKind;
-    use crate::models::types::ChatMessage;
+    use crate::config::BackendKind;
+    use crate::types::ChatMessage;
 
     fn backend() -> AnthropicBackend {
         let settings = ModelSettings::new(BackendKind::Anthropic, "claude-sonnet-4-5");

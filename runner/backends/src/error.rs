@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 /// What the caller should do after a failed call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// Down, slow, overloaded or rate limited: try the next tier now; this
     /// model may work again later.
@@ -18,6 +19,9 @@ pub enum ErrorKind {
     TooLarge,
     /// The server answered with something unusable: try again or move on.
     BadResponse,
+    /// A local model is reached through a runner and no runner online serves
+    /// it: skip the tier now and say why in the report.
+    NoRunner,
 }
 
 /// A failed model call.
@@ -133,6 +137,23 @@ pub enum ModelError {
         message: String,
     },
 
+    #[error(
+        "no runner online serves {model} for [models.{name}] (waited {waited_secs}s): start `gitkeeper-runner` on the machine with the model (`ollama pull {model}` there), check `gitkeeper-bot runners`, or raise [runner] wait_for_runner"
+    )]
+    NoRunner {
+        name: String,
+        model: String,
+        waited_secs: u64,
+    },
+
+    #[error("runner {runner} could not serve {model}: {message}")]
+    Runner {
+        runner: String,
+        model: String,
+        message: String,
+        kind: ErrorKind,
+    },
+
     #[error("invalid model configuration [models.{name}] {key}: {fix}")]
     Config {
         name: String,
@@ -169,6 +190,8 @@ impl ModelError {
             | ModelError::PromptTooLong { .. }
             | ModelError::Truncated { .. } => ErrorKind::TooLarge,
             ModelError::Malformed { .. } => ErrorKind::BadResponse,
+            ModelError::NoRunner { .. } => ErrorKind::NoRunner,
+            ModelError::Runner { kind, .. } => *kind,
         }
     }
 

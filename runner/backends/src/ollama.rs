@@ -129,6 +129,9 @@ pub fn chat_body(
     if !request.stop.is_empty() {
         options["stop"] = json!(request.stop);
     }
+    if let Some(threads) = settings.num_thread.filter(|n| *n > 0) {
+        options["num_thread"] = json!(threads);
+    }
     let mut body = json!({
         "model": settings.model,
         "messages": messages,
@@ -376,8 +379,8 @@ impl ModelBackend for OllamaBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::config::BackendKind;
-    use crate::models::types::ChatMessage;
+    use crate::config::BackendKind;
+    use crate::types::ChatMessage;
 
     fn settings() -> ModelSettings {
         let mut s = ModelSettings::new(BackendKind::Ollama, "qwen2.5-coder:7b");
@@ -441,7 +444,7 @@ mod tests {
             ),
             "{text}"
         );
-        assert_eq!(err.kind(), crate::models::ErrorKind::TooLarge);
+        assert_eq!(err.kind(), crate::ErrorKind::TooLarge);
     }
 
     #[test]
@@ -502,6 +505,11 @@ mod tests {
         assert_eq!(body["options"]["stop"][0], "</edits>");
         assert_eq!(body["messages"][0]["role"], "system");
         assert_eq!(body["messages"][1]["content"], "hi");
+        assert!(body["options"].get("num_thread").is_none());
+        let mut threaded = settings();
+        threaded.num_thread = Some(8);
+        let body = chat_body(&threaded, &request, &plan);
+        assert_eq!(body["options"]["num_thread"], 8);
     }
 
     #[test]

@@ -377,8 +377,8 @@ impl ModelBackend for OpenAiBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::config::BackendKind;
-    use crate::models::types::ChatMessage;
+    use crate::config::BackendKind;
+    use crate::types::ChatMessage;
 
     fn backend(endpoint: &str, key: Option<&str>) -> OpenAiBackend {
         let settings = ModelSettings::new(BackendKind::Openai, "deepseek-chat");

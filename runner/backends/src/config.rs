@@ -74,6 +74,9 @@ pub struct ModelSettings {
     pub backoff_ms: u64,
     /// Ollama only: how long the model stays loaded after a call (`"10m"`, `"-1"`).
     pub keep_alive: Option<String>,
+    /// Ollama only: CPU threads for generation (`options.num_thread`); `None`
+    /// lets Ollama choose (on Apple silicon: the performance cores).
+    pub num_thread: Option<u32>,
     /// Which edit format prompts ask this model for.
     pub edit_format: EditFormat,
 }
@@ -100,6 +103,7 @@ impl ModelSettings {
             max_retries,
             backoff_ms: 500,
             keep_alive,
+            num_thread: None,
             edit_format: EditFormat::SearchReplace,
         }
     }
@@ -332,6 +336,7 @@ pub struct ModelEntry {
     pub max_retries: Option<u32>,
     pub backoff_ms: Option<u64>,
     pub keep_alive: Option<String>,
+    pub num_thread: Option<u32>,
     pub edit_format: Option<EditFormat>,
 }
 
@@ -364,6 +369,9 @@ impl ModelEntry {
         }
         if self.keep_alive.is_some() {
             base.keep_alive = self.keep_alive;
+        }
+        if self.num_thread.is_some() {
+            base.num_thread = self.num_thread;
         }
     }
 }

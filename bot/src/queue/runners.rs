@@ -1,0 +1,300 @@
+//! Runners and their generation requests in the job store: runner tokens
+//! (SHA-256 only, never the token), registrations with the models each runner
+//! serves, and local-tier generation requests that a runner claims, answers or
+//! fails. Rows, not memory, so a request survives a bot restart and several
+//! bot replicas sharing PostgreSQL see the same queue. A request is only ever
+//! claimed by an online runner that registered its model; a runner that stops
+//! heartbeating has its claimed requests put back in the queue.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gitkeeper_runner_protocol::{
+    ErrorReport, GenerationRequest, GenerationSpec, RegisterRequest, RequestId, ResultReport,
+    RunnerInfo,
+};
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+
+/// Where a generation request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GenerationState {
+    Queued,
+    Claimed,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl GenerationState {
+    pub const ALL: [GenerationState; 5] = [
+        GenerationState::Queued,
+        GenerationState::Claimed,
+        GenerationState::Succeeded,
+        GenerationState::Failed,
+        GenerationState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GenerationState::Queued => "queued",
+            GenerationState::Claimed => "claimed",
+            GenerationState::Succeeded => "succeeded",
+            GenerationState::Failed => "failed",
+            GenerationState::Cancelled => "cancelled",
+        }
+    }
+
+    /// True once nothing more will happen to the request.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            GenerationState::Succeeded | GenerationState::Failed | GenerationState::Cancelled
+        )
+    }
+}
+
+impl std::str::FromStr for GenerationState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        GenerationState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown generation state {s:?}")))
+    }
+}
+
+/// A generation request as stored, with its outcome once there is one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    pub id: RequestId,
+    pub spec: GenerationSpec,
+    pub state: GenerationState,
+    /// The runner holding it (claimed) or that answered it.
+    pub runner: Option<String>,
+    /// How many times a runner claimed it.
+    pub attempts: u32,
+    pub result: Option<ResultReport>,
+    pub error: Option<ErrorReport>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Runner tokens, registrations and generation requests.
+#[async_trait]
+pub trait RunnerStore: Send + Sync {
+    /// Store a new token's hash for `name`; false when `name` already has an
+    /// unrevoked token (revoke it first).
+    async fn create_runner_token(
+        &self,
+        name: &str,
+        token_sha256: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Revoke `name`'s token and put back what it held; false when it had none.
+    async fn revoke_runner_token(&self, name: &str, now: i64) -> Result<bool, StoreError>;
+    /// The runner name an unrevoked token hash belongs to.
+    async fn runner_for_token(&self, token_sha256: &str) -> Result<Option<String>, StoreError>;
+    /// Record (or replace) a registration. A runner that registers again has
+    /// restarted, so what it had claimed is queued again; returns how many.
+    async fn register_runner(
+        &self,
+        name: &str,
+        registration: &RegisterRequest,
+        now: i64,
+    ) -> Result<u64, StoreError>;
+    /// The runner is alive; `draining` stops it from being counted as serving.
+    async fn runner_seen(&self, name: &str, draining: bool, now: i64) -> Result<(), StoreError>;
+    /// Take the oldest queued request for one of `models` that `runner`
+    /// registered. Never hands one request to two runners.
+    async fn claim_generation(
+        &self,
+        runner: &str,
+        models: &[String],
+        now: i64,
+    ) -> Result<Option<GenerationRequest>, StoreError>;
+    /// Of `active`, the requests `runner` no longer holds (cancelled, or
+    /// requeued after it was thought gone): it must stop them.
+    async fn released_from(
+        &self,
+        runner: &str,
+        active: &[RequestId],
+    ) -> Result<Vec<RequestId>, StoreError>;
+    /// Queue again what `runner` holds without listing it in `active`, if it
+    /// was claimed before `claimed_before`: the claim's answer was lost on the
+    /// way, so the runner never started it. Returns how many.
+    async fn requeue_unheld(
+        &self,
+        runner: &str,
+        active: &[RequestId],
+        claimed_before: i64,
+        now: i64,
+    ) -> Result<u64, StoreError>;
+    /// Queue a request for a runner.
+    async fn enqueue_generation(
+        &self,
+        spec: &GenerationSpec,
+        now: i64,
+    ) -> Result<RequestId, StoreError>;
+    async fn generation(&self, id: RequestId) -> Result<Option<GenerationRecord>, StoreError>;
+    /// Store the answer; false when `runner` no longer holds the request.
+    async fn complete_generation(
+        &self,
+        id: RequestId,
+        runner: &str,
+        result: &ResultReport,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Fail the request (or queue it again when `error.requeue`); false when
+    /// `runner` no longer holds it.
+    async fn fail_generation(
+        &self,
+        id: RequestId,
+        runner: &str,
+        error: &ErrorReport,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Cancel a request that has not finished; false when it already had.
+    async fn cancel_generation(&self, id: RequestId, now: i64) -> Result<bool, StoreError>;
+    /// Mark runners unseen for `offline_after` offline and queue again what
+    /// they held; returns how many requests were requeued.
+    async fn sweep_runners(&self, offline_after: Duration, now: i64) -> Result<u64, StoreError>;
+    /// Online, non-draining runners that registered `model`.
+    async fn runners_serving(
+        &self,
+        model: &str,
+        offline_after: Duration,
+        now: i64,
+    ) -> Result<u32, StoreError>;
+    /// Every registered runner with its load and last-seen time.
+    async fn runner_list(
+        &self,
+        offline_after: Duration,
+        now: i64,
+    ) -> Result<Vec<RunnerInfo>, StoreError>;
+}
+
+/// What `runners.info` holds: the parts of a registration only shown in listings.
+#[derive(Serialize, Deserialize)]
+pub(super) struct StoredInfo {
+    pub hardware: gitkeeper_runner_protocol::Hardware,
+    pub backends: Vec<gitkeeper_runner_protocol::BackendReport>,
+}
+
+pub(super) fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode {what}: {e}")))
+}
+
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// A `generation_requests` row as both backends return it.
+#[derive(sqlx::FromRow)]
+pub(super) struct GenerationRow {
+    pub id: i64,
+    pub payload: String,
+    pub state: String,
+    pub runner: Option<String>,
+    pub attempts: i64,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The columns in `GenerationRow` order, for static SQL.
+macro_rules! generation_columns {
+    () => {
+        "id, payload, state, runner, attempts, result, error, created_at, updated_at"
+    };
+}
+pub(super) use generation_columns;
+
+impl TryFrom<GenerationRow> for GenerationRecord {
+    type Error = StoreError;
+    fn try_from(row: GenerationRow) -> Result<Self, StoreError> {
+        let what = format!("generation request {}", row.id);
+        Ok(GenerationRecord {
+            id: RequestId(row.id),
+            spec: decode(&what, &row.payload)?,
+            state: row.state.parse()?,
+            runner: row.runner,
+            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+            result: row
+                .result
+                .as_deref()
+                .map(|r| decode(&what, r))
+                .transpose()?,
+            error: row.error.as_deref().map(|e| decode(&what, e)).transpose()?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A `runners` row with its load, as both backends return it.
+#[derive(sqlx::FromRow)]
+pub(super) struct RunnerRow {
+    pub name: String,
+    pub version: String,
+    pub info: String,
+    pub max_concurrency: i64,
+    pub online: bool,
+    pub draining: bool,
+    pub last_seen_at: i64,
+    pub active: i64,
+}
+
+impl RunnerRow {
+    pub fn into_info(self, models: Vec<String>, cutoff: i64) -> Result<RunnerInfo, StoreError> {
+        let info: StoredInfo = decode(&format!("runner {}", self.name), &self.info)?;
+        Ok(RunnerInfo {
+            online: self.online && self.last_seen_at >= cutoff,
+            name: self.name,
+            version: self.version,
+            hardware: info.hardware,
+            backends: info.backends,
+            models,
+            max_concurrency: u32::try_from(self.max_concurrency).unwrap_or(0),
+            active: u32::try_from(self.active).unwrap_or(0),
+            draining: self.draining,
+            last_seen_ms: self.last_seen_at,
+        })
+    }
+}
+
+/// Runner rows and `(runner, model)` pairs into listings.
+pub(super) fn assemble_runners(
+    rows: Vec<RunnerRow>,
+    models: Vec<(String, String)>,
+    cutoff: i64,
+) -> Result<Vec<RunnerInfo>, StoreError> {
+    rows.into_iter()
+        .map(|row| {
+            let mine = models
+                .iter()
+                .filter(|(runner, _)| *runner == row.name)
+                .map(|(_, model)| model.clone())
+                .collect();
+            row.into_info(mine, cutoff)
+        })
+        .collect()
+}
+
+/// The last-seen time before which a runner is offline.
+pub(super) fn cutoff(offline_after: Duration, now: i64) -> i64 {
+    now.saturating_sub(super::duration_ms(offline_after))
+}
+
+/// `ids` as a JSON array, for `json_each` (SQLite) and `jsonb_array_elements_text` (PostgreSQL).
+pub(super) fn id_list(ids: &[RequestId]) -> String {
+    serde_json::to_string(&ids.iter().map(|id| id.0).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
