@@ -732,6 +732,8 @@ mod tests {
             .nth(1)
             .unwrap()
             .lines()
+            // Up to the next section of the file.
+            .take_while(|l| !l.starts_with('['))
             .filter_map(|l| l.strip_prefix("# "))
             .filter(|l| {
                 l.starts_with("[[")
