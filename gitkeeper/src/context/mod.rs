@@ -21,11 +21,11 @@ pub mod tsconfig;
 
 mod query;
 mod rank;
-mod read;
+pub(crate) mod read;
 mod render;
 mod scan;
 mod select;
-mod walk;
+pub(crate) mod walk;
 mod words;
 
 use std::collections::HashMap;

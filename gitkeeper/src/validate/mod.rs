@@ -1,0 +1,15 @@
+//! Validation that lives in the library: which commands prove a change in a
+//! repository ([`commands`], from `.github/gitkeeper.yml` or detected) and the
+//! fast static checks that run before any build ([`static_checks`]: syntax,
+//! imports, Prisma models and fields, gitkeeper rules). Nothing here spawns a
+//! process or touches the network; running commands in a sandbox is the
+//! bot's job.
+
+pub mod commands;
+pub mod config;
+
+pub use commands::{
+    Command, CommandPlan, CommandsError, LevelPlan, LockFile, Origin, PlanSource, Stage,
+    ValidationLevel, load_config_file, lock_file_hash, plan_commands,
+};
+pub use config::{CONFIG_PATH, ConfigError, ConfiguredCommand, ValidateConfig, parse_config};
