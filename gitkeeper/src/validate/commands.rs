@@ -411,7 +411,7 @@ fn load_config(root: &RepoRoot) -> Result<Option<ValidateConfig>, ConfigError> {
             Err(other) => {
                 return Err(ConfigError::Unreadable {
                     file: path.to_string(),
-                    reason: skip_reason(&other),
+                    reason: other.describe(),
                 });
             }
         }
@@ -419,16 +419,6 @@ fn load_config(root: &RepoRoot) -> Result<Option<ValidateConfig>, ConfigError> {
     match found {
         Some((path, text)) => config::parse_config(path, &text),
         None => Ok(None),
-    }
-}
-
-fn skip_reason(skip: &Skip) -> String {
-    match skip {
-        Skip::Missing => "it does not exist".into(),
-        Skip::Outside => "it points outside the repository".into(),
-        Skip::TooLarge(n) => format!("it is too large ({n} bytes)"),
-        Skip::Binary => "it is binary or not UTF-8".into(),
-        Skip::Io(e) => e.clone(),
     }
 }
 

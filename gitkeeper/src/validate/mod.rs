@@ -5,11 +5,23 @@
 //! process or touches the network; running commands in a sandbox is the
 //! bot's job.
 
+pub mod changes;
 pub mod commands;
 pub mod config;
+pub mod contract;
+pub mod findings;
+pub mod static_checks;
 
+mod imports_check;
+mod prisma_usage;
+mod syntax;
+
+pub use changes::{ChangeKind, ChangedFile};
 pub use commands::{
     Command, CommandPlan, CommandsError, LevelPlan, LockFile, Origin, PlanSource, Stage,
     ValidationLevel, load_config_file, lock_file_hash, plan_commands,
 };
 pub use config::{CONFIG_PATH, ConfigError, ConfiguredCommand, ValidateConfig, parse_config};
+pub use contract::{Contract, ContractError};
+pub use findings::{CheckRule, Finding, SkippedFile, StaticReport};
+pub use static_checks::check_changes;
