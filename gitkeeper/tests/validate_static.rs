@@ -389,7 +389,7 @@ fn invented_operation_and_argument_are_caught() {
         rules(&report),
         [
             CheckRule::UnknownPrismaOperation,
-            CheckRule::UnknownPrismaField
+            CheckRule::UnknownPrismaArgument
         ],
         "{:#?}",
         report.findings
@@ -685,4 +685,59 @@ fn repository_without_package_json_or_schema_checks_only_what_it_can() {
         )],
     );
     assert!(report.passed(), "{:#?}", report.findings);
+}
+
+#[test]
+fn group_by_and_distinct_field_lists_are_checked() {
+    let dir = shop();
+    let report = check(
+        &dir,
+        &[(
+            "src/app/g.ts",
+            "import { db } from '@/lib/db';\nexport const a = () => db.invoice.groupBy({ by: ['userId', 'customerId'], _sum: { amount: true } });\nexport const b = () => db.user.findMany({ distinct: ['email'] });\n",
+        )],
+    );
+    let f = only(&report, CheckRule::UnknownPrismaField);
+    assert!(f.message.contains("no field `customerId`"), "{}", f.message);
+}
+
+#[test]
+fn inline_type_imports_from_prisma_client_are_checked() {
+    let dir = shop();
+    let report = check(
+        &dir,
+        &[(
+            "src/app/i.ts",
+            "import { type User, type Customer } from '@prisma/client';\nexport type T = [User, Customer];\n",
+        )],
+    );
+    let f = only(&report, CheckRule::UnknownPrismaModel);
+    assert!(
+        f.message
+            .starts_with("`Customer` is imported from @prisma/client"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn model_methods_of_an_extended_client_are_not_reported() {
+    let dir = shop();
+    write(
+        dir.path(),
+        &[(
+            "src/lib/xdb.ts",
+            "import { PrismaClient } from '@prisma/client';\nexport const xdb = new PrismaClient().$extends({ model: { user: { async signUp() {} } } });\n",
+        )],
+    );
+    let report = check(
+        &dir,
+        &[(
+            "src/app/x.ts",
+            "import { xdb } from '@/lib/xdb';\nexport const a = () => xdb.user.signUp();\nexport const b = () => xdb.customer.findMany();\n",
+        )],
+    );
+    // Extensions add methods, never models.
+    let f = only(&report, CheckRule::UnknownPrismaModel);
+    assert_eq!(f.line, Some(3));
 }

@@ -28,6 +28,8 @@ pub enum CheckRule {
     UnknownPrismaField,
     /// Code calls an operation Prisma Client's model delegates lack.
     UnknownPrismaOperation,
+    /// Code passes an operation an argument Prisma Client does not take.
+    UnknownPrismaArgument,
     /// A change touches a path the gitkeeper doc protects.
     ProtectedPath,
     /// A changed file contains a pattern the gitkeeper doc forbids.
@@ -49,6 +51,7 @@ impl CheckRule {
             CheckRule::UnknownPrismaModel => "unknown_prisma_model",
             CheckRule::UnknownPrismaField => "unknown_prisma_field",
             CheckRule::UnknownPrismaOperation => "unknown_prisma_operation",
+            CheckRule::UnknownPrismaArgument => "unknown_prisma_argument",
             CheckRule::ProtectedPath => "protected_path",
             CheckRule::ForbiddenPattern => "forbidden_pattern",
             CheckRule::RequiredPattern => "required_pattern",

@@ -173,13 +173,6 @@ pub(crate) fn prisma_findings(
     let Some(schema) = &contract.schema else {
         return Vec::new();
     };
-    if !text.contains("prisma") && !text.contains("Prisma") && !text.contains("$transaction") {
-        // No client can be named without one of these words somewhere…
-        // except a client imported under another name from a local module.
-        if !text.contains("import") {
-            return Vec::new();
-        }
-    }
     let mut ctx = Ctx {
         file,
         text,
@@ -407,8 +400,12 @@ impl<'a> Ctx<'a> {
         if path == self.file {
             return;
         }
-        let makes_client = read_local(&path).is_some_and(|t| t.contains("PrismaClient"));
-        if makes_client {
+        let Some(local) = read_local(&path) else {
+            return;
+        };
+        if local.contains("PrismaClient") {
+            // A client extended elsewhere may have model methods of its own.
+            self.extended |= local.contains("$extends");
             for (name, alias) in names {
                 let local = alias.map_or_else(|| self.src(name), |a| self.src(a));
                 if local != "Prisma" && local != "PrismaClient" {
@@ -509,14 +506,18 @@ impl<'a> Ctx<'a> {
                         ]
                         .join(", ")
                     );
-                    self.push(key_node, CheckRule::UnknownPrismaField, message);
+                    self.push(key_node, CheckRule::UnknownPrismaArgument, message);
                 }
+                continue;
+            }
+            let Some(value) = value else { continue };
+            if matches!(key.as_str(), "by" | "distinct") {
+                self.field_list(model, value, &key, label);
                 continue;
             }
             if !FIELD_KEYED.contains(&key.as_str()) {
                 continue;
             }
-            let Some(value) = value else { continue };
             for obj in objects_in(value) {
                 self.fields(model, obj, &key, label, depth);
             }
@@ -543,14 +544,36 @@ impl<'a> Ctx<'a> {
                 }
                 continue;
             }
-            let fields: Vec<&str> = model.fields.iter().map(|f| f.name.as_str()).collect();
             let message = format!(
                 "`{label}({{ {arg}: {{ {key} }} }})` — model `{}` in {} has no field `{key}`; its fields are: {}",
                 model.name,
                 self.schema_file,
-                fields.join(", ")
+                field_names(model)
             );
             self.push(key_node, CheckRule::UnknownPrismaField, message);
+        }
+    }
+
+    /// `by: ['a', 'b']` / `distinct: ['a']`: each string names a field.
+    fn field_list(&mut self, model: &Model, value: Node<'_>, arg: &str, label: &str) {
+        let items: Vec<Node<'_>> = match value.kind() {
+            "array" => {
+                let mut cursor = value.walk();
+                value.named_children(&mut cursor).collect()
+            }
+            _ => vec![value],
+        };
+        for item in items.into_iter().filter(|n| n.kind() == "string") {
+            let name = self.src(item).trim_matches(|c| c == '\'' || c == '"');
+            if model.field(name).is_none() {
+                let message = format!(
+                    "`{label}({{ {arg}: ['{name}'] }})` — model `{}` in {} has no field `{name}`; its fields are: {}",
+                    model.name,
+                    self.schema_file,
+                    field_names(model)
+                );
+                self.push(item, CheckRule::UnknownPrismaField, message);
+            }
         }
     }
 
@@ -696,6 +719,11 @@ fn compound_unique_names(model: &Model) -> Vec<String> {
             Some(names.join("_"))
         })
         .collect()
+}
+
+fn field_names(model: &Model) -> String {
+    let names: Vec<&str> = model.fields.iter().map(|f| f.name.as_str()).collect();
+    names.join(", ")
 }
 
 fn upper_first(s: &str) -> String {
