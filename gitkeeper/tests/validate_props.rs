@@ -97,7 +97,7 @@ fn static_checks_never_panic_on_arbitrary_file_contents() {
     let dir = repo(&[
         (
             "package.json",
-            r#"{"name":"p","dependencies":{"@prisma/client":"5","zod":"3"}}"#,
+            r#"{"name":"p","dependencies":{"@prisma/client":"5","zod":"3","next":"14"}}"#,
         ),
         (
             "tsconfig.json",
@@ -110,6 +110,10 @@ fn static_checks_never_panic_on_arbitrary_file_contents() {
         (
             "docs/gitkeeper.md",
             "## Forbidden patterns\n- `console.log(`\n- `/\\bany\\b/`\n## Required patterns\n- `import 'server-only'` in `src/server/**`\n## Protected paths\n- `prisma/migrations/`\n",
+        ),
+        (
+            "src/app/api/users/[id]/route.ts",
+            "export async function GET() {}\n",
         ),
         (
             "src/lib/db.ts",

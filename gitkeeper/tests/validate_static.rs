@@ -741,3 +741,109 @@ fn model_methods_of_an_extended_client_are_not_reported() {
     let f = only(&report, CheckRule::UnknownPrismaModel);
     assert_eq!(f.line, Some(3));
 }
+
+fn shop_with_routes() -> tempfile::TempDir {
+    let dir = shop();
+    write(
+        dir.path(),
+        &[
+            (
+                "src/app/api/invoices/route.ts",
+                "export async function GET() { return Response.json([]); }\nexport async function POST() { return Response.json({}); }\n",
+            ),
+            (
+                "src/app/api/invoices/[id]/route.ts",
+                "const handler = async () => Response.json({});\nexport { handler as GET, handler as DELETE };\n",
+            ),
+            (
+                "src/app/(admin)/api/admin/[...path]/route.ts",
+                "export const GET = () => new Response();\n",
+            ),
+            (
+                "src/pages/api/health.ts",
+                "export default function h(req, res) { res.end(); }\n",
+            ),
+        ],
+    );
+    dir
+}
+
+const CALLS: &str = r#"'use client';
+import axios from 'axios';
+import useSWR from 'swr';
+export function Invoices({ id }: { id: number }) {
+  const { data } = useSWR('/api/invoices?page=2');
+  fetch(`/api/invoices/${id}`, { method: 'DELETE' });
+  fetch('/api/invoice/1');
+  fetch('/api/invoices', { method: 'PUT' });
+  axios.patch(`/api/invoices/${id}`);
+  fetch('/api/health');
+  fetch('/api/admin/users/7');
+  fetch('https://example.com/api/nothing');
+  fetch(url);
+  return data;
+}
+"#;
+
+#[test]
+fn api_calls_must_match_an_existing_route_and_method() {
+    let dir = shop_with_routes();
+    write(
+        dir.path(),
+        &[(
+            "package.json",
+            &PACKAGE_JSON.replace(
+                "\"zod\": \"3.23.0\",",
+                "\"zod\": \"3.23.0\", \"axios\": \"1\", \"swr\": \"2\",",
+            ),
+        )],
+    );
+    let report = check(&dir, &[("src/app/invoices/list.tsx", CALLS)]);
+    let found: Vec<(CheckRule, Option<u32>)> =
+        report.findings.iter().map(|f| (f.rule, f.line)).collect();
+    assert_eq!(
+        found,
+        [
+            (CheckRule::UnknownApiRoute, Some(7)),
+            (CheckRule::UnknownApiRoute, Some(8)),
+            (CheckRule::UnknownApiRoute, Some(9)),
+        ],
+        "{:#?}",
+        report.findings
+    );
+    assert!(
+        report.findings[0].message.starts_with("`fetch('/api/invoice/1')` — the app has no API route for this path; its API routes are: /api/admin/[...path] (src/app/(admin)/api/admin/[...path]/route.ts), /api/health (src/pages/api/health.ts), /api/invoices (src/app/api/invoices/route.ts), /api/invoices/[id]"),
+        "{}",
+        report.findings[0].message
+    );
+    assert!(
+        report.findings[1].message.contains("called with PUT, but src/app/api/invoices/route.ts exports no PUT handler (it exports GET, POST)"),
+        "{}",
+        report.findings[1].message
+    );
+    assert!(
+        report.findings[2].message.contains("PATCH"),
+        "{}",
+        report.findings[2].message
+    );
+}
+
+#[test]
+fn api_calls_are_not_judged_when_next_config_rewrites() {
+    let dir = shop_with_routes();
+    write(
+        dir.path(),
+        &[(
+            "next.config.mjs",
+            "export default { async rewrites() { return [{ source: '/api/:path*', destination: 'http://backend/:path*' }]; } };\n",
+        )],
+    );
+    let report = check(
+        &dir,
+        &[(
+            "src/app/x.ts",
+            "export const f = () => fetch('/api/anything');\n",
+        )],
+    );
+    assert!(report.passed(), "{:#?}", report.findings);
+}

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::api_routes::{ApiRoute, collect_routes};
 use crate::context::doc::Rules;
 use crate::context::imports::{Resolver, join, nearest, parent_dir};
 use crate::context::manifest::{self, Manifest};
@@ -31,6 +32,9 @@ pub struct Contract {
     /// Directories Prisma generators write their client to (imports into
     /// them are fine before `prisma generate` has run).
     pub generated_dirs: Vec<String>,
+    /// The Next.js app's API routes (empty unless it is a Next.js app whose
+    /// `/api` is not rewritten elsewhere).
+    pub api_routes: Vec<ApiRoute>,
     /// The gitkeeper doc's rules.
     pub rules: Rules,
     /// Problems met while reading (an invalid package.json, …).
@@ -97,7 +101,13 @@ impl Contract {
             .as_ref()
             .map(|s| generator_outputs(s, schema_files.first().map_or("", String::as_str)))
             .unwrap_or_default();
+        let api_routes = if rewrites_api(&root, &paths) {
+            Vec::new()
+        } else {
+            collect_routes(paths.iter().copied())
+        };
         Ok(Self {
+            api_routes,
             resolver: Resolver::new(all_paths, tsconfigs),
             manifests,
             schema,
@@ -127,6 +137,36 @@ impl Contract {
         nearest(file, |dir| self.manifests.get(dir))
     }
 
+    /// The API routes of the app `file` belongs to (the one whose directory
+    /// is the longest prefix of it), when that app depends on `next`.
+    pub fn api_routes_for(&self, file: &str) -> Vec<&ApiRoute> {
+        let in_dir = |dir: &str| dir.is_empty() || file.starts_with(&format!("{dir}/"));
+        let Some(app_dir) = self
+            .api_routes
+            .iter()
+            .map(|r| r.app_dir.as_str())
+            .filter(|d| in_dir(d))
+            .max_by_key(|d| d.len())
+        else {
+            return Vec::new();
+        };
+        let probe = if app_dir.is_empty() {
+            "x".to_string()
+        } else {
+            format!("{app_dir}/x")
+        };
+        if !self
+            .manifest_for(&probe)
+            .is_some_and(|m| m.has_dependency("next"))
+        {
+            return Vec::new();
+        }
+        self.api_routes
+            .iter()
+            .filter(|r| r.app_dir == app_dir)
+            .collect()
+    }
+
     /// The schema's main file, for messages (`prisma/schema.prisma`).
     pub fn schema_file(&self) -> &str {
         self.schema_files
@@ -140,6 +180,20 @@ impl Contract {
             .iter()
             .any(|d| path == d || path.starts_with(&format!("{d}/")))
     }
+}
+
+/// True when a Next.js config has `rewrites` (which may proxy `/api`).
+fn rewrites_api(root: &RepoRoot, paths: &[&str]) -> bool {
+    paths
+        .iter()
+        .filter(|p| {
+            let name = p.rsplit('/').next().unwrap_or(p);
+            name.starts_with("next.config.")
+        })
+        .any(|p| {
+            root.read_text(p, 256 * 1024)
+                .is_ok_and(|t| t.contains("rewrites"))
+        })
 }
 
 /// The directories the schema's generators write to, repository-relative

@@ -30,6 +30,8 @@ pub enum CheckRule {
     UnknownPrismaOperation,
     /// Code passes an operation an argument Prisma Client does not take.
     UnknownPrismaArgument,
+    /// Code calls an API route the app does not have (or a method it lacks).
+    UnknownApiRoute,
     /// A change touches a path the gitkeeper doc protects.
     ProtectedPath,
     /// A changed file contains a pattern the gitkeeper doc forbids.
@@ -52,6 +54,7 @@ impl CheckRule {
             CheckRule::UnknownPrismaField => "unknown_prisma_field",
             CheckRule::UnknownPrismaOperation => "unknown_prisma_operation",
             CheckRule::UnknownPrismaArgument => "unknown_prisma_argument",
+            CheckRule::UnknownApiRoute => "unknown_api_route",
             CheckRule::ProtectedPath => "protected_path",
             CheckRule::ForbiddenPattern => "forbidden_pattern",
             CheckRule::RequiredPattern => "required_pattern",

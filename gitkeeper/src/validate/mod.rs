@@ -5,6 +5,7 @@
 //! process or touches the network; running commands in a sandbox is the
 //! bot's job.
 
+pub mod api_routes;
 pub mod changes;
 pub mod commands;
 pub mod config;

@@ -14,7 +14,7 @@ use tree_sitter::{Node, Tree};
 
 use super::contract::Contract;
 use super::findings::{CheckRule, Finding};
-use super::syntax::position;
+use super::syntax::{position, preorder};
 use crate::context::imports::ImportTarget;
 use crate::context::prisma::{Model, PrismaSchema, client_accessor};
 
@@ -244,25 +244,6 @@ pub(crate) fn prisma_findings(
         _ => {}
     });
     ctx.out
-}
-
-/// Visits every node in source order without recursion.
-fn preorder<'t>(root: Node<'t>, visit: &mut dyn FnMut(Node<'t>)) {
-    let mut cursor = root.walk();
-    loop {
-        visit(cursor.node());
-        if cursor.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
-            }
-            if !cursor.goto_parent() {
-                return;
-            }
-        }
-    }
 }
 
 /// `new PrismaClient(…)`, possibly behind `globalThis.prisma ?? …` or `.$extends(…)`.

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use super::api_routes::route_findings;
 use super::changes::{ChangeKind, ChangedFile};
 use super::contract::Contract;
 use super::findings::{CheckRule, Finding, SkippedFile, StaticReport};
@@ -118,6 +119,13 @@ impl Checker<'_> {
                             .clone()
                     };
                     out.extend(prisma_findings(
+                        path,
+                        text,
+                        &tree,
+                        self.contract,
+                        &mut read_local,
+                    ));
+                    out.extend(route_findings(
                         path,
                         text,
                         &tree,

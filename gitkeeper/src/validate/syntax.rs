@@ -116,6 +116,25 @@ pub(crate) fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Visits every node in source order without recursion.
+pub(crate) fn preorder<'t>(root: Node<'t>, visit: &mut dyn FnMut(Node<'t>)) {
+    let mut cursor = root.walk();
+    loop {
+        visit(cursor.node());
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
 /// A node's source text, shortened to one line of at most `max` characters.
 pub(crate) fn snippet(node: Node<'_>, text: &str, max: usize) -> String {
     let raw = text.get(node.byte_range()).unwrap_or_default();
