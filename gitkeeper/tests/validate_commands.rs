@@ -351,3 +351,28 @@ fn plan_serializes_to_json() {
     assert_eq!(json["setup"][0]["argv"][0], "npm");
     assert_eq!(json["setup"][0]["network"], true);
 }
+
+#[test]
+fn configured_checks_without_setup_key_keep_detected_setup() {
+    let p = plan(&[
+        ("package.json", NEXT_PACKAGE),
+        ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+        (
+            ".github/gitkeeper.yml",
+            "validate:\n  checks:\n    - pnpm vitest run\n",
+        ),
+    ]);
+    assert_eq!(p.source, PlanSource::Config);
+    assert_eq!(argvs(&p.setup), ["pnpm install --frozen-lockfile"]);
+    assert_eq!(argvs(&p.checks), ["pnpm vitest run"]);
+    // An explicit empty list means no setup at all.
+    let p = plan(&[
+        ("package.json", NEXT_PACKAGE),
+        ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+        (
+            ".github/gitkeeper.yml",
+            "validate:\n  setup: []\n  checks:\n    - make test\n",
+        ),
+    ]);
+    assert!(p.setup.is_empty());
+}

@@ -847,3 +847,22 @@ fn api_calls_are_not_judged_when_next_config_rewrites() {
     );
     assert!(report.passed(), "{:#?}", report.findings);
 }
+
+#[test]
+fn feedback_names_a_repeated_problem_once() {
+    let dir = shop();
+    let report = check(
+        &dir,
+        &[(
+            "src/app/r.ts",
+            "import { db } from '@/lib/db';\nexport const a = () => db.customer.count();\nexport const b = () => db.customer.count();\nexport const c = () => db.customer.count();\n",
+        )],
+    );
+    assert_eq!(report.findings.len(), 3);
+    let feedback = report.feedback(10);
+    assert_eq!(feedback.lines().count(), 1, "{feedback}");
+    assert!(
+        feedback.trim_end().ends_with("(also on line 3, 4)"),
+        "{feedback}"
+    );
+}

@@ -343,41 +343,41 @@ pub fn plan_commands(work_dir: &Path) -> Result<CommandPlan, CommandsError> {
     })?;
     let config = load_config(&root)?;
     let lock_files = hash_lock_files(&root);
-    let mut plan = match config {
-        Some(cfg) if !cfg.checks.is_empty() || cfg.detect == Some(false) => CommandPlan {
-            setup: cfg
-                .setup
-                .iter()
-                .map(|c| Command::configured(c, true))
-                .collect(),
-            checks: cfg
-                .checks
-                .iter()
-                .map(|c| Command::configured(c, false))
-                .collect(),
-            command_timeout: cfg.timeout,
-            total_timeout: cfg.total_timeout,
-            env: cfg.env,
-            source: PlanSource::Config,
-            lock_files: Vec::new(),
-            notes: Vec::new(),
+    let Some(cfg) = config else {
+        let mut plan = detect(&root);
+        plan.lock_files = lock_files;
+        return Ok(plan);
+    };
+    let configured = |list: &[ConfiguredCommand], setup: bool| -> Vec<Command> {
+        list.iter().map(|c| Command::configured(c, setup)).collect()
+    };
+    let use_config_checks = !cfg.checks.is_empty() || cfg.detect == Some(false);
+    // Detection fills what the file leaves out: the checks when none are
+    // listed, the setup when the `setup` key is absent.
+    let detected = (!use_config_checks || cfg.setup.is_none()).then(|| detect(&root));
+    let mut plan = CommandPlan {
+        setup: match (&cfg.setup, &detected) {
+            (Some(setup), _) => configured(setup, true),
+            (None, Some(d)) => d.setup.clone(),
+            (None, None) => Vec::new(),
         },
-        Some(cfg) => {
-            // Limits, env or setup configured, checks left to detection.
-            let mut plan = detect(&root);
-            if !cfg.setup.is_empty() {
-                plan.setup = cfg
-                    .setup
-                    .iter()
-                    .map(|c| Command::configured(c, true))
-                    .collect();
-            }
-            plan.command_timeout = cfg.timeout;
-            plan.total_timeout = cfg.total_timeout;
-            plan.env = cfg.env;
-            plan
-        }
-        None => detect(&root),
+        checks: match &detected {
+            Some(d) if !use_config_checks => d.checks.clone(),
+            _ => configured(&cfg.checks, false),
+        },
+        command_timeout: cfg.timeout,
+        total_timeout: cfg.total_timeout,
+        env: cfg.env,
+        source: if use_config_checks {
+            PlanSource::Config
+        } else {
+            PlanSource::Detected
+        },
+        lock_files: Vec::new(),
+        notes: detected
+            .filter(|_| !use_config_checks)
+            .map(|d| d.notes)
+            .unwrap_or_default(),
     };
     plan.lock_files = lock_files;
     Ok(plan)

@@ -62,9 +62,10 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateConfig {
-    /// Commands that install dependencies (network allowed), in order.
+    /// Commands that install dependencies (network allowed), in order;
+    /// absent: detected, `[]`: none.
     #[serde(default)]
-    pub setup: Vec<ConfiguredCommand>,
+    pub setup: Option<Vec<ConfiguredCommand>>,
     /// Commands that must pass (no network), in order.
     #[serde(default)]
     pub checks: Vec<ConfiguredCommand>,
@@ -393,7 +394,10 @@ mod tests {
         let config = parse_config(CONFIG_PATH, yaml)
             .expect("valid")
             .expect("has validate");
-        assert_eq!(config.setup[0].argv, ["npm", "ci"]);
+        assert_eq!(
+            config.setup.as_deref().unwrap_or_default()[0].argv,
+            ["npm", "ci"]
+        );
         assert_eq!(config.checks[1].argv, ["npx", "vitest", "run"]);
         let third = &config.checks[2];
         assert_eq!(third.argv, ["npm", "test", "--", "--reporter=dot"]);

@@ -141,20 +141,35 @@ impl StaticReport {
         self.findings.is_empty()
     }
 
-    /// The findings as lines for a retry prompt, at most `max` of them (the
-    /// rest counted), most important rules first.
+    /// The findings as lines for a retry prompt: the same problem in the
+    /// same file once (with the other lines it is on), at most `max` lines
+    /// (the rest counted), most important rules first.
     pub fn feedback(&self, max: usize) -> String {
         let mut findings: Vec<&Finding> = self.findings.iter().collect();
-        findings.sort_by_key(|f| (f.rule, f.file.clone(), f.line));
+        findings.sort_by_key(|f| (f.rule, f.file.clone(), f.line, f.column));
+        let mut groups: Vec<(&Finding, Vec<u32>)> = Vec::new();
+        for f in findings {
+            match groups
+                .iter_mut()
+                .find(|(g, _)| g.file == f.file && g.rule == f.rule && g.message == f.message)
+            {
+                Some((_, lines)) => lines.extend(f.line),
+                None => groups.push((f, Vec::new())),
+            }
+        }
         let mut out = String::new();
-        for f in findings.iter().take(max) {
+        for (f, also) in groups.iter().take(max) {
             out.push_str(&f.to_string());
+            if !also.is_empty() {
+                let lines: Vec<String> = also.iter().map(u32::to_string).collect();
+                out.push_str(&format!(" (also on line {})", lines.join(", ")));
+            }
             out.push('\n');
         }
-        if findings.len() > max {
+        if groups.len() > max {
             out.push_str(&format!(
                 "… and {} more problem(s) of the same kinds\n",
-                findings.len() - max
+                groups.len() - max
             ));
         }
         out
