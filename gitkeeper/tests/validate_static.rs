@@ -866,3 +866,45 @@ fn feedback_names_a_repeated_problem_once() {
         "{feedback}"
     );
 }
+
+#[test]
+fn a_model_answer_applied_with_the_edit_format_is_checked_end_to_end() {
+    use gitkeeper::edits::{PathPolicy, apply_edits, parse_edits};
+    let dir = shop();
+    let package = context::build(
+        dir.path(),
+        "list a user's invoices",
+        &ContextOptions::default(),
+    )
+    .expect("package");
+    let answer = "FILE: src/app/api/users/[id]/invoices/route.ts\n```ts\nimport { NextResponse } from 'next/server';\nimport { db } from '@/lib/db';\nimport { paginate } from '@/lib/paginate';\n\nexport async function GET(_req: Request, { params }: { params: { id: string } }) {\n  const rows = await db.invoices.findMany({ where: { userId: Number(params.id) } });\n  const mine = await db.invoice.findMany({ where: { ownerId: Number(params.id) } });\n  return NextResponse.json(paginate([...rows, ...mine]));\n}\n```\n\nsrc/lib/db.ts\n<<<<<<< SEARCH\nexport const db = globalForPrisma.prisma ?? new PrismaClient();\n=======\nexport const db = globalForPrisma.prisma ?? new PrismaClient({ log: ['error'] });\n>>>>>>> REPLACE\n";
+    let edits = parse_edits(answer).expect("parses");
+    let policy = PathPolicy::new(Vec::new()).expect("policy");
+    let applied = apply_edits(dir.path(), edits.edits(), &policy).expect("applies");
+    let changes = ChangedFile::from_applied(&applied);
+    let contract =
+        Contract::from_package(dir.path(), &ContextOptions::default(), &package).expect("contract");
+    let report = check_changes(dir.path(), &changes, &contract);
+    let rules: Vec<CheckRule> = report.findings.iter().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        [
+            CheckRule::MissingImport,
+            CheckRule::UnknownPrismaModel,
+            CheckRule::UnknownPrismaField
+        ],
+        "{}",
+        report.feedback(10)
+    );
+    let feedback = report.feedback(10);
+    assert!(
+        feedback.contains("src/app/api/users/[id]/invoices/route.ts:3:"),
+        "{feedback}"
+    );
+    assert!(
+        feedback.contains("`db.invoices` — there is no model `Invoices`"),
+        "{feedback}"
+    );
+    assert!(feedback.contains("has no field `ownerId`"), "{feedback}");
+    assert!(report.preexisting.is_empty());
+}
