@@ -908,3 +908,54 @@ fn a_model_answer_applied_with_the_edit_format_is_checked_end_to_end() {
     assert!(feedback.contains("has no field `ownerId`"), "{feedback}");
     assert!(report.preexisting.is_empty());
 }
+
+#[test]
+fn relation_filters_and_include_are_checked_against_the_related_model() {
+    let dir = shop();
+    let report = check(
+        &dir,
+        &[(
+            "src/app/w.ts",
+            r#"import { db } from '@/lib/db';
+export const ok = () => db.post.findMany({
+  where: { author: { email: 'a' }, AND: [{ published: true }], OR: [{ author: { is: { name: 'n' } } }] },
+  include: { author: true },
+});
+export const ok2 = () => db.user.findMany({ where: { posts: { some: { title: { contains: 'x' } } } }, include: { _count: true } });
+export const a = () => db.post.findMany({ where: { author: { nickname: 'a' } } });
+export const b = () => db.user.findMany({ where: { posts: { some: { body: 'x' } } } });
+export const c = () => db.user.findMany({ where: { posts: { title: 'x' } } });
+export const d = () => db.user.findMany({ include: { email: true } });
+export const e = () => db.post.findMany({ where: { OR: [{ slug: 'x' }] } });
+"#,
+        )],
+    );
+    let found: Vec<(CheckRule, Option<u32>)> =
+        report.findings.iter().map(|f| (f.rule, f.line)).collect();
+    assert_eq!(
+        found,
+        [
+            (CheckRule::UnknownPrismaField, Some(7)),
+            (CheckRule::UnknownPrismaField, Some(8)),
+            (CheckRule::UnknownPrismaField, Some(9)),
+            (CheckRule::UnknownPrismaField, Some(10)),
+            (CheckRule::UnknownPrismaField, Some(11)),
+        ],
+        "{}",
+        report.feedback(10)
+    );
+    let m = |i: usize| report.findings[i].message.as_str();
+    assert!(
+        m(0).contains("model `User`") && m(0).contains("`nickname`"),
+        "{}",
+        m(0)
+    );
+    assert!(
+        m(1).contains("model `Post`") && m(1).contains("`body`"),
+        "{}",
+        m(1)
+    );
+    assert!(m(2).contains("`some`, `every` or `none`"), "{}", m(2));
+    assert!(m(3).contains("`include` takes relations"), "{}", m(3));
+    assert!(m(4).contains("`slug`"), "{}", m(4));
+}

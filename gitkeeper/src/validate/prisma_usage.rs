@@ -507,32 +507,98 @@ impl<'a> Ctx<'a> {
 
     /// The keys of a field-keyed object (`where: { … }`) against `model`.
     fn fields(&mut self, model: &'a Model, object: Node<'_>, arg: &str, label: &str, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
         for (key, key_node, value) in self.entries(object) {
-            if self.key_is_allowed(model, arg, &key) {
-                // Follow nested select/include of relations.
-                let target = model
-                    .field(&key)
-                    .and_then(|f| self.schema.model(&f.field_type.name));
-                if let (Some(target), Some(value), true) = (
-                    target,
-                    value,
-                    matches!(arg, "select" | "include") && depth < MAX_DEPTH,
-                ) {
-                    if value.kind() == "object" {
-                        let nested = format!("{label}.{arg}.{key}");
-                        self.arguments(target, value, &nested, depth + 1);
-                    }
+            if !self.key_is_allowed(model, arg, &key) {
+                self.unknown_field(model, key_node, arg, &key, label);
+                continue;
+            }
+            let Some(value) = value else { continue };
+            if arg == "where" && matches!(key.as_str(), "AND" | "OR" | "NOT") {
+                for obj in objects_in(value) {
+                    self.fields(model, obj, "where", label, depth + 1);
                 }
                 continue;
             }
-            let message = format!(
-                "`{label}({{ {arg}: {{ {key} }} }})` — model `{}` in {} has no field `{key}`; its fields are: {}",
-                model.name,
-                self.schema_file,
-                field_names(model)
-            );
-            self.push(key_node, CheckRule::UnknownPrismaField, message);
+            let Some(field) = model.field(&key) else {
+                continue;
+            };
+            let target = self.schema.model(&field.field_type.name);
+            if arg == "include" && target.is_none() {
+                let message = format!(
+                    "`{label}({{ include: {{ {key} }} }})` — `include` takes relations, and `{key}` is a scalar field of model `{}`; scalar fields are returned without asking, or pick fields with `select`",
+                    model.name
+                );
+                self.push(key_node, CheckRule::UnknownPrismaField, message);
+                continue;
+            }
+            let Some(target) = target else { continue };
+            if value.kind() != "object" {
+                continue;
+            }
+            let nested = format!("{label}.{arg}.{key}");
+            match arg {
+                "select" | "include" => self.arguments(target, value, &nested, depth + 1),
+                "where" => self.relation_filter(target, field.is_list(), value, &nested, depth + 1),
+                _ => {}
+            }
         }
+    }
+
+    /// A relation's filter in `where`: `{ some | every | none: {…} }` for
+    /// lists; `{ is | isNot: {…} }` or the related model's fields for one.
+    fn relation_filter(
+        &mut self,
+        target: &'a Model,
+        list: bool,
+        value: Node<'_>,
+        label: &str,
+        depth: usize,
+    ) {
+        let entries = self.entries(value);
+        let wraps = |k: &str| {
+            if list {
+                matches!(k, "some" | "every" | "none")
+            } else {
+                matches!(k, "is" | "isNot")
+            }
+        };
+        if !list && !entries.iter().any(|(k, _, _)| wraps(k)) {
+            self.fields(target, value, "where", label, depth);
+            return;
+        }
+        for (key, key_node, inner) in entries {
+            if wraps(&key) {
+                for obj in inner.map(objects_in).unwrap_or_default() {
+                    self.fields(target, obj, "where", label, depth);
+                }
+            } else if list {
+                let message = format!(
+                    "`{label}: {{ {key} }}` — a list relation is filtered with `some`, `every` or `none` (`{{ some: {{ … }} }}`), then the fields of model `{}`",
+                    target.name
+                );
+                self.push(key_node, CheckRule::UnknownPrismaField, message);
+            }
+        }
+    }
+
+    fn unknown_field(
+        &mut self,
+        model: &Model,
+        key_node: Node<'_>,
+        arg: &str,
+        key: &str,
+        label: &str,
+    ) {
+        let message = format!(
+            "`{label}({{ {arg}: {{ {key} }} }})` — model `{}` in {} has no field `{key}`; its fields are: {}",
+            model.name,
+            self.schema_file,
+            field_names(model)
+        );
+        self.push(key_node, CheckRule::UnknownPrismaField, message);
     }
 
     /// `by: ['a', 'b']` / `distinct: ['a']`: each string names a field.
