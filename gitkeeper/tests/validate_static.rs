@@ -959,3 +959,46 @@ export const e = () => db.post.findMany({ where: { OR: [{ slug: 'x' }] } });
     assert!(m(3).contains("`include` takes relations"), "{}", m(3));
     assert!(m(4).contains("`slug`"), "{}", m(4));
 }
+
+#[test]
+fn the_validate_binary_prints_the_plan_and_fails_on_findings() {
+    let dir = shop();
+    write(
+        dir.path(),
+        &[(
+            "src/app/bad.ts",
+            "import { db } from '@/lib/db';\nexport const x = () => db.invoices.count();\n",
+        )],
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gitkeeper-validate"))
+        .arg(dir.path())
+        .args(["--level", "critical", "src/app/bad.ts"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[setup] npm ci (network)"), "{stdout}");
+    assert!(stdout.contains("[build] npm run build"), "{stdout}");
+    assert!(stdout.contains("+ human review label"), "{stdout}");
+    assert!(
+        stdout.contains("src/app/bad.ts:2:27: `db.invoices`"),
+        "{stdout}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gitkeeper-validate"))
+        .arg(dir.path())
+        .args(["--json", "src/lib/db.ts"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["level"]["level"], "standard");
+    assert_eq!(json["static"]["checked"][0], "src/lib/db.ts");
+    assert!(json["dependency_cache_key"].is_string());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gitkeeper-validate"))
+        .arg(dir.path())
+        .args(["--level", "extreme"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a validation level"));
+}

@@ -111,6 +111,16 @@ pub enum ValidationLevel {
 }
 
 impl ValidationLevel {
+    /// The level's name in configuration and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationLevel::Quick => "quick",
+            ValidationLevel::Standard => "standard",
+            ValidationLevel::Complex => "complex",
+            ValidationLevel::Critical => "critical",
+        }
+    }
+
     /// The stages whose commands run at this level.
     pub fn stages(self) -> &'static [Stage] {
         match self {
@@ -136,6 +146,22 @@ impl ValidationLevel {
     /// True when the pull request must carry the human review label.
     pub fn human_review(self) -> bool {
         self == ValidationLevel::Critical
+    }
+}
+
+impl std::str::FromStr for ValidationLevel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "quick" => Ok(ValidationLevel::Quick),
+            "standard" => Ok(ValidationLevel::Standard),
+            "complex" => Ok(ValidationLevel::Complex),
+            "critical" => Ok(ValidationLevel::Critical),
+            other => Err(format!(
+                "`{other}` is not a validation level; use quick, standard, complex or critical"
+            )),
+        }
     }
 }
 
