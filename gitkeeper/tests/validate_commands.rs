@@ -376,3 +376,42 @@ fn configured_checks_without_setup_key_keep_detected_setup() {
     ]);
     assert!(p.setup.is_empty());
 }
+
+#[test]
+fn shrinkwrap_and_package_manager_field_are_understood() {
+    let p = plan(&[
+        ("package.json", r#"{"scripts":{"test":"node --test"}}"#),
+        ("npm-shrinkwrap.json", "{}"),
+    ]);
+    assert_eq!(argvs(&p.setup), ["npm ci"]);
+    assert_eq!(p.lock_files[0].path, "npm-shrinkwrap.json");
+    let p = plan(&[(
+        "package.json",
+        r#"{"packageManager":"pnpm@9.1.0","scripts":{"test":"vitest"}}"#,
+    )]);
+    assert_eq!(argvs(&p.setup), ["pnpm install"]);
+    assert_eq!(argvs(&p.checks), ["pnpm run test"]);
+    assert!(p.notes.iter().any(|n| n.contains("no lock file")));
+}
+
+#[test]
+fn yaml_extension_is_also_read() {
+    let p = plan(&[
+        ("package.json", NEXT_PACKAGE),
+        (
+            ".github/gitkeeper.yaml",
+            "validate:\n  checks:\n    - npm run lint\n",
+        ),
+    ]);
+    assert_eq!(p.source, PlanSource::Config);
+    assert_eq!(argvs(&p.checks), ["npm run lint"]);
+    assert_eq!(p.checks[0].stage, Stage::Lint);
+}
+
+#[test]
+fn validation_levels_parse_from_their_names() {
+    assert_eq!("critical".parse(), Ok(ValidationLevel::Critical));
+    assert_eq!(" Quick ".parse(), Ok(ValidationLevel::Quick));
+    assert!("extreme".parse::<ValidationLevel>().is_err());
+    assert_eq!(ValidationLevel::Complex.as_str(), "complex");
+}
