@@ -1002,3 +1002,58 @@ fn the_validate_binary_prints_the_plan_and_fails_on_findings() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a validation level"));
 }
+
+#[test]
+fn names_not_exported_by_a_local_module_are_caught() {
+    let dir = shop();
+    write(
+        dir.path(),
+        &[
+            (
+                "src/lib/money.ts",
+                "export function toCents(n: number) { return n * 100; }\nexport const fromCents = (n: number) => n / 100;\nexport type Money = number;\nexport interface Price { amount: Money }\nexport enum Currency { EUR }\nconst internal = 1;\nexport { internal as rounding };\nexport * from './tax';\nexport * as fx from './fx';\n",
+            ),
+            (
+                "src/lib/tax.ts",
+                "export const vat = 0.2;\nexport default 1;\n",
+            ),
+            ("src/lib/fx.ts", "export const rate = 1;\n"),
+            ("src/lib/legacy.js", "module.exports = { anything: 1 };\n"),
+        ],
+    );
+    let report = check(
+        &dir,
+        &[(
+            "src/app/price.ts",
+            "import { toCents, fromCents, type Money, Price, Currency, rounding, vat, fx } from '@/lib/money';\nimport { formatMoney } from '@/lib/money';\nimport money from '../lib/money';\nimport { whatever } from '../lib/legacy';\nimport { db } from '@/lib/db';\nexport { getSession, getUser } from '@/lib/session';\nexport const all = [toCents, fromCents, Currency, rounding, vat, fx, formatMoney, money, whatever, db];\nexport type T = [Money, Price];\n",
+        )],
+    );
+    let found: Vec<(CheckRule, Option<u32>)> =
+        report.findings.iter().map(|f| (f.rule, f.line)).collect();
+    assert_eq!(
+        found,
+        [
+            (CheckRule::MissingExport, Some(2)),
+            (CheckRule::MissingExport, Some(3)),
+            (CheckRule::MissingExport, Some(6)),
+        ],
+        "{}",
+        report.feedback(10)
+    );
+    assert_eq!(
+        report.findings[0].message,
+        "`formatMoney` is not exported by src/lib/money.ts (imported as `@/lib/money`); it exports: Currency, Money, Price, fromCents, fx, rounding, toCents, vat"
+    );
+    assert!(
+        report.findings[1].message.contains("has no default export"),
+        "{}",
+        report.findings[1].message
+    );
+    assert!(
+        report.findings[2]
+            .message
+            .starts_with("`getUser` is not exported by src/lib/session.ts"),
+        "{}",
+        report.findings[2].message
+    );
+}

@@ -18,6 +18,8 @@ pub enum CheckRule {
     PrismaSchema,
     /// A relative or aliased import names a file that does not exist.
     MissingImport,
+    /// An import names something the repository module does not export.
+    MissingExport,
     /// A bare import names a package that package.json does not declare.
     UndeclaredPackage,
     /// A `node:` import names a module Node.js does not have.
@@ -48,6 +50,7 @@ impl CheckRule {
             CheckRule::Json => "json",
             CheckRule::PrismaSchema => "prisma_schema",
             CheckRule::MissingImport => "missing_import",
+            CheckRule::MissingExport => "missing_export",
             CheckRule::UndeclaredPackage => "undeclared_package",
             CheckRule::UnknownBuiltin => "unknown_builtin",
             CheckRule::UnknownPrismaModel => "unknown_prisma_model",

@@ -13,6 +13,7 @@ pub mod contract;
 pub mod findings;
 pub mod static_checks;
 
+mod exports_check;
 mod imports_check;
 mod prisma_usage;
 mod syntax;

@@ -13,6 +13,7 @@ use std::path::Path;
 use super::api_routes::route_findings;
 use super::changes::{ChangeKind, ChangedFile};
 use super::contract::Contract;
+use super::exports_check::{ExportIndex, export_findings};
 use super::findings::{CheckRule, Finding, SkippedFile, StaticReport};
 use super::imports_check::import_findings;
 use super::prisma_usage::prisma_findings;
@@ -50,6 +51,7 @@ pub fn check_changes(
         contract,
         parsers: Parsers::default(),
         local: HashMap::new(),
+        exports: ExportIndex::new(&root, contract),
     };
     for change in changes {
         report.findings.extend(protected_findings(change, contract));
@@ -100,6 +102,7 @@ struct Checker<'a> {
     contract: &'a Contract,
     parsers: Parsers,
     local: HashMap<String, Option<String>>,
+    exports: ExportIndex<'a>,
 }
 
 impl Checker<'_> {
@@ -131,6 +134,13 @@ impl Checker<'_> {
                         &tree,
                         self.contract,
                         &mut read_local,
+                    ));
+                    out.extend(export_findings(
+                        path,
+                        text,
+                        &tree,
+                        &mut self.exports,
+                        &mut self.parsers,
                     ));
                 }
                 Err(reason) => unparsed = Some(reason),
