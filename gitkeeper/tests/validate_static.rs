@@ -382,24 +382,43 @@ fn invented_operation_and_argument_are_caught() {
         &dir,
         &[(
             "src/app/o.ts",
-            "import { db } from '@/lib/db';\nexport const a = () => db.user.fetchAll();\nexport const b = () => db.user.findMany({ limit: 5, filter: {} , where: {} });\nexport const c = () => db.user.findMany({ max: 5 });\n",
+            "import { db } from '@/lib/db';\nexport const a = () => db.user.fetchAll();\nexport const b = () => db.user.findMany({ limit: 5, filter: {}, where: {} });\nexport const c = () => db.user.deleteMany({ where: {}, limit: 5 });\nexport const d = () => db.user.create({ data: { email: 'e' }, take: 1 });\n",
         )],
     );
+    let found: Vec<(CheckRule, Option<u32>)> =
+        report.findings.iter().map(|f| (f.rule, f.line)).collect();
     assert_eq!(
-        rules(&report),
+        found,
         [
-            CheckRule::UnknownPrismaOperation,
-            CheckRule::UnknownPrismaArgument
+            (CheckRule::UnknownPrismaOperation, Some(2)),
+            (CheckRule::UnknownPrismaArgument, Some(3)),
+            (CheckRule::UnknownPrismaArgument, Some(3)),
+            (CheckRule::UnknownPrismaArgument, Some(5)),
         ],
-        "{:#?}",
-        report.findings
+        "{}",
+        report.feedback(10)
     );
     assert!(
         report.findings[0]
             .message
             .contains("no operation `fetchAll`")
     );
-    assert!(report.findings[1].message.contains("no argument `max`"));
+    assert_eq!(
+        report.findings[1].message,
+        "`db.user.findMany({ limit: … })` — there is no argument `limit` here (did you mean `take`?); it takes: where, select, include, omit, orderBy, skip, take, cursor, distinct, relationLoadStrategy"
+    );
+    assert!(
+        report.findings[2]
+            .message
+            .contains("(did you mean `where`?)")
+    );
+    assert!(
+        report.findings[3]
+            .message
+            .contains("no argument `take` here; it takes: data, select"),
+        "{}",
+        report.findings[3].message
+    );
 }
 
 #[test]

@@ -42,10 +42,9 @@ const OPERATIONS: &[&str] = &[
     "aggregateRaw",
 ];
 
-/// Top-level keys of an operation's argument object.
-const ARGUMENTS: &[&str] = &[
+/// Arguments of the find operations (and of nested relation selections).
+const FIND_ARGS: &[&str] = &[
     "where",
-    "data",
     "select",
     "include",
     "omit",
@@ -54,22 +53,69 @@ const ARGUMENTS: &[&str] = &[
     "take",
     "cursor",
     "distinct",
-    "create",
-    "update",
-    "by",
-    "having",
-    "_count",
-    "_avg",
-    "_sum",
-    "_min",
-    "_max",
     "relationLoadStrategy",
-    "skipDuplicates",
-    "limit",
-    "filter",
-    "options",
-    "pipeline",
 ];
+
+/// The arguments an operation takes; `None` when it takes anything.
+fn operation_arguments(op: &str) -> Option<&'static [&'static str]> {
+    Some(match op {
+        "findUnique" | "findUniqueOrThrow" | "findFirst" | "findFirstOrThrow" | "findMany" => {
+            FIND_ARGS
+        }
+        "create" => &["data", "select", "include", "omit", "relationLoadStrategy"],
+        "createMany" => &["data", "skipDuplicates"],
+        "createManyAndReturn" => &["data", "select", "include", "omit", "skipDuplicates"],
+        "update" => &[
+            "where",
+            "data",
+            "select",
+            "include",
+            "omit",
+            "relationLoadStrategy",
+        ],
+        "updateMany" => &["where", "data", "limit"],
+        "updateManyAndReturn" => &["where", "data", "select", "include", "omit", "limit"],
+        "upsert" => &[
+            "where",
+            "create",
+            "update",
+            "select",
+            "include",
+            "omit",
+            "relationLoadStrategy",
+        ],
+        "delete" => &["where", "select", "include", "omit", "relationLoadStrategy"],
+        "deleteMany" => &["where", "limit"],
+        "count" => &[
+            "where", "select", "orderBy", "skip", "take", "cursor", "distinct",
+        ],
+        "aggregate" => &[
+            "where", "orderBy", "skip", "take", "cursor", "distinct", "_count", "_avg", "_sum",
+            "_min", "_max",
+        ],
+        "groupBy" => &[
+            "by", "where", "orderBy", "having", "skip", "take", "_count", "_avg", "_sum", "_min",
+            "_max",
+        ],
+        "findRaw" => &["filter", "options"],
+        "aggregateRaw" => &["pipeline", "options"],
+        _ => return None,
+    })
+}
+
+/// What a model probably meant by an argument Prisma does not have.
+fn argument_hint(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "limit" | "first" | "top" | "max" => "take",
+        "offset" | "skipRows" => "skip",
+        "filter" | "filters" | "query" | "conditions" => "where",
+        "sort" | "sortBy" | "order" | "orderby" => "orderBy",
+        "fields" | "columns" | "attributes" | "projection" => "select",
+        "relations" | "with" | "populate" | "joins" => "include",
+        "values" | "input" | "set" => "data",
+        _ => return None,
+    })
+}
 
 /// Argument keys whose object value is keyed by the model's fields.
 const FIELD_KEYED: &[&str] = &[
@@ -470,22 +516,30 @@ impl<'a> Ctx<'a> {
         };
         if arg.kind() == "object" {
             let label = format!("{object_name}.{accessor}.{op}");
-            self.arguments(model, arg, &label, 0);
+            self.arguments(model, arg, &label, operation_arguments(op), 0);
         }
     }
 
     /// The top-level keys of an operation's argument object.
-    fn arguments(&mut self, model: &'a Model, object: Node<'_>, label: &str, depth: usize) {
+    fn arguments(
+        &mut self,
+        model: &'a Model,
+        object: Node<'_>,
+        label: &str,
+        allowed: Option<&[&str]>,
+        depth: usize,
+    ) {
         for (key, key_node, value) in self.entries(object) {
-            if !ARGUMENTS.contains(&key.as_str()) {
-                if depth == 0 && !self.extended {
+            let known = allowed.is_none_or(|a| a.contains(&key.as_str())) || key == "cacheStrategy";
+            if !known {
+                if !self.extended {
+                    let takes = allowed.unwrap_or_default().join(", ");
+                    let hint = argument_hint(&key)
+                        .filter(|h| allowed.is_some_and(|a| a.contains(h)))
+                        .map(|h| format!(" (did you mean `{h}`?)"))
+                        .unwrap_or_default();
                     let message = format!(
-                        "`{label}({{ {key}: … }})` — Prisma Client operations take no argument `{key}`; use {}",
-                        [
-                            "where", "data", "select", "include", "orderBy", "skip", "take",
-                            "cursor", "distinct"
-                        ]
-                        .join(", ")
+                        "`{label}({{ {key}: … }})` — there is no argument `{key}` here{hint}; it takes: {takes}"
                     );
                     self.push(key_node, CheckRule::UnknownPrismaArgument, message);
                 }
@@ -540,7 +594,9 @@ impl<'a> Ctx<'a> {
             }
             let nested = format!("{label}.{arg}.{key}");
             match arg {
-                "select" | "include" => self.arguments(target, value, &nested, depth + 1),
+                "select" | "include" => {
+                    self.arguments(target, value, &nested, Some(FIND_ARGS), depth + 1)
+                }
                 "where" => self.relation_filter(target, field.is_list(), value, &nested, depth + 1),
                 _ => {}
             }
