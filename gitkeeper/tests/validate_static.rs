@@ -118,6 +118,10 @@ fn rules(report: &StaticReport) -> Vec<CheckRule> {
     report.findings.iter().map(|f| f.rule).collect()
 }
 
+fn rules_and_lines(report: &StaticReport) -> Vec<(CheckRule, Option<u32>)> {
+    report.findings.iter().map(|f| (f.rule, f.line)).collect()
+}
+
 fn only(report: &StaticReport, rule: CheckRule) -> &Finding {
     assert_eq!(rules(report), [rule], "findings: {:#?}", report.findings);
     &report.findings[0]
@@ -385,8 +389,7 @@ fn invented_operation_and_argument_are_caught() {
             "import { db } from '@/lib/db';\nexport const a = () => db.user.fetchAll();\nexport const b = () => db.user.findMany({ limit: 5, filter: {}, where: {} });\nexport const c = () => db.user.deleteMany({ where: {}, limit: 5 });\nexport const d = () => db.user.create({ data: { email: 'e' }, take: 1 });\n",
         )],
     );
-    let found: Vec<(CheckRule, Option<u32>)> =
-        report.findings.iter().map(|f| (f.rule, f.line)).collect();
+    let found = rules_and_lines(&report);
     assert_eq!(
         found,
         [
@@ -818,8 +821,7 @@ fn api_calls_must_match_an_existing_route_and_method() {
         )],
     );
     let report = check(&dir, &[("src/app/invoices/list.tsx", CALLS)]);
-    let found: Vec<(CheckRule, Option<u32>)> =
-        report.findings.iter().map(|f| (f.rule, f.line)).collect();
+    let found = rules_and_lines(&report);
     assert_eq!(
         found,
         [
@@ -949,8 +951,7 @@ export const e = () => db.post.findMany({ where: { OR: [{ slug: 'x' }] } });
 "#,
         )],
     );
-    let found: Vec<(CheckRule, Option<u32>)> =
-        report.findings.iter().map(|f| (f.rule, f.line)).collect();
+    let found = rules_and_lines(&report);
     assert_eq!(
         found,
         [
@@ -1047,8 +1048,7 @@ fn names_not_exported_by_a_local_module_are_caught() {
             "import { toCents, fromCents, type Money, Price, Currency, rounding, vat, fx } from '@/lib/money';\nimport { formatMoney } from '@/lib/money';\nimport money from '../lib/money';\nimport { whatever } from '../lib/legacy';\nimport { db } from '@/lib/db';\nexport { getSession, getUser } from '@/lib/session';\nexport const all = [toCents, fromCents, Currency, rounding, vat, fx, formatMoney, money, whatever, db];\nexport type T = [Money, Price];\n",
         )],
     );
-    let found: Vec<(CheckRule, Option<u32>)> =
-        report.findings.iter().map(|f| (f.rule, f.line)).collect();
+    let found = rules_and_lines(&report);
     assert_eq!(
         found,
         [
