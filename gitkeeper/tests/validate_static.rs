@@ -1076,3 +1076,75 @@ fn names_not_exported_by_a_local_module_are_caught() {
         report.findings[2].message
     );
 }
+
+#[test]
+fn unchanged_files_importing_a_deleted_or_moved_file_are_caught() {
+    let dir = shop();
+    write(
+        dir.path(),
+        &[
+            (
+                "src/app/a.ts",
+                "import { toCents } from '@/lib/money';\nexport const a = toCents;\n",
+            ),
+            (
+                "src/app/b.ts",
+                "import { toCents } from '../lib/money.js';\nexport const b = toCents;\n",
+            ),
+            (
+                "src/app/c.tsx",
+                "import { Button } from '@/components';\nexport const c = <Button />;\n",
+            ),
+            (
+                "src/app/d.ts",
+                "import { db } from '@/lib/db';\nexport const d = db;\n",
+            ),
+        ],
+    );
+    std::fs::rename(
+        dir.path().join("src/lib/session.ts"),
+        dir.path().join("src/lib/session2.ts"),
+    )
+    .expect("mv");
+    write(
+        dir.path(),
+        &[(
+            "src/lib/currency.ts",
+            "export const toCents = (n: number) => n * 100;\n",
+        )],
+    );
+    std::fs::remove_file(dir.path().join("src/components/index.ts")).expect("rm");
+    let contract = Contract::load(dir.path(), &ContextOptions::default()).expect("contract");
+    let changes = [
+        ChangedFile::new(
+            "src/lib/currency.ts",
+            ChangeKind::Renamed("src/lib/money.ts".into()),
+        ),
+        ChangedFile::new("src/components/index.ts", ChangeKind::Deleted),
+    ];
+    let report = check_changes(dir.path(), &changes, &contract);
+    let got: Vec<(&str, CheckRule, Option<u32>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.file.as_str(), f.rule, f.line))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("src/app/a.ts", CheckRule::MissingImport, Some(1)),
+            ("src/app/b.ts", CheckRule::MissingImport, Some(1)),
+            ("src/app/c.tsx", CheckRule::MissingImport, Some(1)),
+        ],
+        "{}",
+        report.feedback(10)
+    );
+    assert_eq!(
+        report.findings[0].to_string(),
+        "src/app/a.ts:1: still imports `@/lib/money`, but this change moves src/lib/money.ts to src/lib/currency.ts; update this import (or keep the file)"
+    );
+    assert!(
+        report.findings[2]
+            .message
+            .contains("this change deletes src/components/index.ts")
+    );
+}

@@ -21,6 +21,8 @@ use crate::context::{self, ContextOptions, ContextPackage};
 pub struct Contract {
     /// Resolves import specifiers against the files and tsconfigs.
     pub resolver: Resolver,
+    /// Every file of the work directory (repository-relative, sorted).
+    pub files: Vec<String>,
     /// Every package.json by its directory (`""` for the root).
     pub manifests: BTreeMap<String, Manifest>,
     /// The Prisma schema, when there is one and it parses.
@@ -108,7 +110,8 @@ impl Contract {
         };
         Ok(Self {
             api_routes,
-            resolver: Resolver::new(all_paths, tsconfigs),
+            resolver: Resolver::new(all_paths.iter().cloned(), tsconfigs),
+            files: all_paths,
             manifests,
             schema,
             schema_error,

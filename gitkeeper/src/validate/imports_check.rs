@@ -140,3 +140,87 @@ fn check_package(
     }
     Some(Finding::new(file, CheckRule::UndeclaredPackage, message))
 }
+
+/// Most unchanged files read to find imports of files a change removed.
+const MAX_IMPORTER_SCAN: usize = 20_000;
+/// Largest unchanged file read for that.
+const MAX_IMPORTER_BYTES: u64 = 256 * 1024;
+
+/// Imports in files the change did not touch that named a file the change
+/// deleted or moved away, and now lead nowhere.
+pub(crate) fn dangling_importers(
+    removed: &[(&str, Option<&str>)],
+    changed: &[&str],
+    contract: &Contract,
+    read: &mut dyn FnMut(&str, u64) -> Option<String>,
+) -> Vec<Finding> {
+    if removed.is_empty() {
+        return Vec::new();
+    }
+    let stem = |p: &str| -> String {
+        let p = p.strip_suffix("/index").unwrap_or(p);
+        match p.rsplit_once('.') {
+            Some((s, ext)) if !ext.contains('/') => {
+                s.strip_suffix("/index").unwrap_or(s).to_string()
+            }
+            _ => p.to_string(),
+        }
+    };
+    let removed_stems: Vec<(String, &str, Option<&str>)> = removed
+        .iter()
+        .map(|(path, to)| (stem(path), *path, *to))
+        .collect();
+    let mut out = Vec::new();
+    let candidates = contract
+        .files
+        .iter()
+        .filter(|f| super::syntax::Grammar::for_path(f).is_some())
+        .filter(|f| !changed.contains(&f.as_str()))
+        .take(MAX_IMPORTER_SCAN);
+    for file in candidates {
+        let Some(text) = read(file, MAX_IMPORTER_BYTES) else {
+            continue;
+        };
+        if !removed_stems.iter().any(|(s, _, _)| {
+            let name = s.rsplit('/').next().unwrap_or(s);
+            text.contains(name)
+        }) {
+            continue;
+        }
+        for r in extract_imports(&text) {
+            if is_unjudgeable(&r.specifier) {
+                continue;
+            }
+            if !matches!(
+                contract.resolver.resolve(file, &r.specifier),
+                crate::context::imports::ImportTarget::Unresolved
+                    | crate::context::imports::ImportTarget::Package(_)
+            ) {
+                continue;
+            }
+            let bases = contract.resolver.module_paths(file, &r.specifier);
+            let Some((_, path, to)) = removed_stems
+                .iter()
+                .find(|(s, _, _)| bases.iter().any(|b| stem(b) == *s))
+            else {
+                continue;
+            };
+            let what = match to {
+                Some(to) => format!("this change moves {path} to {to}"),
+                None => format!("this change deletes {path}"),
+            };
+            out.push(
+                Finding::new(
+                    file,
+                    CheckRule::MissingImport,
+                    format!(
+                        "still imports `{}`, but {what}; update this import (or keep the file)",
+                        r.specifier
+                    ),
+                )
+                .at(r.line, None),
+            );
+        }
+    }
+    out
+}

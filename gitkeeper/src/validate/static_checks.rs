@@ -15,7 +15,7 @@ use super::changes::{ChangeKind, ChangedFile};
 use super::contract::Contract;
 use super::exports_check::{ExportIndex, export_findings};
 use super::findings::{CheckRule, Finding, SkippedFile, StaticReport};
-use super::imports_check::import_findings;
+use super::imports_check::{dangling_importers, import_findings};
 use super::prisma_usage::prisma_findings;
 use super::syntax::{self, Grammar, Parsers};
 use crate::context::doc::{Pattern, PatternRule, RuleSource};
@@ -94,6 +94,19 @@ pub fn check_changes(
     report
         .findings
         .extend(schema_findings(changes, contract, &report.findings));
+    let removed: Vec<(&str, Option<&str>)> = changes
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ChangeKind::Deleted => Some((c.path.as_str(), None)),
+            ChangeKind::Renamed(from) => Some((from.as_str(), Some(c.path.as_str()))),
+            _ => None,
+        })
+        .collect();
+    let changed: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    let mut read = |p: &str, max: u64| root.read_text(p, max).ok();
+    report
+        .findings
+        .extend(dangling_importers(&removed, &changed, contract, &mut read));
     report
 }
 
