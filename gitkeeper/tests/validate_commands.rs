@@ -415,3 +415,36 @@ fn validation_levels_parse_from_their_names() {
     assert!("extreme".parse::<ValidationLevel>().is_err());
     assert_eq!(ValidationLevel::Complex.as_str(), "complex");
 }
+
+#[test]
+fn oversized_config_is_an_error_that_says_so() {
+    let big = format!(
+        "validate:\n  checks:\n    - npm test\n# {}\n",
+        "x".repeat(300 * 1024)
+    );
+    let dir = repo(&[(".github/gitkeeper.yml", big.as_str())]);
+    let err = plan_commands(dir.path()).expect_err("too large");
+    assert!(
+        matches!(err, CommandsError::Config(ConfigError::TooLarge { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("shorten it"), "{err}");
+}
+
+#[test]
+fn config_file_is_readable_on_its_own() {
+    let dir = repo(&[(
+        ".github/gitkeeper.yml",
+        "validate:\n  env: [NODE_OPTIONS, CI_FLAGS]\n",
+    )]);
+    let config = gitkeeper::validate::load_config_file(dir.path())
+        .expect("valid")
+        .expect("present");
+    assert_eq!(config.env, ["NODE_OPTIONS", "CI_FLAGS"]);
+    assert!(config.setup.is_none() && config.checks.is_empty());
+    let empty = repo(&[("README.md", "x")]);
+    assert_eq!(
+        gitkeeper::validate::load_config_file(empty.path()),
+        Ok(None)
+    );
+}

@@ -1,9 +1,12 @@
 //! Validation that lives in the library: which commands prove a change in a
-//! repository ([`commands`], from `.github/gitkeeper.yml` or detected) and the
-//! fast static checks that run before any build ([`static_checks`]: syntax,
-//! imports, Prisma models and fields, gitkeeper rules). Nothing here spawns a
-//! process or touches the network; running commands in a sandbox is the
-//! bot's job.
+//! repository ([`commands`], from `.github/gitkeeper.yml` ([`config`]) or
+//! detected, picked by [`ValidationLevel`]) and the fast static checks that
+//! run before any build ([`check_changes`]: syntax, imports and exports,
+//! Prisma models, fields, operations and arguments, API routes, gitkeeper
+//! rules) on an attempt's [`ChangedFile`]s against the repository's
+//! [`Contract`]. Nothing here spawns a process or touches the network;
+//! running commands in a sandbox is the bot's job. `CONFIG.md` beside this
+//! file documents the configuration and every check for users.
 
 pub mod api_routes;
 pub mod changes;
