@@ -137,17 +137,24 @@ fn static_checks_never_panic_on_arbitrary_file_contents() {
         failure_persistence: None,
         ..Config::default()
     });
+    let kinds = prop_oneof![
+        Just(ChangeKind::Modified),
+        Just(ChangeKind::Added),
+        Just(ChangeKind::Deleted),
+        Just(ChangeKind::Renamed("src/lib/db.ts".to_string())),
+    ];
     let strategy = (
         prop::sample::select(paths),
         content(),
         prop::option::of(content()),
+        kinds,
     );
     runner
-        .run(&strategy, |(path, text, before)| {
+        .run(&strategy, |(path, text, before, kind)| {
             write(dir.path(), &[(path, text.as_str())]);
             let change = ChangedFile {
                 path: path.to_string(),
-                kind: ChangeKind::Modified,
+                kind,
                 before,
             };
             let report = check_changes(dir.path(), &[change], &contract);
