@@ -1148,3 +1148,24 @@ fn unchanged_files_importing_a_deleted_or_moved_file_are_caught() {
             .contains("this change deletes src/components/index.ts")
     );
 }
+
+#[test]
+fn imports_of_gitignored_generated_files_pass_before_they_are_generated() {
+    let dir = shop();
+    write(
+        dir.path(),
+        &[
+            (".gitignore", "node_modules\n/src/gql/\n*.gen.ts\n"),
+            ("src/app/.gitignore", "generated-*\n"),
+        ],
+    );
+    let report = check(
+        &dir,
+        &[(
+            "src/app/q.ts",
+            "import { graphql } from '@/gql';\nimport { routeTree } from '../routeTree.gen';\nimport { x } from './generated-types';\nimport { y } from './not-generated';\nexport const all = [graphql, routeTree, x, y];\n",
+        )],
+    );
+    let f = only(&report, CheckRule::MissingImport);
+    assert_eq!(f.line, Some(4));
+}

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
 use super::api_routes::{ApiRoute, collect_routes};
 use crate::context::doc::Rules;
 use crate::context::imports::{Resolver, join, nearest, parent_dir};
@@ -39,6 +41,9 @@ pub struct Contract {
     pub api_routes: Vec<ApiRoute>,
     /// The gitkeeper doc's rules.
     pub rules: Rules,
+    /// `.gitignore` matchers by the directory they sit in: an import of an
+    /// ignored path names a file some build step generates.
+    ignores: Vec<(String, Gitignore)>,
     /// Problems met while reading (an invalid package.json, …).
     pub warnings: Vec<String>,
 }
@@ -108,7 +113,9 @@ impl Contract {
         } else {
             collect_routes(paths.iter().copied())
         };
+        let ignores = load_gitignores(&root, &paths);
         Ok(Self {
+            ignores,
             api_routes,
             resolver: Resolver::new(all_paths.iter().cloned(), tsconfigs),
             files: all_paths,
@@ -170,6 +177,25 @@ impl Contract {
             .collect()
     }
 
+    /// True when a `.gitignore` ignores `path` (repository-relative): the
+    /// file is generated, so it may be missing before setup runs.
+    pub fn is_gitignored(&self, path: &str) -> bool {
+        if path.is_empty() || path.starts_with('/') {
+            return false;
+        }
+        self.ignores.iter().any(|(dir, gi)| {
+            let rel = if dir.is_empty() {
+                Some(path)
+            } else {
+                path.strip_prefix(dir.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            rel.is_some_and(|r| {
+                !r.is_empty() && gi.matched_path_or_any_parents(r, false).is_ignore()
+            })
+        })
+    }
+
     /// The schema's main file, for messages (`prisma/schema.prisma`).
     pub fn schema_file(&self) -> &str {
         self.schema_files
@@ -183,6 +209,28 @@ impl Contract {
             .iter()
             .any(|d| path == d || path.starts_with(&format!("{d}/")))
     }
+}
+
+/// Most `.gitignore` files read.
+const MAX_GITIGNORES: usize = 64;
+
+/// One matcher per `.gitignore` file (rules relative to its directory).
+fn load_gitignores(root: &RepoRoot, paths: &[&str]) -> Vec<(String, Gitignore)> {
+    paths
+        .iter()
+        .filter(|p| **p == ".gitignore" || p.ends_with("/.gitignore"))
+        .take(MAX_GITIGNORES)
+        .filter_map(|p| {
+            let text = root.read_text(p, 256 * 1024).ok()?;
+            let dir = parent_dir(p);
+            let mut builder = GitignoreBuilder::new(root.dir.join(dir));
+            for line in text.lines() {
+                // A line that is not a valid glob is skipped, as git does.
+                let _ = builder.add_line(None, line);
+            }
+            builder.build().ok().map(|gi| (dir.to_string(), gi))
+        })
+        .collect()
 }
 
 /// True when a Next.js config has `rewrites` (which may proxy `/api`).

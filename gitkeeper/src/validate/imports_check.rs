@@ -63,7 +63,10 @@ fn check_import(file: &str, r: &ImportRef, contract: &Contract) -> Option<Findin
             .is_some_and(|ts| !ts.alias_candidates(spec).is_empty());
     if relative || aliased {
         let bases = resolver.module_paths(file, spec);
-        if bases.iter().any(|b| contract.is_generated(b)) {
+        if bases
+            .iter()
+            .any(|b| contract.is_generated(b) || is_generated_by_build(b, contract))
+        {
             return None;
         }
         let message = match bases.first() {
@@ -95,6 +98,25 @@ fn check_import(file: &str, r: &ImportRef, contract: &Contract) -> Option<Findin
         return None;
     };
     check_package(file, raw, spec, &name, contract)
+}
+
+/// True when `.gitignore` ignores the module path (or the file it would
+/// resolve to): a build step generates it (GraphQL codegen, route trees, …).
+fn is_generated_by_build(base: &str, contract: &Contract) -> bool {
+    const EXTS: &[&str] = &[
+        "",
+        ".ts",
+        ".tsx",
+        ".d.ts",
+        ".js",
+        ".jsx",
+        ".mjs",
+        ".json",
+        "/index.ts",
+        "/index.js",
+    ];
+    EXTS.iter()
+        .any(|ext| contract.is_gitignored(&format!("{base}{ext}")))
 }
 
 fn check_package(
