@@ -1,11 +1,14 @@
 //! The fast checks every attempt must pass before any build: each changed
-//! file parses (TS/TSX/JS/JSX, JSON, Prisma), its imports exist, its Prisma
-//! code names models, fields and operations the schema has, and the change
-//! keeps the gitkeeper doc's rules (protected paths untouched, also by
-//! deletes and renames; forbidden patterns absent; required patterns
-//! present). When a change carries a file's previous content, problems that
-//! were already there are reported apart and do not fail the attempt.
-//! Reads only files inside the work directory; never panics on content.
+//! file parses (TS/TSX/JS/JSX, JSON, Prisma); its imports exist and name
+//! what the imported modules export; its Prisma code names models, fields,
+//! operations and arguments the schema and client have; its `/api` calls
+//! reach routes the app has; no unchanged file is left importing a file the
+//! change removed; and the change keeps the gitkeeper doc's rules (protected
+//! paths untouched, also by deletes and renames; forbidden patterns absent;
+//! required patterns present). When a change carries a file's previous
+//! content, problems that were already there are reported apart and do not
+//! fail the attempt. Reads only files inside the work directory; never
+//! panics on content.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
