@@ -10,11 +10,11 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
-use tree_sitter::{Node, Tree};
+use tree_sitter::Node;
 
 use super::contract::Contract;
 use super::findings::{CheckRule, Finding};
-use super::syntax::{position, preorder};
+use super::syntax::{Parsed, position, preorder};
 
 /// One segment of a route's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,12 +159,11 @@ fn exported_methods(text: &str) -> Vec<&'static str> {
 
 /// Findings for API calls in `file` whose route does not exist.
 pub(crate) fn route_findings(
-    file: &str,
-    text: &str,
-    tree: &Tree,
+    parsed: &Parsed<'_>,
     contract: &Contract,
     read_local: &mut dyn FnMut(&str) -> Option<String>,
 ) -> Vec<Finding> {
+    let (file, text, tree) = (parsed.path, parsed.text, parsed.tree);
     let routes = contract.api_routes_for(file);
     if routes.is_empty() {
         return Vec::new();

@@ -12,7 +12,7 @@ use tree_sitter::{Node, Tree};
 
 use super::contract::Contract;
 use super::findings::{CheckRule, Finding};
-use super::syntax::{Grammar, Parsers, position, preorder};
+use super::syntax::{Grammar, Parsed, Parsers, position, preorder};
 use crate::context::imports::ImportTarget;
 use crate::context::read::RepoRoot;
 
@@ -191,12 +191,11 @@ fn declaration_names<'t>(
 /// Findings for names imported (or re-exported) from repository modules
 /// that those modules do not export.
 pub(crate) fn export_findings(
-    file: &str,
-    text: &str,
-    tree: &Tree,
+    parsed: &Parsed<'_>,
     index: &mut ExportIndex<'_>,
     parsers: &mut Parsers,
 ) -> Vec<Finding> {
+    let (file, text, tree) = (parsed.path, parsed.text, parsed.tree);
     let src = |n: Node<'_>| text.get(n.byte_range()).unwrap_or_default().to_string();
     // (source specifier, wanted name, node to point at)
     let mut wanted: Vec<(String, String, Node<'_>)> = Vec::new();

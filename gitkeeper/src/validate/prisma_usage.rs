@@ -10,11 +10,11 @@
 
 use std::collections::HashSet;
 
-use tree_sitter::{Node, Tree};
+use tree_sitter::Node;
 
 use super::contract::Contract;
 use super::findings::{CheckRule, Finding};
-use super::syntax::{position, preorder};
+use super::syntax::{Parsed, position, preorder};
 use crate::context::imports::ImportTarget;
 use crate::context::prisma::{Model, PrismaSchema, client_accessor};
 
@@ -210,12 +210,11 @@ struct Ctx<'a> {
 /// Findings for Prisma usage in `file`. `read_local` reads another file of
 /// the repository (for clients imported from a local module).
 pub(crate) fn prisma_findings(
-    file: &str,
-    text: &str,
-    tree: &Tree,
+    parsed: &Parsed<'_>,
     contract: &Contract,
     read_local: &mut dyn FnMut(&str) -> Option<String>,
 ) -> Vec<Finding> {
+    let (file, text, tree) = (parsed.path, parsed.text, parsed.tree);
     let Some(schema) = &contract.schema else {
         return Vec::new();
     };

@@ -20,7 +20,7 @@ use super::exports_check::{ExportIndex, export_findings};
 use super::findings::{CheckRule, Finding, SkippedFile, StaticReport};
 use super::imports_check::{dangling_importers, import_findings};
 use super::prisma_usage::prisma_findings;
-use super::syntax::{self, Grammar, Parsers};
+use super::syntax::{self, Grammar, Parsed, Parsers};
 use crate::context::doc::{Pattern, PatternRule, RuleSource};
 use crate::context::read::RepoRoot;
 
@@ -137,24 +137,15 @@ impl Checker<'_> {
                             .or_insert_with(|| root.read_text(p, MAX_LOCAL_BYTES).ok())
                             .clone()
                     };
-                    out.extend(prisma_findings(
+                    let parsed = Parsed {
                         path,
                         text,
-                        &tree,
-                        self.contract,
-                        &mut read_local,
-                    ));
-                    out.extend(route_findings(
-                        path,
-                        text,
-                        &tree,
-                        self.contract,
-                        &mut read_local,
-                    ));
+                        tree: &tree,
+                    };
+                    out.extend(prisma_findings(&parsed, self.contract, &mut read_local));
+                    out.extend(route_findings(&parsed, self.contract, &mut read_local));
                     out.extend(export_findings(
-                        path,
-                        text,
-                        &tree,
+                        &parsed,
                         &mut self.exports,
                         &mut self.parsers,
                     ));

@@ -101,6 +101,16 @@ impl Parsers {
     }
 }
 
+/// A changed TS/JS file with its tree, as the code checks read it.
+pub(crate) struct Parsed<'a> {
+    /// Repository-relative path.
+    pub path: &'a str,
+    /// Its content.
+    pub text: &'a str,
+    /// Its tree-sitter tree.
+    pub tree: &'a Tree,
+}
+
 /// 1-based line and column (characters) of a node's start.
 pub(crate) fn position(node: Node<'_>, text: &str) -> (u32, u32) {
     let point = node.start_position();
