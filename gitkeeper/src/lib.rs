@@ -5,3 +5,4 @@
 pub mod context;
 pub mod edits;
 pub mod sanitize;
+pub mod validate;

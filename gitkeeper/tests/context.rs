@@ -1,25 +1,13 @@
 //! Context packages built from small repositories written to a tempdir.
 
-use std::fs;
+mod support;
+use support::{repo, write};
+
 use std::path::Path;
 
 use gitkeeper::context::imports::{ImportTarget, Resolver};
 use gitkeeper::context::tokens::count_tokens;
 use gitkeeper::context::{self, ContextOptions, ContractRole, Reason};
-
-fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), files);
-    dir
-}
-
-fn write(root: &Path, files: &[(&str, &str)]) {
-    for (path, text) in files {
-        let p = root.join(path);
-        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        fs::write(p, text).expect("write");
-    }
-}
 
 fn paths(pkg: &context::ContextPackage) -> Vec<&str> {
     pkg.files.iter().map(|f| f.path.as_str()).collect()

@@ -108,16 +108,28 @@ const NODE_BUILTINS: &[&str] = &[
     "wasi",
     "worker_threads",
     "zlib",
-    "test",
 ];
 
-/// True for Node.js built-in modules (`fs`, `fs/promises`, `node:test`).
+/// Built-ins that exist only with the `node:` prefix.
+const PREFIX_ONLY_BUILTINS: &[&str] = &["test", "sea", "sqlite"];
+
+/// True for Node.js built-in modules (`fs`, `fs/promises`, `node:test`); a
+/// `node:` name that Node does not have (`node:fsx`) is not one.
 pub fn is_node_builtin(specifier: &str) -> bool {
-    if specifier.starts_with("node:") {
-        return true;
+    if let Some(rest) = specifier.strip_prefix("node:") {
+        let head = rest.split('/').next().unwrap_or(rest);
+        return NODE_BUILTINS.contains(&head) || PREFIX_ONLY_BUILTINS.contains(&head);
     }
     let head = specifier.split('/').next().unwrap_or(specifier);
-    NODE_BUILTINS.contains(&head) && head != "test"
+    NODE_BUILTINS.contains(&head) && !PREFIX_ONLY_BUILTINS.contains(&head)
+}
+
+/// True for `./x`, `../x`, `.` and `..`.
+pub fn is_relative(specifier: &str) -> bool {
+    specifier.starts_with("./")
+        || specifier.starts_with("../")
+        || specifier == "."
+        || specifier == ".."
 }
 
 /// The npm package a bare specifier belongs to (`@a/b/c` → `@a/b`, `lodash/fp` → `lodash`).
@@ -166,35 +178,13 @@ impl Resolver {
 
     /// Where `specifier`, imported from the file `from`, leads.
     pub fn resolve(&self, from: &str, specifier: &str) -> ImportTarget {
-        if specifier.starts_with("./")
-            || specifier.starts_with("../")
-            || specifier == "."
-            || specifier == ".."
-        {
-            let joined = join(parent_dir(from), specifier);
-            return joined
-                .and_then(|base| self.find_file(&base))
-                .map_or(ImportTarget::Unresolved, ImportTarget::File);
+        for base in self.module_paths(from, specifier) {
+            if let Some(file) = self.find_file(&base) {
+                return ImportTarget::File(file);
+            }
         }
-        if specifier.starts_with('/') {
+        if is_relative(specifier) || specifier.starts_with('/') {
             return ImportTarget::Unresolved;
-        }
-        if let Some(ts) = self.nearest_tsconfig(from) {
-            for base in ts.alias_candidates(specifier) {
-                if let Some(file) = self.find_file(&base) {
-                    return ImportTarget::File(file);
-                }
-            }
-            if let Some(base_url) = &ts.base_url {
-                let base = if base_url.is_empty() {
-                    specifier.to_string()
-                } else {
-                    format!("{base_url}/{specifier}")
-                };
-                if let Some(file) = join("", &base).and_then(|b| self.find_file(&b)) {
-                    return ImportTarget::File(file);
-                }
-            }
         }
         if is_node_builtin(specifier) {
             return ImportTarget::Builtin(specifier.trim_start_matches("node:").to_string());
@@ -205,18 +195,40 @@ impl Resolver {
         }
     }
 
-    /// The tsconfig that governs `file`: the nearest one in its directory or above.
-    fn nearest_tsconfig(&self, file: &str) -> Option<&TsConfig> {
-        let mut dir = parent_dir(file);
-        loop {
-            if let Some(ts) = self.tsconfigs.get(dir) {
-                return Some(ts);
-            }
-            if dir.is_empty() {
-                return None;
-            }
-            dir = parent_dir(dir);
+    /// The repository paths (before extensions and `index.*`) that
+    /// `specifier` may name from `from`: the joined relative path, or the
+    /// governing tsconfig's alias targets and `baseUrl` path. Empty for
+    /// packages when no tsconfig applies.
+    pub fn module_paths(&self, from: &str, specifier: &str) -> Vec<String> {
+        if is_relative(specifier) {
+            return join(parent_dir(from), specifier).into_iter().collect();
         }
+        if specifier.starts_with('/') {
+            return Vec::new();
+        }
+        let Some(ts) = self.tsconfig_for(from) else {
+            return Vec::new();
+        };
+        let mut paths = ts.alias_candidates(specifier);
+        if let Some(base_url) = &ts.base_url {
+            let base = if base_url.is_empty() {
+                specifier.to_string()
+            } else {
+                format!("{base_url}/{specifier}")
+            };
+            paths.extend(join("", &base));
+        }
+        paths
+    }
+
+    /// True when `path` is one of the repository files the resolver knows.
+    pub fn has_file(&self, path: &str) -> bool {
+        self.files.contains(path)
+    }
+
+    /// The tsconfig that governs `file`: the nearest one in its directory or above.
+    pub fn tsconfig_for(&self, file: &str) -> Option<&TsConfig> {
+        nearest(file, |dir| self.tsconfigs.get(dir))
     }
 
     /// The file a module path names: itself, with an extension, a `.js`
@@ -258,6 +270,21 @@ impl Resolver {
             }
         }
         None
+    }
+}
+
+/// The first of `file`'s directories, nearest first up to the root (`""`),
+/// for which `lookup` finds something.
+pub(crate) fn nearest<'a, T>(file: &str, lookup: impl Fn(&str) -> Option<&'a T>) -> Option<&'a T> {
+    let mut dir = parent_dir(file);
+    loop {
+        if let Some(found) = lookup(dir) {
+            return Some(found);
+        }
+        if dir.is_empty() {
+            return None;
+        }
+        dir = parent_dir(dir);
     }
 }
 

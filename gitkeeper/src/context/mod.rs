@@ -21,11 +21,11 @@ pub mod tsconfig;
 
 mod query;
 mod rank;
-mod read;
+pub(crate) mod read;
 mod render;
 mod scan;
 mod select;
-mod walk;
+pub(crate) mod walk;
 mod words;
 
 use std::collections::HashMap;
@@ -307,9 +307,12 @@ fn memchr_count(needle: u8, bytes: &[u8]) -> usize {
 }
 
 /// tsconfig/jsconfig files for import resolution, root first.
-fn load_tsconfigs(scanned: &Scanned, warnings: &mut Vec<String>) -> Vec<TsConfig> {
-    let mut found: Vec<&str> = scanned
-        .all_paths
+pub(crate) fn load_tsconfigs(
+    root: &RepoRoot,
+    all_paths: &[String],
+    warnings: &mut Vec<String>,
+) -> Vec<TsConfig> {
+    let mut found: Vec<&str> = all_paths
         .iter()
         .map(String::as_str)
         .filter(|p| {
@@ -325,7 +328,7 @@ fn load_tsconfigs(scanned: &Scanned, warnings: &mut Vec<String>) -> Vec<TsConfig
         if configs.iter().any(|c| imports::parent_dir(&c.path) == dir) {
             continue; // jsconfig beside a tsconfig
         }
-        match tsconfig::load(&scanned.root, path) {
+        match tsconfig::load(root, path) {
             Ok(config) => {
                 if !dir.contains('/') {
                     warnings.extend(config.warnings.iter().cloned());
@@ -359,7 +362,7 @@ pub fn rank(
 ) -> Result<Vec<RankedFile>, ContextError> {
     let scanned = scan_repo(repo_dir, task, options)?;
     let mut warnings = Vec::new();
-    let tsconfigs = load_tsconfigs(&scanned, &mut warnings);
+    let tsconfigs = load_tsconfigs(&scanned.root, &scanned.all_paths, &mut warnings);
     let graph = graph_of(&scanned, tsconfigs);
     let paths: Vec<&str> = scanned.all_paths.iter().map(String::as_str).collect();
     Ok(
@@ -403,14 +406,20 @@ pub fn build(
         }
         None => None,
     };
-    let tsconfigs = load_tsconfigs(&scanned, &mut warnings);
+    let tsconfigs = load_tsconfigs(&scanned.root, &scanned.all_paths, &mut warnings);
     let root_tsconfig = tsconfigs
         .iter()
         .find(|t| t.path == "tsconfig.json" || t.path == "jsconfig.json")
         .cloned();
     let graph = graph_of(&scanned, tsconfigs);
 
-    let schema = load_schema(&scanned, &paths, manifest.as_ref(), options, &mut warnings);
+    let schema = load_schema(
+        &scanned.root,
+        &paths,
+        manifest.as_ref(),
+        options,
+        &mut warnings,
+    );
     let gitkeeper_doc = load_doc(root, &paths, options);
     if !gitkeeper_doc.warnings.is_empty() {
         warnings.push(format!(
@@ -558,8 +567,8 @@ fn enforce_budget(pkg: &mut ContextPackage, options: &ContextOptions) {
     pkg.budget.used_tokens = count_tokens(&pkg.render_for_prompt());
 }
 
-fn load_schema(
-    scanned: &Scanned,
+pub(crate) fn load_schema(
+    root: &RepoRoot,
     paths: &[&str],
     manifest: Option<&Manifest>,
     options: &ContextOptions,
@@ -571,14 +580,14 @@ fn load_schema(
         .filter(|p| p.ends_with(".prisma"))
         .collect();
     let location = prisma::locate(
-        &scanned.root,
+        root,
         &prisma_files,
         options.schema_path.as_deref(),
         manifest.and_then(|m| m.prisma_schema.as_deref()),
     )?;
     let mut sources = Vec::new();
     for file in &location.files {
-        match scanned.root.read_text(file, MAX_CONTRACT_BYTES) {
+        match root.read_text(file, MAX_CONTRACT_BYTES) {
             Ok(text) => sources.push((file.clone(), text)),
             Err(skip) => warnings.push(format!("cannot read Prisma schema file {file}: {skip:?}")),
         }
@@ -602,7 +611,7 @@ fn load_schema(
     })
 }
 
-fn load_doc(root: &RepoRoot, paths: &[&str], options: &ContextOptions) -> GitkeeperDoc {
+pub(crate) fn load_doc(root: &RepoRoot, paths: &[&str], options: &ContextOptions) -> GitkeeperDoc {
     let docs: Vec<GitkeeperDoc> = doc::doc_paths(&options.doc_paths, paths)
         .into_iter()
         .filter_map(|path| {

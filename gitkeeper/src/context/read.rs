@@ -25,6 +25,19 @@ pub(crate) enum Skip {
     Io(String),
 }
 
+impl Skip {
+    /// Why the file was not read, as the end of a sentence ("… because it is binary").
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Skip::Missing => "it does not exist".to_string(),
+            Skip::Outside => "it is outside the repository (or a symlink out of it)".to_string(),
+            Skip::TooLarge(n) => format!("it is too large ({n} bytes)"),
+            Skip::Binary => "it is binary".to_string(),
+            Skip::Io(e) => format!("it cannot be read: {e}"),
+        }
+    }
+}
+
 /// A repository root, canonicalized once so containment checks are cheap.
 #[derive(Debug, Clone)]
 pub(crate) struct RepoRoot {

@@ -1,0 +1,463 @@
+//! `.github/gitkeeper.yml`'s `validate:` section: the commands a repository
+//! says prove a change (setup, checks, time limits, allowed environment
+//! variables). Parsed with `serde-saphyr` (pure Rust, panic-free, errors with
+//! line and column). Only the `validate` key is read here; other top-level
+//! keys belong to other parts of Gitkeeper and are left alone. Nothing here
+//! runs a command.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::commands::Stage;
+
+/// Where the repository configuration lives.
+pub const CONFIG_PATH: &str = ".github/gitkeeper.yml";
+
+/// Largest configuration file read.
+pub(crate) const MAX_CONFIG_BYTES: u64 = 256 * 1024;
+
+/// Why `.github/gitkeeper.yml` could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum ConfigError {
+    /// Not YAML, or YAML of the wrong shape.
+    #[error(
+        "{file}:{line}:{column}: {message}; fix the `validate:` section (its format is in Gitkeeper's README, \"Validation commands\")"
+    )]
+    Invalid {
+        /// Repository-relative path.
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: u32,
+        /// 1-based column (0 when unknown).
+        column: u32,
+        /// What the parser said.
+        message: String,
+    },
+    /// Too large to be a configuration file.
+    #[error(
+        "{file} is {size} bytes, more than the {max} a configuration file may have; shorten it"
+    )]
+    TooLarge {
+        /// Repository-relative path.
+        file: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// Present but unreadable (not UTF-8, a directory, an I/O error).
+    #[error("cannot read {file}: {reason}; make it a UTF-8 text file")]
+    Unreadable {
+        /// Repository-relative path.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The `validate:` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateConfig {
+    /// Commands that install dependencies (network allowed), in order;
+    /// absent: detected, `[]`: none.
+    #[serde(default)]
+    pub setup: Option<Vec<ConfiguredCommand>>,
+    /// Commands that must pass (no network), in order.
+    #[serde(default)]
+    pub checks: Vec<ConfiguredCommand>,
+    /// Wall-clock limit for each command (`300`, `90s`, `10m`, `1h`).
+    #[serde(default, with = "duration_opt")]
+    pub timeout: Option<Duration>,
+    /// Wall-clock limit for all commands of one validation together.
+    #[serde(default, with = "duration_opt")]
+    pub total_timeout: Option<Duration>,
+    /// Environment variable names passed into the sandbox (values come from
+    /// the host); nothing else is passed but the sandbox's own basics.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Set to `false` to skip detection when `checks` is empty (run nothing).
+    #[serde(default)]
+    pub detect: Option<bool>,
+}
+
+/// One command as written: `npm test`, `[npm, test]`, or a mapping with
+/// `run`, and optionally `name`, `stage`, `timeout`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfiguredCommand {
+    /// The command line, split into arguments (`sh -c` when it uses shell syntax).
+    pub argv: Vec<String>,
+    /// The text as written, for reports.
+    pub text: String,
+    /// A label for reports.
+    pub name: Option<String>,
+    /// The stage, when given (otherwise inferred from the command).
+    pub stage: Option<Stage>,
+    /// This command's own time limit.
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+struct FileShape {
+    #[serde(default)]
+    validate: Option<ValidateConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandMap {
+    run: RunValue,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    stage: Option<Stage>,
+    #[serde(default, with = "duration_opt")]
+    timeout: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RunValue {
+    Text(String),
+    Argv(Vec<String>),
+}
+
+/// Parses the configuration text; `Ok(None)` when it has no `validate:` key.
+pub fn parse_config(file: &str, text: &str) -> Result<Option<ValidateConfig>, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let parsed: FileShape = serde_saphyr::from_str(text).map_err(|err| {
+        let (line, column) = err
+            .location()
+            .map_or((0, 0), |l| (to_u32(l.line()), to_u32(l.column())));
+        ConfigError::Invalid {
+            file: file.to_string(),
+            line,
+            column,
+            message: plain_message(&err),
+        }
+    })?;
+    let Some(config) = parsed.validate else {
+        return Ok(None);
+    };
+    for name in &config.env {
+        if !is_env_name(name) {
+            return Err(ConfigError::Invalid {
+                file: file.to_string(),
+                line: line_of(text, name),
+                column: 0,
+                message: format!(
+                    "`validate.env` entry `{name}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
+                ),
+            });
+        }
+    }
+    Ok(Some(config))
+}
+
+/// The parser's message without its own location suffix and source snippet.
+fn plain_message(err: &serde_saphyr::Error) -> String {
+    let text = err.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first.to_string(),
+    }
+}
+
+fn to_u32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// 1-based line of the first occurrence of `needle` (0 when absent).
+fn line_of(text: &str, needle: &str) -> u32 {
+    text.find(needle)
+        .map_or(0, |i| to_u32(text[..i].matches('\n').count() as u64 + 1))
+}
+
+fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Characters that need a shell to mean what they say.
+const SHELL_SYNTAX: &[char] = &[
+    '|', '&', ';', '<', '>', '$', '`', '(', ')', '{', '}', '*', '?', '~', '\n', '\\', '#',
+];
+
+/// Splits a command line into arguments; text using shell syntax (pipes,
+/// `&&`, variables, globs, redirections, a leading `VAR=value`) becomes
+/// `sh -c <text>`.
+pub fn split_command(text: &str) -> Result<Vec<String>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("the command is empty".to_string());
+    }
+    let assigns = text
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.contains('='));
+    if assigns || text.contains(SHELL_SYNTAX) {
+        return Ok(vec!["sh".into(), "-c".into(), text.to_string()]);
+    }
+    let mut args = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => current.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    args.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(format!("unclosed quote in `{text}`"));
+    }
+    if in_word {
+        args.push(current);
+    }
+    Ok(args)
+}
+
+impl<'de> Deserialize<'de> for ConfiguredCommand {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CommandVisitor)
+    }
+}
+
+struct CommandVisitor;
+
+impl<'de> Visitor<'de> for CommandVisitor {
+    type Value = ConfiguredCommand;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a command: a string (`npm test`), a list of arguments, or a mapping with `run:`",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let argv = split_command(v).map_err(E::custom)?;
+        Ok(ConfiguredCommand {
+            argv,
+            text: v.trim().to_string(),
+            name: None,
+            stage: None,
+            timeout: None,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut argv = Vec::new();
+        while let Some(arg) = seq.next_element::<String>()? {
+            argv.push(arg);
+        }
+        argv_command(argv).map_err(de::Error::custom)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let m = CommandMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        let mut command = match m.run {
+            RunValue::Text(text) => self.visit_str::<A::Error>(&text)?,
+            RunValue::Argv(argv) => argv_command(argv).map_err(de::Error::custom)?,
+        };
+        command.name = m.name;
+        command.stage = m.stage;
+        command.timeout = m.timeout;
+        Ok(command)
+    }
+}
+
+fn argv_command(argv: Vec<String>) -> Result<ConfiguredCommand, String> {
+    if argv.first().is_none_or(|a| a.trim().is_empty()) {
+        return Err("the command's argument list is empty; name the program first".to_string());
+    }
+    Ok(ConfiguredCommand {
+        text: argv.join(" "),
+        argv,
+        name: None,
+        stage: None,
+        timeout: None,
+    })
+}
+
+/// Parses `300`, `90s`, `10m`, `1h`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "`{t}` is not a duration; write seconds (`300`) or a number with s, m or h (`90s`, `10m`, `1h30m`)"
+        )
+    };
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+mod duration_opt {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) => s.serialize_some(&d.as_secs()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<Duration>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration: seconds (`300`) or `90s`, `10m`, `1h`")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Some(Duration::from_secs(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v)
+                    .map(|s| Some(Duration::from_secs(s)))
+                    .map_err(|_| E::custom("a duration cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                parse_duration(v).map(Some).map_err(E::custom)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(V)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_lists_and_mappings_are_commands() {
+        let yaml = "validate:\n  setup:\n    - npm ci\n  checks:\n    - npm run typecheck\n    - [npx, vitest, run]\n    - run: npm test -- --reporter=dot\n      name: unit tests\n      stage: test\n      timeout: 10m\n  timeout: 300\n  total_timeout: 1h\n  env: [NODE_OPTIONS]\n";
+        let config = parse_config(CONFIG_PATH, yaml)
+            .expect("valid")
+            .expect("has validate");
+        assert_eq!(
+            config.setup.as_deref().unwrap_or_default()[0].argv,
+            ["npm", "ci"]
+        );
+        assert_eq!(config.checks[1].argv, ["npx", "vitest", "run"]);
+        let third = &config.checks[2];
+        assert_eq!(third.argv, ["npm", "test", "--", "--reporter=dot"]);
+        assert_eq!(third.stage, Some(Stage::Test));
+        assert_eq!(third.timeout, Some(Duration::from_secs(600)));
+        assert_eq!(third.name.as_deref(), Some("unit tests"));
+        assert_eq!(config.timeout, Some(Duration::from_secs(300)));
+        assert_eq!(config.total_timeout, Some(Duration::from_secs(3600)));
+        assert_eq!(config.env, ["NODE_OPTIONS"]);
+    }
+
+    #[test]
+    fn shell_syntax_runs_under_sh() {
+        assert_eq!(
+            split_command("npm run a && npm run b").expect("ok"),
+            ["sh", "-c", "npm run a && npm run b"]
+        );
+        assert_eq!(
+            split_command("FOO=1 npm test").expect("ok"),
+            ["sh", "-c", "FOO=1 npm test"]
+        );
+        assert_eq!(
+            split_command("eslint 'src/**' --max-warnings=0").expect("ok"),
+            ["sh", "-c", "eslint 'src/**' --max-warnings=0"]
+        );
+        assert_eq!(
+            split_command("node \"a b.js\"").expect("ok"),
+            ["node", "a b.js"]
+        );
+        assert!(split_command("  ").is_err());
+        assert!(split_command("node 'a").is_err());
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_units() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_duration("ten minutes").is_err());
+        assert!(parse_duration("10").is_ok());
+        assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn file_without_validate_section_is_none() {
+        assert_eq!(
+            parse_config(CONFIG_PATH, "docs: [GITKEEPER.md]\n"),
+            Ok(None)
+        );
+        assert_eq!(parse_config(CONFIG_PATH, "\n"), Ok(None));
+    }
+
+    #[test]
+    fn bad_env_name_is_an_error_with_its_line() {
+        let err = parse_config(CONFIG_PATH, "validate:\n  env:\n    - \"NOT OK\"\n")
+            .expect_err("invalid");
+        let ConfigError::Invalid { line, message, .. } = err else {
+            panic!("wrong error");
+        };
+        assert_eq!(line, 3);
+        assert!(message.contains("NOT OK"), "{message}");
+    }
+}

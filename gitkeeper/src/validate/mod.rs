@@ -1,0 +1,32 @@
+//! Validation that lives in the library: which commands prove a change in a
+//! repository ([`commands`], from `.github/gitkeeper.yml` ([`config`]) or
+//! detected, picked by [`ValidationLevel`]) and the fast static checks that
+//! run before any build ([`check_changes`]: syntax, imports and exports,
+//! Prisma models, fields, operations and arguments, API routes, gitkeeper
+//! rules) on an attempt's [`ChangedFile`]s against the repository's
+//! [`Contract`]. Nothing here spawns a process or touches the network;
+//! running commands in a sandbox is the bot's job. `CONFIG.md` beside this
+//! file documents the configuration and every check for users.
+
+pub mod api_routes;
+pub mod changes;
+pub mod commands;
+pub mod config;
+pub mod contract;
+pub mod findings;
+pub mod static_checks;
+
+mod exports_check;
+mod imports_check;
+mod prisma_usage;
+mod syntax;
+
+pub use changes::{ChangeKind, ChangedFile};
+pub use commands::{
+    Command, CommandPlan, CommandsError, LevelPlan, LockFile, Origin, PlanSource, Stage,
+    ValidationLevel, load_config_file, lock_file_hash, plan_commands,
+};
+pub use config::{CONFIG_PATH, ConfigError, ConfiguredCommand, ValidateConfig, parse_config};
+pub use contract::{Contract, ContractError};
+pub use findings::{CheckRule, Finding, SkippedFile, StaticReport};
+pub use static_checks::check_changes;
