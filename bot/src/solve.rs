@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::generate::{GenerateInput, Generation, GenerationOutcome, Generator, ModelPool};
 use crate::prompts::Prompts;
 use crate::route::{Route, TaskInput, route};
-use crate::validate::EditsValidator;
+use crate::validate::StaticValidator;
 
 /// What to solve and how.
 #[derive(Debug, Clone)]
@@ -195,8 +195,9 @@ async fn run_in(
     let task_text = format!("{title}\n{body}");
     let work_dir = work.to_path_buf();
     let context_options = settings.context.options();
+    let options_for_build = context_options.clone();
     let package = tokio::task::spawn_blocking(move || {
-        gitkeeper::context::build(&work_dir, &task_text, &context_options)
+        gitkeeper::context::build(&work_dir, &task_text, &options_for_build)
     })
     .await
     .map_err(|e| SolveError::Git {
@@ -232,7 +233,10 @@ async fn run_in(
     let generator = Generator::new(
         ModelPool::build(&settings.models, &env),
         prompts,
-        Arc::new(EditsValidator),
+        Arc::new(StaticValidator::new(
+            context_options,
+            Arc::new(package.clone()),
+        )),
         settings.route.clone(),
     );
     let generation = generator

@@ -247,3 +247,137 @@ mod tests {
         assert!(report.errors()[0].contains("changed no file"));
     }
 }
+
+/// [`EditsValidator`], then the static checks of the `gitkeeper` crate
+/// (syntax with tree-sitter, imports and exports that exist, Prisma models,
+/// fields and operations that exist, API routes, the gitkeeper doc's rules).
+/// The rules come from the package built on the base commit, so an attempt
+/// cannot relax the rules it is judged by; everything else is read from the
+/// work dir as the attempt left it.
+pub struct StaticValidator {
+    options: gitkeeper::context::ContextOptions,
+    base: std::sync::Arc<gitkeeper::context::ContextPackage>,
+}
+
+/// Most characters of static-check findings fed back to a model.
+const MAX_FINDINGS_CHARS: usize = 4000;
+
+impl StaticValidator {
+    pub fn new(
+        options: gitkeeper::context::ContextOptions,
+        base: std::sync::Arc<gitkeeper::context::ContextPackage>,
+    ) -> Self {
+        Self { options, base }
+    }
+}
+
+#[async_trait]
+impl Validator for StaticValidator {
+    async fn validate(
+        &self,
+        work_dir: &Path,
+        applied: &AppliedEdits,
+        level: ValidationLevel,
+    ) -> ValidationReport {
+        let mut report = EditsValidator.validate(work_dir, applied, level).await;
+        let root = work_dir.to_path_buf();
+        let changes = gitkeeper::validate::ChangedFile::from_applied(applied);
+        let (options, base) = (self.options.clone(), self.base.clone());
+        let check = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let detail = match gitkeeper::validate::Contract::from_package(&root, &options, &base) {
+                Ok(contract) => {
+                    let found = gitkeeper::validate::check_changes(&root, &changes, &contract);
+                    (!found.passed()).then(|| found.feedback(MAX_FINDINGS_CHARS))
+                }
+                Err(e) => Some(format!(
+                    "the static checks could not read the repository: {e}"
+                )),
+            };
+            CheckResult {
+                name: "static checks".into(),
+                passed: detail.is_none(),
+                detail: detail.unwrap_or_default(),
+                duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }
+        })
+        .await
+        .unwrap_or_else(|e| CheckResult {
+            name: "static checks".into(),
+            passed: false,
+            detail: format!("the static checks could not run: {e}"),
+            duration_ms: 0,
+        });
+        report.checks.push(check);
+        ValidationReport::new(format!("{}+static", report.method), report.checks)
+    }
+}
+
+#[cfg(test)]
+mod static_validator_tests {
+    use super::*;
+    use gitkeeper::edits::FileChange;
+    use std::sync::Arc;
+
+    fn write(root: &Path, path: &str, content: &str) {
+        let full = root.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    #[tokio::test]
+    async fn invented_imports_and_broken_rules_fail_with_feedback_for_the_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "package.json",
+            r#"{"name":"shop","dependencies":{"zod":"3.0.0"}}"#,
+        );
+        write(
+            root,
+            "docs/gitkeeper.md",
+            "# Shop\n\n## Forbidden patterns\n\n- `console.log(` — use the logger\n",
+        );
+        write(root, "src/util.ts", "export const one = 1;\n");
+        let options = gitkeeper::context::ContextOptions::default();
+        let base = gitkeeper::context::build(root, "add a helper", &options).unwrap();
+        let validator = StaticValidator::new(options, Arc::new(base));
+
+        let good = "import { z } from 'zod';\nimport { one } from './util';\nexport const two = one + 1;\n";
+        write(root, "src/two.ts", good);
+        let applied = AppliedEdits {
+            changes: vec![FileChange {
+                path: "src/two.ts".into(),
+                before: None,
+                after: Some(good.into()),
+                renamed_from: None,
+            }],
+        };
+        let report = validator
+            .validate(root, &applied, ValidationLevel::Tests)
+            .await;
+        assert!(report.passed, "{report:#?}");
+        assert_eq!(report.method, "edits-applied+parse+static");
+
+        let bad = "import { left } from 'left-pad-pro';\nimport { nope } from './missing';\nconsole.log(nope);\n";
+        write(root, "src/two.ts", bad);
+        let applied = AppliedEdits {
+            changes: vec![FileChange {
+                path: "src/two.ts".into(),
+                before: None,
+                after: Some(bad.into()),
+                renamed_from: None,
+            }],
+        };
+        let report = validator
+            .validate(root, &applied, ValidationLevel::Tests)
+            .await;
+        assert!(!report.passed);
+        let errors = report.errors().join("\n");
+        assert!(errors.contains("left-pad-pro"), "{errors}");
+        assert!(errors.contains("./missing"), "{errors}");
+        assert!(errors.contains("console.log("), "{errors}");
+        assert!(errors.contains("src/two.ts:"), "{errors}");
+    }
+}
