@@ -5,8 +5,9 @@
 //! Prisma models, fields, operations and arguments, API routes, gitkeeper
 //! rules) on an attempt's [`ChangedFile`]s against the repository's
 //! [`Contract`]. Nothing here spawns a process or touches the network;
-//! running commands in a sandbox is the bot's job. `CONFIG.md` beside this
-//! file documents the configuration and every check for users.
+//! running commands in a sandbox is the bot's job. The README section
+//! "Validation: `.github/gitkeeper.yml` and the static checks" documents the
+//! configuration and every check for users.
 
 pub mod api_routes;
 pub mod changes;
