@@ -153,7 +153,8 @@ async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
             max_tokens,
             max_files,
         } => {
-            let mut options = settings.context.options();
+            let mut options =
+                gitkeeper::validate::repo_context_options(&repo, settings.context.options())?;
             options.max_tokens = max_tokens.unwrap_or(options.max_tokens);
             options.max_files = max_files.unwrap_or(options.max_files);
             let package = gitkeeper::context::build(&repo, &task, &options)?;

@@ -61,6 +61,8 @@ pub enum SolveError {
     TempDir(std::io::Error),
     #[error(transparent)]
     Context(#[from] gitkeeper::context::ContextError),
+    #[error(transparent)]
+    RepoConfig(#[from] gitkeeper::validate::CommandsError),
     #[error("{0}")]
     Policy(#[from] gitkeeper::edits::PolicyError),
     #[error(transparent)]
@@ -194,7 +196,8 @@ async fn run_in(
 ) -> Result<SolveReport, SolveError> {
     let task_text = format!("{title}\n{body}");
     let work_dir = work.to_path_buf();
-    let context_options = settings.context.options();
+    let context_options =
+        gitkeeper::validate::repo_context_options(work, settings.context.options())?;
     let options_for_build = context_options.clone();
     let package = tokio::task::spawn_blocking(move || {
         gitkeeper::context::build(&work_dir, &task_text, &options_for_build)

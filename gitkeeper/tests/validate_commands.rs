@@ -448,3 +448,61 @@ fn config_file_is_readable_on_its_own() {
         Ok(None)
     );
 }
+
+#[test]
+fn repo_config_context_paths_go_over_the_defaults_and_reach_the_package() {
+    let dir = repo(&[
+        (
+            ".github/gitkeeper.yml",
+            "context:\n  doc_paths: [docs/ai-rules.md]\n  schema_path: db/main.prisma\nvalidate:\n  checks: [npm test]\n",
+        ),
+        (
+            "docs/ai-rules.md",
+            "# Rules\n\n## Protected paths\n\n- `db/migrations/`\n",
+        ),
+        ("docs/gitkeeper.md", "# Not this one\n"),
+        (
+            "db/main.prisma",
+            "datasource db {\n  provider = \"sqlite\"\n  url = \"file:dev.db\"\n}\n\nmodel Note {\n  id Int @id\n}\n",
+        ),
+    ]);
+    let defaults = gitkeeper::context::ContextOptions::default();
+    let options = gitkeeper::validate::repo_context_options(dir.path(), defaults).unwrap();
+    assert_eq!(options.doc_paths, vec!["docs/ai-rules.md"]);
+    assert_eq!(options.schema_path.as_deref(), Some("db/main.prisma"));
+    let package = gitkeeper::context::build(dir.path(), "add a note title", &options).unwrap();
+    assert_eq!(package.gitkeeper_doc.paths, vec!["docs/ai-rules.md"]);
+    assert_eq!(package.gitkeeper_doc.rules.protected.len(), 1);
+    assert!(package.schema.unwrap().summary.contains("Note"));
+}
+
+#[test]
+fn no_repo_config_or_no_context_section_keeps_the_options() {
+    let defaults = gitkeeper::context::ContextOptions {
+        doc_paths: vec!["from-bot.md".into()],
+        ..Default::default()
+    };
+    let bare = repo(&[("README.md", "x\n")]);
+    let kept = gitkeeper::validate::repo_context_options(bare.path(), defaults.clone()).unwrap();
+    assert_eq!(kept, defaults);
+    let only_validate = repo(&[(
+        ".github/gitkeeper.yml",
+        "validate:\n  checks: [make check]\n",
+    )]);
+    let kept =
+        gitkeeper::validate::repo_context_options(only_validate.path(), defaults.clone()).unwrap();
+    assert_eq!(kept, defaults);
+}
+
+#[test]
+fn an_unknown_context_key_is_an_error_naming_the_file() {
+    let dir = repo(&[(".github/gitkeeper.yml", "context:\n  doc_path: docs/x.md\n")]);
+    let err = gitkeeper::validate::repo_context_options(
+        dir.path(),
+        gitkeeper::context::ContextOptions::default(),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(".github/gitkeeper.yml"), "{text}");
+    assert!(text.contains("doc_path"), "{text}");
+}

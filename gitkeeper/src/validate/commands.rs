@@ -418,7 +418,35 @@ pub fn load_config_file(work_dir: &Path) -> Result<Option<ValidateConfig>, Comma
     Ok(load_config(&root)?)
 }
 
+/// The repository's context paths from `.github/gitkeeper.yml` put over
+/// `options` (the bot's defaults); `options` unchanged when there is no file
+/// or no `context:` section.
+pub fn repo_context_options(
+    work_dir: &Path,
+    options: crate::context::ContextOptions,
+) -> Result<crate::context::ContextOptions, CommandsError> {
+    let root = RepoRoot::new(work_dir).map_err(|e| CommandsError::WorkDir {
+        dir: work_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    match read_config_text(&root)? {
+        Some((path, text)) => Ok(match config::parse_context_config(path, &text)? {
+            Some(context) => context.apply(options),
+            None => options,
+        }),
+        None => Ok(options),
+    }
+}
+
 fn load_config(root: &RepoRoot) -> Result<Option<ValidateConfig>, ConfigError> {
+    match read_config_text(root)? {
+        Some((path, text)) => config::parse_config(path, &text),
+        None => Ok(None),
+    }
+}
+
+/// The first of `.github/gitkeeper.yml` / `.yaml` and its text.
+fn read_config_text(root: &RepoRoot) -> Result<Option<(&'static str, String)>, ConfigError> {
     let mut found = None;
     for path in [CONFIG_PATH, ".github/gitkeeper.yaml"] {
         match root.read_text(path, config::MAX_CONFIG_BYTES) {
@@ -442,10 +470,7 @@ fn load_config(root: &RepoRoot) -> Result<Option<ValidateConfig>, ConfigError> {
             }
         }
     }
-    match found {
-        Some((path, text)) => config::parse_config(path, &text),
-        None => Ok(None),
-    }
+    Ok(found)
 }
 
 /// Detects commands from the manifests present at the repository root.

@@ -100,10 +100,63 @@ pub struct ConfiguredCommand {
     pub timeout: Option<Duration>,
 }
 
+/// The `context:` section: where the repository keeps what Gitkeeper reads
+/// first, when the default locations would miss it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextConfig {
+    /// Gitkeeper doc paths, instead of docs/gitkeeper.md, GITKEEPER.md, .github/gitkeeper.md.
+    #[serde(default)]
+    pub doc_paths: Option<Vec<String>>,
+    /// The Prisma schema file or folder.
+    #[serde(default)]
+    pub schema_path: Option<String>,
+}
+
+impl ContextConfig {
+    /// `options` with the repository's paths put over the bot's.
+    pub fn apply(
+        &self,
+        mut options: crate::context::ContextOptions,
+    ) -> crate::context::ContextOptions {
+        if let Some(paths) = &self.doc_paths {
+            options.doc_paths = paths.clone();
+        }
+        if let Some(path) = &self.schema_path {
+            options.schema_path = Some(path.clone());
+        }
+        options
+    }
+}
+
 #[derive(Deserialize)]
 struct FileShape {
     #[serde(default)]
     validate: Option<ValidateConfig>,
+    #[serde(default)]
+    context: Option<ContextConfig>,
+}
+
+fn parse_file(file: &str, text: &str) -> Result<Option<FileShape>, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_saphyr::from_str(text).map(Some).map_err(|err| {
+        let (line, column) = err
+            .location()
+            .map_or((0, 0), |l| (to_u32(l.line()), to_u32(l.column())));
+        ConfigError::Invalid {
+            file: file.to_string(),
+            line,
+            column,
+            message: plain_message(&err),
+        }
+    })
+}
+
+/// The `context:` section of the configuration text, if it has one.
+pub fn parse_context_config(file: &str, text: &str) -> Result<Option<ContextConfig>, ConfigError> {
+    Ok(parse_file(file, text)?.and_then(|shape| shape.context))
 }
 
 #[derive(Deserialize)]
@@ -127,21 +180,7 @@ enum RunValue {
 
 /// Parses the configuration text; `Ok(None)` when it has no `validate:` key.
 pub fn parse_config(file: &str, text: &str) -> Result<Option<ValidateConfig>, ConfigError> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    let parsed: FileShape = serde_saphyr::from_str(text).map_err(|err| {
-        let (line, column) = err
-            .location()
-            .map_or((0, 0), |l| (to_u32(l.line()), to_u32(l.column())));
-        ConfigError::Invalid {
-            file: file.to_string(),
-            line,
-            column,
-            message: plain_message(&err),
-        }
-    })?;
-    let Some(config) = parsed.validate else {
+    let Some(config) = parse_file(file, text)?.and_then(|shape| shape.validate) else {
         return Ok(None);
     };
     for name in &config.env {

@@ -25,9 +25,12 @@ mod syntax;
 pub use changes::{ChangeKind, ChangedFile};
 pub use commands::{
     Command, CommandPlan, CommandsError, LevelPlan, LockFile, Origin, PlanSource, Stage,
-    ValidationLevel, load_config_file, lock_file_hash, plan_commands,
+    ValidationLevel, load_config_file, lock_file_hash, plan_commands, repo_context_options,
 };
-pub use config::{CONFIG_PATH, ConfigError, ConfiguredCommand, ValidateConfig, parse_config};
+pub use config::{
+    CONFIG_PATH, ConfigError, ConfiguredCommand, ContextConfig, ValidateConfig, parse_config,
+    parse_context_config,
+};
 pub use contract::{Contract, ContractError};
 pub use findings::{CheckRule, Finding, SkippedFile, StaticReport};
 pub use static_checks::check_changes;
