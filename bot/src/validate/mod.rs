@@ -5,6 +5,8 @@
 //! issue plugs in the real one (syntax, imports, schema, the repository's
 //! own build in a sandbox). A validator must never modify the work dir.
 
+pub mod sandbox;
+
 use std::path::Path;
 use std::time::Instant;
 

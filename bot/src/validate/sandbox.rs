@@ -1,0 +1,416 @@
+//! Running a repository's own commands (install, typecheck, lint, build,
+//! test) without handing them anything of the bot's: a cleared environment
+//! (only `PATH`, `HOME` inside the job dir, `LANG`, `CI=true` and the
+//! variables the repository's config allows), a wall-clock limit per command,
+//! output kept to its head and tail, and the whole process group killed on
+//! time-out so nothing a build started outlives it.
+//!
+//! Must never: pass the App key, an installation token or a model API key to
+//! a command (the environment is built from nothing); leave a process running
+//! after `run` returns.
+
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+/// One command to run in the work dir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxCommand {
+    pub argv: Vec<String>,
+    /// Dependency installs need the network; checks do not (enforced where
+    /// isolation is available).
+    pub network: bool,
+    pub timeout: Duration,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutcome {
+    /// The exit code, when it exited by itself.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub duration: Duration,
+    /// stdout and stderr as they arrived, cut to head and tail.
+    pub output: String,
+    /// Bytes left out of the middle of `output`.
+    pub elided_bytes: u64,
+}
+
+impl CommandOutcome {
+    pub fn passed(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out
+    }
+}
+
+/// Why a command could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("the command is empty: give the program to run")]
+    EmptyCommand,
+    #[error(
+        "cannot start `{program}`: {source}; is it installed and on the PATH the sandbox gets ({path})?"
+    )]
+    Spawn {
+        program: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the sandbox in {dir}: {source}")]
+    Prepare {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs repository commands; implemented by [`ProcessSandbox`] and by test doubles.
+#[async_trait]
+pub trait Sandbox: Send + Sync {
+    async fn run(
+        &self,
+        work_dir: &Path,
+        command: &SandboxCommand,
+    ) -> Result<CommandOutcome, SandboxError>;
+}
+
+/// Child processes with a cleared environment in their own process group.
+#[derive(Debug, Clone)]
+pub struct ProcessSandbox {
+    path: String,
+    /// Variables the repository's config allows, with the host's values.
+    allowed: Vec<(String, String)>,
+    output_cap: usize,
+}
+
+/// Default cap on kept output: 64 KiB of head plus tail.
+pub const DEFAULT_OUTPUT_CAP: usize = 64 * 1024;
+
+/// Variables a repository may never have passed in, whatever its config says.
+const NEVER_PASSED: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+];
+
+impl ProcessSandbox {
+    /// `allowed_env` names host variables the repository's config lets
+    /// through; Gitkeeper's own (`GITKEEPER_*`) and model keys never pass.
+    pub fn new(allowed_env: &[String], output_cap: usize) -> Self {
+        let allowed = allowed_env
+            .iter()
+            .filter(|name| {
+                !name.starts_with("GITKEEPER_") && !NEVER_PASSED.contains(&name.as_str())
+            })
+            .filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v)))
+            .collect();
+        Self {
+            path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+            allowed,
+            output_cap: output_cap.max(1024),
+        }
+    }
+
+    fn command(&self, work_dir: &Path, argv: &[String], home: &Path) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .current_dir(work_dir)
+            .env_clear()
+            .env("PATH", &self.path)
+            .env("HOME", home)
+            .env("LANG", "C.UTF-8")
+            .env("CI", "true")
+            .envs(self.allowed.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            // Its own process group, so a time-out kills everything it started.
+            .process_group(0)
+            .kill_on_drop(true);
+        command
+    }
+}
+
+#[async_trait]
+impl Sandbox for ProcessSandbox {
+    async fn run(
+        &self,
+        work_dir: &Path,
+        command: &SandboxCommand,
+    ) -> Result<CommandOutcome, SandboxError> {
+        if command.argv.is_empty() || command.argv[0].is_empty() {
+            return Err(SandboxError::EmptyCommand);
+        }
+        let home = work_dir.join(".gitkeeper-home");
+        std::fs::create_dir_all(&home).map_err(|source| SandboxError::Prepare {
+            dir: home.clone(),
+            source,
+        })?;
+        let (reader, writer) = std::io::pipe().map_err(|source| SandboxError::Prepare {
+            dir: work_dir.to_path_buf(),
+            source,
+        })?;
+        let writer_err = writer.try_clone().map_err(|source| SandboxError::Prepare {
+            dir: work_dir.to_path_buf(),
+            source,
+        })?;
+        let mut process = self.command(work_dir, &command.argv, &home);
+        process.stdout(writer).stderr(writer_err);
+        let started = Instant::now();
+        let spawned = process.spawn();
+        // Our copies of the write end must close, or the reader never sees EOF.
+        drop(process);
+        let mut child = spawned.map_err(|source| SandboxError::Spawn {
+            program: command.argv[0].clone(),
+            path: self.path.clone(),
+            source,
+        })?;
+        let pid = child.id();
+        let cap = self.output_cap;
+        let collector = tokio::task::spawn_blocking(move || collect(reader, cap));
+
+        let (status, timed_out) = match tokio::time::timeout(command.timeout, child.wait()).await {
+            Ok(status) => (status.ok(), false),
+            Err(_) => {
+                kill_group(pid);
+                (child.wait().await.ok(), true)
+            }
+        };
+        // Whatever the command left running in its group goes too.
+        kill_group(pid);
+        let duration = started.elapsed();
+        // A process that left the group may hold the pipe open: stop waiting.
+        let (output, elided_bytes) =
+            match tokio::time::timeout(Duration::from_secs(5), collector).await {
+                Ok(Ok(collected)) => collected,
+                _ => (
+                    "(output unavailable: a process the command started kept it open)".into(),
+                    0,
+                ),
+            };
+        Ok(CommandOutcome {
+            exit_code: status.and_then(|s| s.code()),
+            signal: status.and_then(|s| s.signal()),
+            timed_out,
+            duration,
+            output,
+            elided_bytes,
+        })
+    }
+}
+
+/// SIGKILL the process group led by `pid`, if there is one.
+fn kill_group(pid: Option<u32>) {
+    let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
+        return;
+    };
+    // SAFETY: killpg only sends a signal; a group that no longer exists is an ESRCH error we ignore.
+    unsafe {
+        libc::killpg(pid, libc::SIGKILL);
+    }
+}
+
+/// Read everything, keeping the first and last `cap / 2` bytes.
+fn collect(mut reader: std::io::PipeReader, cap: usize) -> (String, u64) {
+    let half = cap / 2;
+    let mut head = Vec::with_capacity(half.min(8192));
+    let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+    let mut elided: u64 = 0;
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mut chunk = &buf[..n];
+        if head.len() < half {
+            let take = (half - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+        }
+        tail.extend(chunk);
+        while tail.len() > half {
+            tail.pop_front();
+            elided += 1;
+        }
+    }
+    let mut text = String::from_utf8_lossy(&head).into_owned();
+    if elided > 0 {
+        text.push_str(&format!("\n… {elided} bytes of output left out …\n"));
+    }
+    text.push_str(&String::from_utf8_lossy(tail.make_contiguous()));
+    (text, elided)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout: Duration) -> SandboxCommand {
+        SandboxCommand {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            network: false,
+            timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn commands_see_only_the_sandbox_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        // SAFETY: tests in this module do not read these variables concurrently.
+        unsafe {
+            std::env::set_var("GITKEEPER_GITHUB__WEBHOOK_SECRET", "hook-secret");
+            std::env::set_var("ANTHROPIC_API_KEY", "sk-ant-secret");
+            std::env::set_var("SANDBOX_TEST_ALLOWED", "visible");
+        }
+        let sandbox = ProcessSandbox::new(
+            &[
+                "SANDBOX_TEST_ALLOWED".into(),
+                "ANTHROPIC_API_KEY".into(),
+                "GITKEEPER_GITHUB__WEBHOOK_SECRET".into(),
+            ],
+            DEFAULT_OUTPUT_CAP,
+        );
+        let out = sandbox
+            .run(dir.path(), &sh("env | sort", Duration::from_secs(10)))
+            .await
+            .unwrap();
+        assert!(out.passed(), "{out:?}");
+        assert!(!out.output.contains("secret"), "{}", out.output);
+        assert!(out.output.contains("SANDBOX_TEST_ALLOWED=visible"));
+        assert!(out.output.contains("CI=true"));
+        let home = dir.path().join(".gitkeeper-home");
+        assert!(out.output.contains(&format!("HOME={}", home.display())));
+        let names: Vec<&str> = out
+            .output
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+            .collect();
+        for name in names {
+            assert!(
+                [
+                    "PATH",
+                    "HOME",
+                    "LANG",
+                    "CI",
+                    "SANDBOX_TEST_ALLOWED",
+                    "PWD",
+                    "SHLVL",
+                    "_"
+                ]
+                .contains(&name),
+                "unexpected variable {name}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn exit_codes_and_the_work_dir_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("marker.txt"), "here").unwrap();
+        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        let out = sandbox
+            .run(
+                dir.path(),
+                &sh(
+                    "cat marker.txt; echo oops >&2; exit 3",
+                    Duration::from_secs(10),
+                ),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.exit_code, Some(3));
+        assert!(!out.passed());
+        assert!(
+            out.output.contains("here") && out.output.contains("oops"),
+            "{}",
+            out.output
+        );
+    }
+
+    #[tokio::test]
+    async fn a_time_out_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("child.pid");
+        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+        let out = sandbox
+            .run(dir.path(), &sh(&script, Duration::from_millis(500)))
+            .await
+            .unwrap();
+        assert!(out.timed_out);
+        assert_eq!(out.signal, Some(libc::SIGKILL));
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The background `sleep` is gone too (reaped by init, so not even a zombie of ours).
+        let alive = std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ");
+        assert!(!alive, "the grandchild {pid} outlived the time-out");
+    }
+
+    #[tokio::test]
+    async fn long_output_keeps_its_head_and_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = ProcessSandbox::new(&[], 4096);
+        let out = sandbox
+            .run(
+                dir.path(),
+                &sh(
+                    "echo FIRST; seq 1 100000; echo 'error TS2304: LAST'",
+                    Duration::from_secs(20),
+                ),
+            )
+            .await
+            .unwrap();
+        assert!(out.passed());
+        assert!(out.output.starts_with("FIRST"), "{}", &out.output[..50]);
+        assert!(out.output.trim_end().ends_with("error TS2304: LAST"));
+        assert!(out.elided_bytes > 500_000);
+        assert!(out.output.len() < 4096 + 100);
+        assert!(out.output.contains("bytes of output left out"));
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_says_what_path_it_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        let err = sandbox
+            .run(
+                dir.path(),
+                &SandboxCommand {
+                    argv: vec!["no-such-tool-gitkeeper".into()],
+                    network: false,
+                    timeout: Duration::from_secs(5),
+                },
+            )
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("no-such-tool-gitkeeper"), "{text}");
+        assert!(text.contains("PATH"), "{text}");
+        let empty = sandbox
+            .run(
+                dir.path(),
+                &SandboxCommand {
+                    argv: vec![],
+                    network: false,
+                    timeout: Duration::from_secs(5),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(empty, SandboxError::EmptyCommand));
+    }
+}
