@@ -17,6 +17,8 @@ use crate::generate::{GenerateInput, Generation, GenerationOutcome, Generator, M
 use crate::prompts::Prompts;
 use crate::route::{Route, TaskInput, route};
 use crate::validate::StaticValidator;
+use crate::validate::build::{BuildValidator, Chain};
+use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox};
 
 /// What to solve and how.
 #[derive(Debug, Clone)]
@@ -233,13 +235,24 @@ async fn run_in(
         prompts = prompts.with_repo_overrides(work)?;
     }
     let env = |var: &str| std::env::var(var).ok();
+    // Variables the repository's `validate.env` lets into its commands; an
+    // invalid config is reported by the build check itself.
+    let allowed_env = gitkeeper::validate::plan_commands(work)
+        .map(|plan| plan.env)
+        .unwrap_or_default();
     let generator = Generator::new(
         ModelPool::build(&settings.models, &env),
         prompts,
-        Arc::new(StaticValidator::new(
-            context_options,
-            Arc::new(package.clone()),
-        )),
+        Arc::new(Chain(vec![
+            Arc::new(StaticValidator::new(
+                context_options,
+                Arc::new(package.clone()),
+            )),
+            Arc::new(BuildValidator::new(Arc::new(ProcessSandbox::new(
+                &allowed_env,
+                DEFAULT_OUTPUT_CAP,
+            )))),
+        ])),
         settings.route.clone(),
     );
     let generation = generator

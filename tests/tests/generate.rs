@@ -606,6 +606,14 @@ fn git(dir: &Path, args: &[&str]) -> String {
 /// A committed repository and a config pointing the local models at `ollama`.
 fn solve_setup(ollama: &ModelDouble) -> (tempfile::TempDir, tempfile::TempDir) {
     let dir = repo();
+    // The repository's own check (instead of npm, which would need the
+    // registry): the greeting must end with `!`.
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    std::fs::write(
+        dir.path().join(".github/gitkeeper.yml"),
+        "validate:\n  setup: []\n  checks:\n    - run: sh -c 'grep -q \"}!\" src/greet.ts || { echo \"the greeting in src/greet.ts must end with !\"; exit 1; }'\n      name: greeting check\n      stage: test\n",
+    )
+    .unwrap();
     git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
     git(dir.path(), &["add", "--all"]);
     git(dir.path(), &["commit", "--quiet", "-m", "initial"]);
@@ -696,6 +704,36 @@ async fn solve_commits_the_validated_change_on_a_new_branch() {
         stderr.contains(&format!("the branch {SOLVE_BRANCH} exists already")),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn solve_runs_the_repositorys_own_check_and_feeds_its_failure_back() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    let almost = GREET_FIXED.replace("!`", "`");
+    ollama.push(Step::reply(format!(
+        "FILE: src/greet.ts\n```ts\n{almost}```\n"
+    )));
+    ollama.push(Step::reply(search_replace("  return `Hello ${name}`;")));
+    let (dir, config) = solve_setup(&ollama);
+    let (ok, stdout, stderr) = run_solve(dir.path(), config.path(), &[]).await;
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("✓ greeting check"), "{stdout}");
+
+    let requests = ollama.completion_requests();
+    assert_eq!(requests.len(), 2, "the first answer failed the check");
+    let retry = requests[1].messages();
+    let fed_back = retry
+        .iter()
+        .any(|(_, content)| content.contains("the greeting in src/greet.ts must end with !"));
+    assert!(
+        fed_back,
+        "the check's output reaches the second prompt: {retry:#?}"
+    );
+    let committed = git(
+        dir.path(),
+        &["show", &format!("{SOLVE_BRANCH}:src/greet.ts")],
+    );
+    assert_eq!(committed, GREET_FIXED);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! issue plugs in the real one (syntax, imports, schema, the repository's
 //! own build in a sandbox). A validator must never modify the work dir.
 
+pub mod build;
 pub mod sandbox;
 
 use std::path::Path;

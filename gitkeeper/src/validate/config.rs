@@ -24,7 +24,7 @@ pub(crate) const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 pub enum ConfigError {
     /// Not YAML, or YAML of the wrong shape.
     #[error(
-        "{file}:{line}:{column}: {message}; fix the `validate:` section (its format is in Gitkeeper's README, \"Validation commands\")"
+        "{file}:{line}:{column}: {message}; fix the file (its format is in Gitkeeper's README, \"Validation: `.github/gitkeeper.yml` and the static checks\")"
     )]
     Invalid {
         /// Repository-relative path.
