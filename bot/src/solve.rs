@@ -240,6 +240,16 @@ async fn run_in(
     let allowed_env = gitkeeper::validate::plan_commands(work)
         .map(|plan| plan.env)
         .unwrap_or_default();
+    // What already fails on the base commit does not count against attempts.
+    let build = BuildValidator::new(Arc::new(ProcessSandbox::new(
+        &allowed_env,
+        DEFAULT_OUTPUT_CAP,
+    )));
+    let baseline = build.baseline(work, route.validation).await;
+    if !baseline.failing().is_empty() {
+        tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
+    }
+    let build = build.with_baseline(baseline);
     let generator = Generator::new(
         ModelPool::build(&settings.models, &env),
         prompts,
@@ -248,10 +258,7 @@ async fn run_in(
                 context_options,
                 Arc::new(package.clone()),
             )),
-            Arc::new(BuildValidator::new(Arc::new(ProcessSandbox::new(
-                &allowed_env,
-                DEFAULT_OUTPUT_CAP,
-            )))),
+            Arc::new(build),
         ])),
         settings.route.clone(),
     );

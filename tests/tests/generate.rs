@@ -607,11 +607,12 @@ fn git(dir: &Path, args: &[&str]) -> String {
 fn solve_setup(ollama: &ModelDouble) -> (tempfile::TempDir, tempfile::TempDir) {
     let dir = repo();
     // The repository's own check (instead of npm, which would need the
-    // registry): the greeting must end with `!`.
+    // registry): it passes on the base commit and fails on a greeting that
+    // says Goodbye.
     std::fs::create_dir_all(dir.path().join(".github")).unwrap();
     std::fs::write(
         dir.path().join(".github/gitkeeper.yml"),
-        "validate:\n  setup: []\n  checks:\n    - run: sh -c 'grep -q \"}!\" src/greet.ts || { echo \"the greeting in src/greet.ts must end with !\"; exit 1; }'\n      name: greeting check\n      stage: test\n",
+        "validate:\n  setup: []\n  checks:\n    - run: sh -c '! grep -q Goodbye src/greet.ts || { echo \"error - the greeting in src/greet.ts must not say Goodbye\"; exit 1; }'\n      name: greeting check\n      stage: test\n",
     )
     .unwrap();
     git(dir.path(), &["init", "--quiet", "--initial-branch=main"]);
@@ -709,7 +710,7 @@ async fn solve_commits_the_validated_change_on_a_new_branch() {
 #[tokio::test]
 async fn solve_runs_the_repositorys_own_check_and_feeds_its_failure_back() {
     let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
-    let almost = GREET_FIXED.replace("!`", "`");
+    let almost = GREET_FIXED.replace("Hello", "Goodbye");
     ollama.push(Step::reply(format!(
         "FILE: src/greet.ts\n```ts\n{almost}```\n"
     )));
@@ -724,7 +725,7 @@ async fn solve_runs_the_repositorys_own_check_and_feeds_its_failure_back() {
     let retry = requests[1].messages();
     let fed_back = retry
         .iter()
-        .any(|(_, content)| content.contains("the greeting in src/greet.ts must end with !"));
+        .any(|(_, content)| content.contains("the greeting in src/greet.ts must not say Goodbye"));
     assert!(
         fed_back,
         "the check's output reaches the second prompt: {retry:#?}"

@@ -3,6 +3,7 @@
 //! and scripts, Cargo, Python tools, `make check`). Each command is one
 //! check; a failure's output tail is what the model reads next.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,11 +26,15 @@ const MAX_FEEDBACK_CHARS: usize = 3000;
 /// Runs the repository's commands for the level.
 pub struct BuildValidator {
     sandbox: Arc<dyn Sandbox>,
+    baseline: Option<Baseline>,
 }
 
 impl BuildValidator {
     pub fn new(sandbox: Arc<dyn Sandbox>) -> Self {
-        Self { sandbox }
+        Self {
+            sandbox,
+            baseline: None,
+        }
     }
 }
 
@@ -62,36 +67,104 @@ fn tail(text: &str, max: usize) -> String {
     format!("…{kept}")
 }
 
-#[async_trait]
-impl Validator for BuildValidator {
-    async fn validate(
+/// What the repository's commands did on the base commit, before any change:
+/// which failed, and the error lines each printed. A failure an attempt did
+/// not cause is reported as pre-existing instead of failing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Baseline {
+    /// Command name → the error lines of its failure on the base commit.
+    failed: HashMap<String, BTreeSet<String>>,
+}
+
+impl Baseline {
+    /// Commands that already failed before the change.
+    pub fn failing(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.failed.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+/// Lines that report a problem, normalised for comparison between runs.
+fn error_lines(output: &str) -> BTreeSet<String> {
+    output
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            let lower = l.to_ascii_lowercase();
+            ["error", "fail", "panicked", "✗", "✕"]
+                .iter()
+                .any(|w| lower.contains(w))
+        })
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// One command's run.
+struct Ran {
+    result: CheckResult,
+    output: Option<String>,
+}
+
+impl BuildValidator {
+    /// Run the level's commands on the work dir as it is (the base commit,
+    /// before the first attempt) and remember what already fails.
+    pub async fn baseline(&self, work_dir: &Path, level: ValidationLevel) -> Baseline {
+        let (_, runs) = self.run_level(work_dir, level, true).await;
+        Baseline {
+            failed: runs
+                .into_iter()
+                .filter(|r| !r.result.passed)
+                .map(|r| {
+                    let lines = error_lines(r.output.as_deref().unwrap_or(""));
+                    (r.result.name, lines)
+                })
+                .collect(),
+        }
+    }
+
+    /// Judge attempts against `baseline`: only failures the change caused count.
+    pub fn with_baseline(mut self, baseline: Baseline) -> Self {
+        self.baseline = Some(baseline);
+        self
+    }
+
+    async fn run_level(
         &self,
         work_dir: &Path,
-        _applied: &AppliedEdits,
         level: ValidationLevel,
-    ) -> ValidationReport {
+        keep_going: bool,
+    ) -> (String, Vec<Ran>) {
         let method = format!("commands:{}", planner_level(level).as_str());
         let plan = match checks::plan_commands(work_dir) {
             Ok(plan) => plan,
             Err(e) => {
-                return ValidationReport::new(
+                let result = failed("validation commands", e.to_string(), Duration::ZERO);
+                return (
                     method,
-                    vec![failed("validation commands", e.to_string(), Duration::ZERO)],
+                    vec![Ran {
+                        result,
+                        output: None,
+                    }],
                 );
             }
         };
         let level_plan = plan.for_level(planner_level(level));
         let per_command = plan.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT);
         let deadline = Instant::now() + plan.total_timeout.unwrap_or(DEFAULT_TOTAL_TIMEOUT);
-        let mut results = Vec::new();
+        let mut runs = Vec::new();
         for command in &level_plan.commands {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                results.push(failed(
+                let result = failed(
                     &command.name,
                     "not run: the validation's total time limit was reached".into(),
                     Duration::ZERO,
-                ));
+                );
+                runs.push(Ran {
+                    result,
+                    output: None,
+                });
                 break;
             }
             let timeout = command.timeout.unwrap_or(per_command).min(left);
@@ -100,12 +173,16 @@ impl Validator for BuildValidator {
                 network: command.network,
                 timeout,
             };
-            let result = match self.sandbox.run(work_dir, &run).await {
-                Ok(outcome) if outcome.passed() => CheckResult {
-                    name: command.name.clone(),
-                    passed: true,
-                    detail: String::new(),
-                    duration_ms: u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX),
+            let ran = match self.sandbox.run(work_dir, &run).await {
+                Ok(outcome) if outcome.passed() => Ran {
+                    result: CheckResult {
+                        name: command.name.clone(),
+                        passed: true,
+                        detail: String::new(),
+                        duration_ms: u64::try_from(outcome.duration.as_millis())
+                            .unwrap_or(u64::MAX),
+                    },
+                    output: None,
                 },
                 Ok(outcome) => {
                     let why = if outcome.timed_out {
@@ -120,20 +197,82 @@ impl Validator for BuildValidator {
                             None => format!("`{}` was killed", command.name),
                         }
                     };
-                    failed(
-                        &command.name,
-                        format!(
-                            "{why}:\n{}",
-                            tail(outcome.output.trim_end(), MAX_FEEDBACK_CHARS)
+                    Ran {
+                        result: failed(
+                            &command.name,
+                            format!(
+                                "{why}:\n{}",
+                                tail(outcome.output.trim_end(), MAX_FEEDBACK_CHARS)
+                            ),
+                            outcome.duration,
                         ),
-                        outcome.duration,
-                    )
+                        output: Some(outcome.output),
+                    }
                 }
-                Err(e) => failed(&command.name, e.to_string(), Duration::ZERO),
+                Err(e) => Ran {
+                    result: failed(&command.name, e.to_string(), Duration::ZERO),
+                    output: None,
+                },
             };
+            let stop = !ran.result.passed && !keep_going;
+            runs.push(ran);
+            // A failed install or check makes the rest meaningless.
+            if stop {
+                break;
+            }
+        }
+        (method, runs)
+    }
+
+    /// A failure that also happened on the base commit passes when it prints
+    /// no error line the base did not; otherwise only the new lines are fed back.
+    fn judge(&self, ran: Ran) -> CheckResult {
+        let Some(before) = self
+            .baseline
+            .as_ref()
+            .and_then(|b| b.failed.get(&ran.result.name))
+        else {
+            return ran.result;
+        };
+        let mut result = ran.result;
+        if result.passed {
+            return result;
+        }
+        let after = error_lines(ran.output.as_deref().unwrap_or(""));
+        let new: Vec<&String> = after.difference(before).collect();
+        if new.is_empty() {
+            result.passed = true;
+            result.name = format!("{} (failed before this change too)", result.name);
+            result.detail.clear();
+        } else {
+            result.detail = format!(
+                "`{}` already failed before this change; these errors are new:\n{}",
+                result.name,
+                new.iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Validator for BuildValidator {
+    async fn validate(
+        &self,
+        work_dir: &Path,
+        _applied: &AppliedEdits,
+        level: ValidationLevel,
+    ) -> ValidationReport {
+        let keep_going = self.baseline.is_some();
+        let (method, runs) = self.run_level(work_dir, level, keep_going).await;
+        let mut results = Vec::new();
+        for ran in runs {
+            let result = self.judge(ran);
             let stop = !result.passed;
             results.push(result);
-            // A failed install or check makes the rest meaningless.
             if stop {
                 break;
             }
@@ -239,6 +378,63 @@ mod tests {
             report.checks[0].detail.contains("did not finish within 1s"),
             "{report:#?}"
         );
+    }
+
+    const NOISY: &str = "check:\n\t@cat errors.txt; test ! -s errors.txt\n";
+
+    #[tokio::test]
+    async fn failures_already_on_the_base_commit_do_not_fail_an_attempt() {
+        let dir = repo(&[
+            ("Makefile", NOISY),
+            ("errors.txt", "error: flaky network test timed out\n"),
+        ]);
+        let build = validator();
+        let baseline = build.baseline(dir.path(), ValidationLevel::Tests).await;
+        assert_eq!(baseline.failing(), vec!["make check"]);
+        let build = build.with_baseline(baseline);
+
+        // The same failure after the change: pre-existing, not the attempt's fault.
+        let report = build
+            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .await;
+        assert!(report.passed, "{report:#?}");
+        assert_eq!(
+            report.checks[0].name,
+            "make check (failed before this change too)"
+        );
+
+        // A new error on top: the attempt fails and only the new line is fed back.
+        std::fs::write(
+            dir.path().join("errors.txt"),
+            "error: flaky network test timed out\nerror TS2304: Cannot find name 'taxRate'.\n",
+        )
+        .unwrap();
+        let report = build
+            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .await;
+        assert!(!report.passed);
+        let detail = &report.checks[0].detail;
+        assert!(
+            detail.contains("already failed before this change"),
+            "{detail}"
+        );
+        assert!(detail.contains("TS2304"), "{detail}");
+        assert!(!detail.contains("flaky network"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn a_clean_base_keeps_every_failure_an_attempt_causes() {
+        let dir = repo(&[("Makefile", NOISY), ("errors.txt", "")]);
+        let build = validator();
+        let baseline = build.baseline(dir.path(), ValidationLevel::Tests).await;
+        assert!(baseline.failing().is_empty());
+        let build = build.with_baseline(baseline);
+        std::fs::write(dir.path().join("errors.txt"), "error: broke it\n").unwrap();
+        let report = build
+            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .await;
+        assert!(!report.passed);
+        assert!(report.checks[0].detail.contains("error: broke it"));
     }
 
     #[tokio::test]
