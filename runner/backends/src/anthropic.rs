@@ -13,12 +13,11 @@ use serde_json::{Value, json};
 use super::ModelBackend;
 use super::config::ModelSettings;
 use super::error::ModelError;
-use super::retry::{MAX_WAIT, RetryPolicy};
-use super::tokens::{count_messages, count_text};
+use super::tokens::count_messages;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_code, error_message, says_context_exceeded,
 };
-use super::types::{Completion, CompletionRequest, FinishReason, Role, Usage};
+use super::types::{Completion, CompletionRequest, FinishReason, Reported, Role};
 
 /// The API version every request names.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -139,11 +138,7 @@ impl AnthropicBackend {
             name: name.to_string(),
             connect_hint: "check the endpoint and this machine's network".into(),
             timeout: Duration::from_secs(settings.timeout_secs),
-            policy: RetryPolicy {
-                max_retries: settings.max_retries,
-                base_backoff: Duration::from_millis(settings.backoff_ms),
-                max_wait: MAX_WAIT,
-            },
+            policy: settings.retry_policy(),
             secret: Some(secret),
         })?;
         Ok(Self {
@@ -271,23 +266,19 @@ impl ModelBackend for AnthropicBackend {
             })
         });
         let reported_completion = parsed.usage.as_ref().and_then(|u| u.output_tokens);
-        let usage = Usage {
-            prompt_tokens: reported_prompt.unwrap_or(prompt_tokens),
-            completion_tokens: reported_completion.unwrap_or_else(|| count_text(&text)),
-            estimated: reported_prompt.is_none() || reported_completion.is_none(),
-        };
-        Ok(Completion {
-            cost_usd: self.settings.cost_usd(&usage),
+        Ok(Completion::assemble(
+            &self.settings,
             text,
-            usage,
-            latency: started.elapsed(),
-            model: parsed
-                .model
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| self.settings.model.clone()),
+            Reported {
+                prompt_tokens: reported_prompt,
+                completion_tokens: reported_completion,
+                model: parsed.model,
+            },
+            prompt_tokens,
             finish,
             attempts,
-        })
+            started,
+        ))
     }
 
     async fn list_models(&self) -> Result<Vec<String>, ModelError> {

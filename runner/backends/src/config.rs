@@ -82,6 +82,15 @@ pub struct ModelSettings {
 }
 
 impl ModelSettings {
+    /// How this model's requests are resent (waits never exceed [`MAX_WAIT`](super::retry::MAX_WAIT)).
+    pub(crate) fn retry_policy(&self) -> super::retry::RetryPolicy {
+        super::retry::RetryPolicy {
+            max_retries: self.max_retries,
+            base_backoff: std::time::Duration::from_millis(self.backoff_ms),
+            max_wait: super::retry::MAX_WAIT,
+        }
+    }
+
     /// Defaults for a new entry of this backend; `model` must still be set.
     pub fn new(backend: BackendKind, model: impl Into<String>) -> Self {
         let (context_window, timeout_secs, max_retries, keep_alive) = match backend {

@@ -18,12 +18,11 @@ use serde_json::{Value, json};
 use super::ModelBackend;
 use super::config::ModelSettings;
 use super::error::ModelError;
-use super::retry::{MAX_WAIT, RetryPolicy};
-use super::tokens::{count_messages, count_text};
+use super::tokens::count_messages;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_message, is_loopback, says_context_exceeded,
 };
-use super::types::{Completion, CompletionRequest, FinishReason, Usage};
+use super::types::{Completion, CompletionRequest, FinishReason, Reported};
 
 /// `num_ctx` is rounded up to a multiple of this, so consecutive prompts of
 /// similar size reuse the loaded model instead of reloading it with a new
@@ -212,11 +211,7 @@ impl OllamaBackend {
             name: name.to_string(),
             connect_hint,
             timeout: Duration::from_secs(settings.timeout_secs),
-            policy: RetryPolicy {
-                max_retries: settings.max_retries,
-                base_backoff: Duration::from_millis(settings.backoff_ms),
-                max_wait: MAX_WAIT,
-            },
+            policy: settings.retry_policy(),
             secret,
         })?;
         Ok(Self {
@@ -332,26 +327,19 @@ impl ModelBackend for OllamaBackend {
             ));
         };
         check_truncation(&self.settings.model, &plan, parsed.prompt_eval_count)?;
-        let reported_prompt = parsed.prompt_eval_count.filter(|n| *n > 0);
-        let usage = Usage {
-            prompt_tokens: reported_prompt.unwrap_or(prompt_tokens),
-            completion_tokens: parsed
-                .eval_count
-                .unwrap_or_else(|| count_text(&message.content)),
-            estimated: reported_prompt.is_none() || parsed.eval_count.is_none(),
-        };
-        Ok(Completion {
-            cost_usd: self.settings.cost_usd(&usage),
-            text: message.content,
-            usage,
-            latency: started.elapsed(),
-            model: parsed
-                .model
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| self.settings.model.clone()),
-            finish: FinishReason::from_wire(parsed.done_reason.as_deref()),
+        Ok(Completion::assemble(
+            &self.settings,
+            message.content,
+            Reported {
+                prompt_tokens: parsed.prompt_eval_count.filter(|n| *n > 0),
+                completion_tokens: parsed.eval_count,
+                model: parsed.model,
+            },
+            prompt_tokens,
+            FinishReason::from_wire(parsed.done_reason.as_deref()),
             attempts,
-        })
+            started,
+        ))
     }
 
     async fn list_models(&self) -> Result<Vec<String>, ModelError> {

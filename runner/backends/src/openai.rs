@@ -14,13 +14,12 @@ use serde_json::{Value, json};
 use super::ModelBackend;
 use super::config::ModelSettings;
 use super::error::ModelError;
-use super::retry::{MAX_WAIT, RetryPolicy};
-use super::tokens::{count_messages, count_text};
+use super::tokens::count_messages;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_code, error_message, is_loopback,
     says_context_exceeded,
 };
-use super::types::{Completion, CompletionRequest, FinishReason, Usage};
+use super::types::{Completion, CompletionRequest, FinishReason, Reported};
 
 /// Which server this probably is, from its address: only used for wording.
 fn provider_for(endpoint: &str) -> &'static str {
@@ -154,11 +153,7 @@ impl OpenAiBackend {
             provider: provider.into(),
             name: name.to_string(),
             timeout: Duration::from_secs(settings.timeout_secs),
-            policy: RetryPolicy {
-                max_retries: settings.max_retries,
-                base_backoff: Duration::from_millis(settings.backoff_ms),
-                max_wait: MAX_WAIT,
-            },
+            policy: settings.retry_policy(),
             secret,
         })?;
         Ok(Self {
@@ -334,25 +329,19 @@ impl ModelBackend for OpenAiBackend {
             }
         };
         let reported = parsed.usage.as_ref();
-        let reported_prompt = reported.and_then(|u| u.prompt_tokens);
-        let reported_completion = reported.and_then(|u| u.completion_tokens);
-        let usage = Usage {
-            prompt_tokens: reported_prompt.unwrap_or(prompt_tokens),
-            completion_tokens: reported_completion.unwrap_or_else(|| count_text(&text)),
-            estimated: reported_prompt.is_none() || reported_completion.is_none(),
-        };
-        Ok(Completion {
-            cost_usd: self.settings.cost_usd(&usage),
+        Ok(Completion::assemble(
+            &self.settings,
             text,
-            usage,
-            latency: started.elapsed(),
-            model: parsed
-                .model
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| self.settings.model.clone()),
+            Reported {
+                prompt_tokens: reported.and_then(|u| u.prompt_tokens),
+                completion_tokens: reported.and_then(|u| u.completion_tokens),
+                model: parsed.model,
+            },
+            prompt_tokens,
             finish,
             attempts,
-        })
+            started,
+        ))
     }
 
     async fn list_models(&self) -> Result<Vec<String>, ModelError> {

@@ -160,6 +160,48 @@ pub struct Completion {
     pub attempts: u32,
 }
 
+/// What a server reported about one answer; `None` where it said nothing.
+pub(crate) struct Reported {
+    pub prompt_tokens: Option<u32>,
+    pub completion_tokens: Option<u32>,
+    pub model: Option<String>,
+}
+
+impl Completion {
+    /// Assemble an answer: usage as reported (counted locally where the
+    /// server said nothing, and then marked estimated), priced with the
+    /// model's prices, timed from `started`.
+    pub(crate) fn assemble(
+        settings: &super::config::ModelSettings,
+        text: String,
+        reported: Reported,
+        counted_prompt: u32,
+        finish: FinishReason,
+        attempts: u32,
+        started: std::time::Instant,
+    ) -> Completion {
+        let usage = Usage {
+            prompt_tokens: reported.prompt_tokens.unwrap_or(counted_prompt),
+            completion_tokens: reported
+                .completion_tokens
+                .unwrap_or_else(|| super::tokens::count_text(&text)),
+            estimated: reported.prompt_tokens.is_none() || reported.completion_tokens.is_none(),
+        };
+        Completion {
+            cost_usd: settings.cost_usd(&usage),
+            text,
+            usage,
+            latency: started.elapsed(),
+            model: reported
+                .model
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| settings.model.clone()),
+            finish,
+            attempts,
+        }
+    }
+}
+
 /// The marker a model answers with when it needs a maintainer's answer first.
 pub const CLARIFICATION_MARKER: &str = "CLARIFICATION_NEEDED:";
 
