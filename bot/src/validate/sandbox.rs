@@ -87,6 +87,85 @@ pub struct ProcessSandbox {
     /// Variables the repository's config allows, with the host's values.
     allowed: Vec<(String, String)>,
     output_cap: usize,
+    isolation: Isolation,
+}
+
+/// How far commands are walled off from the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// Plain child processes (no `bwrap` on this machine, or it cannot run here).
+    None,
+    /// `bwrap`: the system read-only, only the work dir writable, a private
+    /// `/tmp`, and no network unless the command is a dependency install.
+    Bwrap(PathBuf),
+}
+
+impl Isolation {
+    /// `bwrap` when it is on PATH and works here (user namespaces allowed),
+    /// checked once per process.
+    pub fn detect() -> Isolation {
+        static DETECTED: std::sync::OnceLock<Isolation> = std::sync::OnceLock::new();
+        DETECTED
+            .get_or_init(|| {
+                let path = std::env::var("PATH").unwrap_or_default();
+                let Some(bwrap) = std::env::split_paths(&path)
+                    .map(|dir| dir.join("bwrap"))
+                    .find(|candidate| candidate.is_file())
+                else {
+                    return Isolation::None;
+                };
+                let works = std::process::Command::new(&bwrap)
+                    .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
+                    .args(["--unshare-net", "--die-with-parent", "true"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if works {
+                    Isolation::Bwrap(bwrap)
+                } else {
+                    tracing::warn!(
+                        "bwrap is installed but cannot run here (user namespaces disabled?); repository commands run without isolation"
+                    );
+                    Isolation::None
+                }
+            })
+            .clone()
+    }
+
+    /// The program and arguments that run `argv` under this isolation.
+    fn wrap(&self, work_dir: &Path, argv: &[String], network: bool) -> Vec<String> {
+        match self {
+            Isolation::None => argv.to_vec(),
+            Isolation::Bwrap(bwrap) => {
+                let work = work_dir.to_string_lossy().into_owned();
+                let mut wrapped: Vec<String> = vec![bwrap.to_string_lossy().into_owned()];
+                for arg in [
+                    "--ro-bind",
+                    "/",
+                    "/",
+                    "--dev",
+                    "/dev",
+                    "--proc",
+                    "/proc",
+                    "--tmpfs",
+                    "/tmp",
+                ] {
+                    wrapped.push(arg.into());
+                }
+                wrapped.extend(["--bind".into(), work.clone(), work.clone()]);
+                wrapped.extend(["--chdir".into(), work]);
+                wrapped.push("--die-with-parent".into());
+                if !network {
+                    wrapped.push("--unshare-net".into());
+                }
+                wrapped.push("--".into());
+                wrapped.extend(argv.iter().cloned());
+                wrapped
+            }
+        }
+    }
 }
 
 /// Default cap on kept output: 64 KiB of head plus tail.
@@ -116,10 +195,28 @@ impl ProcessSandbox {
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
             allowed,
             output_cap: output_cap.max(1024),
+            isolation: Isolation::detect(),
         }
     }
 
-    fn command(&self, work_dir: &Path, argv: &[String], home: &Path) -> tokio::process::Command {
+    /// The same sandbox with `isolation` instead of the detected one.
+    pub fn with_isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    pub fn isolation(&self) -> &Isolation {
+        &self.isolation
+    }
+
+    fn command(
+        &self,
+        work_dir: &Path,
+        argv: &[String],
+        network: bool,
+        home: &Path,
+    ) -> tokio::process::Command {
+        let argv = self.isolation.wrap(work_dir, argv, network);
         let mut command = tokio::process::Command::new(&argv[0]);
         command
             .args(&argv[1..])
@@ -148,6 +245,14 @@ impl Sandbox for ProcessSandbox {
         if command.argv.is_empty() || command.argv[0].is_empty() {
             return Err(SandboxError::EmptyCommand);
         }
+        // Checked here, since under bwrap a missing program is only bwrap's exit code.
+        if !program_exists(&command.argv[0], &self.path, work_dir) {
+            return Err(SandboxError::Spawn {
+                program: command.argv[0].clone(),
+                path: self.path.clone(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
         let home = work_dir.join(".gitkeeper-home");
         std::fs::create_dir_all(&home).map_err(|source| SandboxError::Prepare {
             dir: home.clone(),
@@ -161,7 +266,7 @@ impl Sandbox for ProcessSandbox {
             dir: work_dir.to_path_buf(),
             source,
         })?;
-        let mut process = self.command(work_dir, &command.argv, &home);
+        let mut process = self.command(work_dir, &command.argv, command.network, &home);
         process.stdout(writer).stderr(writer_err);
         let started = Instant::now();
         let spawned = process.spawn();
@@ -204,6 +309,15 @@ impl Sandbox for ProcessSandbox {
             elided_bytes,
         })
     }
+}
+
+/// True when `program` names a file: a path (relative to the work dir), or a
+/// name found in one of `path`'s directories.
+fn program_exists(program: &str, path: &str, work_dir: &Path) -> bool {
+    if program.contains('/') {
+        return work_dir.join(program).is_file();
+    }
+    std::env::split_paths(path).any(|dir| dir.join(program).is_file())
 }
 
 /// SIGKILL the process group led by `pid`, if there is one.
@@ -380,6 +494,72 @@ mod tests {
         assert!(out.elided_bytes > 500_000);
         assert!(out.output.len() < 4096 + 100);
         assert!(out.output.contains("bytes of output left out"));
+    }
+
+    /// A local TCP port and whether `curl` in the sandbox reached it.
+    async fn reaches_loopback(sandbox: &ProcessSandbox, dir: &Path, network: bool) -> bool {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                use std::io::Write;
+                let _ = stream.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok");
+            }
+        });
+        let out = sandbox
+            .run(
+                dir,
+                &SandboxCommand {
+                    argv: vec![
+                        "curl".into(),
+                        "-s".into(),
+                        "-m".into(),
+                        "5".into(),
+                        format!("http://127.0.0.1:{port}/"),
+                    ],
+                    network,
+                    timeout: Duration::from_secs(20),
+                },
+            )
+            .await
+            .unwrap();
+        out.passed() && out.output.contains("ok")
+    }
+
+    #[tokio::test]
+    async fn with_bwrap_the_system_is_read_only_and_checks_have_no_network() {
+        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        if sandbox.isolation() == &Isolation::None {
+            // .ci/run installs bubblewrap; a machine without it runs unisolated.
+            eprintln!("bwrap is not usable here: isolation not tested");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = sandbox
+            .run(
+                dir.path(),
+                &sh(
+                    "touch inside.txt && echo wrote-inside; touch /usr/gitkeeper-sandbox-test || echo system-is-read-only",
+                    Duration::from_secs(10),
+                ),
+            )
+            .await
+            .unwrap();
+        assert!(out.output.contains("wrote-inside"), "{}", out.output);
+        assert!(out.output.contains("system-is-read-only"), "{}", out.output);
+        assert!(dir.path().join("inside.txt").exists());
+        assert!(!Path::new("/usr/gitkeeper-sandbox-test").exists());
+
+        assert!(
+            !reaches_loopback(&sandbox, dir.path(), false).await,
+            "checks run offline"
+        );
+        assert!(
+            reaches_loopback(&sandbox, dir.path(), true).await,
+            "installs reach the network"
+        );
+        let plain = sandbox.clone().with_isolation(Isolation::None);
+        assert!(reaches_loopback(&plain, dir.path(), false).await);
     }
 
     #[tokio::test]
