@@ -222,14 +222,7 @@ impl ModelBackend for AnthropicBackend {
         let started = Instant::now();
         let max_tokens = request.max_tokens.unwrap_or(self.settings.max_tokens);
         let prompt_tokens = count_messages(&request.messages);
-        if prompt_tokens >= self.settings.context_window {
-            return Err(ModelError::ContextOverflow {
-                model: self.settings.model.clone(),
-                prompt_tokens,
-                answer_tokens: max_tokens,
-                context_window: self.settings.context_window,
-            });
-        }
+        self.settings.check_window(prompt_tokens, max_tokens)?;
         let body = messages_body(&self.settings, request, max_tokens);
         let (reply, attempts) = self
             .transport

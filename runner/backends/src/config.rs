@@ -82,6 +82,23 @@ pub struct ModelSettings {
 }
 
 impl ModelSettings {
+    /// Refuse a prompt that leaves no room in the context window, before sending it.
+    pub(crate) fn check_window(
+        &self,
+        prompt_tokens: u32,
+        max_tokens: u32,
+    ) -> Result<(), ModelError> {
+        if prompt_tokens >= self.context_window {
+            return Err(ModelError::ContextOverflow {
+                model: self.model.clone(),
+                prompt_tokens,
+                answer_tokens: max_tokens,
+                context_window: self.context_window,
+            });
+        }
+        Ok(())
+    }
+
     /// How this model's requests are resent (waits never exceed [`MAX_WAIT`](super::retry::MAX_WAIT)).
     pub(crate) fn retry_policy(&self) -> super::retry::RetryPolicy {
         super::retry::RetryPolicy {

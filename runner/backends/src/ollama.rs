@@ -221,19 +221,6 @@ impl OllamaBackend {
         })
     }
 
-    fn request(
-        &self,
-        client: &reqwest::Client,
-        method: reqwest::Method,
-        path: &str,
-    ) -> reqwest::RequestBuilder {
-        let builder = client.request(method, self.transport.url(path));
-        match self.transport.secret() {
-            Some(key) => builder.bearer_auth(key),
-            None => builder,
-        }
-    }
-
     fn map_error(&self, reply: &HttpReply) -> ModelError {
         let message = self.transport.scrub(&error_message(&reply.body));
         let lower = message.to_ascii_lowercase();
@@ -297,7 +284,8 @@ impl ModelBackend for OllamaBackend {
             .transport
             .call(
                 |client| {
-                    self.request(client, reqwest::Method::POST, "/api/chat")
+                    self.transport
+                        .bearer_request(client, reqwest::Method::POST, "/api/chat")
                         .json(&body)
                 },
                 |reply| self.map_error(reply),
@@ -346,7 +334,10 @@ impl ModelBackend for OllamaBackend {
         let (reply, _) = self
             .transport
             .call(
-                |client| self.request(client, reqwest::Method::GET, "/api/tags"),
+                |client| {
+                    self.transport
+                        .bearer_request(client, reqwest::Method::GET, "/api/tags")
+                },
                 |reply| {
                     let message = self.transport.scrub(&error_message(&reply.body));
                     self.transport.status_error(reply, message)

@@ -163,19 +163,6 @@ impl OpenAiBackend {
         })
     }
 
-    fn request(
-        &self,
-        client: &reqwest::Client,
-        method: reqwest::Method,
-        path: &str,
-    ) -> reqwest::RequestBuilder {
-        let builder = client.request(method, self.transport.url(path));
-        match self.transport.secret() {
-            Some(key) => builder.bearer_auth(key),
-            None => builder,
-        }
-    }
-
     fn provider(&self) -> String {
         self.transport.provider.clone()
     }
@@ -257,14 +244,7 @@ impl ModelBackend for OpenAiBackend {
         let started = Instant::now();
         let max_tokens = request.max_tokens.unwrap_or(self.settings.max_tokens);
         let prompt_tokens = count_messages(&request.messages);
-        if prompt_tokens >= self.settings.context_window {
-            return Err(ModelError::ContextOverflow {
-                model: self.settings.model.clone(),
-                prompt_tokens,
-                answer_tokens: max_tokens,
-                context_window: self.settings.context_window,
-            });
-        }
+        self.settings.check_window(prompt_tokens, max_tokens)?;
         let body = chat_body(
             &self.settings,
             request,
@@ -275,7 +255,8 @@ impl ModelBackend for OpenAiBackend {
             .transport
             .call(
                 |client| {
-                    self.request(client, reqwest::Method::POST, "/v1/chat/completions")
+                    self.transport
+                        .bearer_request(client, reqwest::Method::POST, "/v1/chat/completions")
                         .json(&body)
                 },
                 |reply| self.map_error(reply),
@@ -348,7 +329,10 @@ impl ModelBackend for OpenAiBackend {
         let (reply, _) = self
             .transport
             .call(
-                |client| self.request(client, reqwest::Method::GET, "/v1/models"),
+                |client| {
+                    self.transport
+                        .bearer_request(client, reqwest::Method::GET, "/v1/models")
+                },
                 |reply| self.map_error(reply),
             )
             .await?;

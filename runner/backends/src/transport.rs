@@ -105,6 +105,21 @@ impl Transport {
         format!("{}{}", self.endpoint, path)
     }
 
+    /// A request to `path`, with the API key as a bearer token when there is
+    /// one (Ollama behind a proxy, OpenAI-compatible servers).
+    pub fn bearer_request(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        let builder = client.request(method, self.url(path));
+        match self.secret() {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+
     /// The API key, for backends that put it in a header.
     pub fn secret(&self) -> Option<&str> {
         self.secret.as_ref().map(|s| s.expose_secret())
