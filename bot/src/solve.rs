@@ -235,21 +235,22 @@ async fn run_in(
         prompts = prompts.with_repo_overrides(work)?;
     }
     let env = |var: &str| std::env::var(var).ok();
-    // Variables the repository's `validate.env` lets into its commands; an
-    // invalid config is reported by the build check itself.
-    let allowed_env = gitkeeper::validate::plan_commands(work)
-        .map(|plan| plan.env)
-        .unwrap_or_default();
-    // What already fails on the base commit does not count against attempts.
-    let build = BuildValidator::new(Arc::new(ProcessSandbox::new(
-        &allowed_env,
-        DEFAULT_OUTPUT_CAP,
-    )));
-    let baseline = build.baseline(work, route.validation).await;
-    if !baseline.failing().is_empty() {
-        tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
-    }
-    let build = build.with_baseline(baseline);
+    // The commands are planned once, on the base commit: attempts are judged
+    // by them (an attempt cannot edit its own checks), and what already
+    // fails there does not count against attempts. An invalid config is
+    // reported by the build check itself on every attempt.
+    let build = match gitkeeper::validate::plan_commands(work) {
+        Ok(plan) => {
+            let build =
+                BuildValidator::new(Arc::new(ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP)));
+            let baseline = build.baseline(work, route.validation, plan).await;
+            if !baseline.failing().is_empty() {
+                tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
+            }
+            build.with_baseline(baseline)
+        }
+        Err(_) => BuildValidator::new(Arc::new(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP))),
+    };
     let generator = Generator::new(
         ModelPool::build(&settings.models, &env),
         prompts,

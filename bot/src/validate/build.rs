@@ -70,8 +70,11 @@ fn tail(text: &str, max: usize) -> String {
 /// What the repository's commands did on the base commit, before any change:
 /// which failed, and the error lines each printed. A failure an attempt did
 /// not cause is reported as pre-existing instead of failing it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Baseline {
+    /// The commands as planned on the base commit; attempts are judged by
+    /// these, so a change cannot edit the checks it is judged by.
+    plan: checks::CommandPlan,
     /// Command name → the error lines of its failure on the base commit.
     failed: HashMap<String, BTreeSet<String>>,
 }
@@ -107,11 +110,17 @@ struct Ran {
 }
 
 impl BuildValidator {
-    /// Run the level's commands on the work dir as it is (the base commit,
-    /// before the first attempt) and remember what already fails.
-    pub async fn baseline(&self, work_dir: &Path, level: ValidationLevel) -> Baseline {
-        let (_, runs) = self.run_level(work_dir, level, true).await;
+    /// Run `plan` (made on the base commit) on the work dir as it is, before
+    /// the first attempt, and remember what already fails.
+    pub async fn baseline(
+        &self,
+        work_dir: &Path,
+        level: ValidationLevel,
+        plan: checks::CommandPlan,
+    ) -> Baseline {
+        let (_, runs) = self.run_level(work_dir, level, true, Ok(&plan)).await;
         Baseline {
+            plan,
             failed: runs
                 .into_iter()
                 .filter(|r| !r.result.passed)
@@ -134,9 +143,10 @@ impl BuildValidator {
         work_dir: &Path,
         level: ValidationLevel,
         keep_going: bool,
+        plan: Result<&checks::CommandPlan, checks::CommandsError>,
     ) -> (String, Vec<Ran>) {
         let method = format!("commands:{}", planner_level(level).as_str());
-        let plan = match checks::plan_commands(work_dir) {
+        let plan = match plan {
             Ok(plan) => plan,
             Err(e) => {
                 let result = failed("validation commands", e.to_string(), Duration::ZERO);
@@ -267,7 +277,15 @@ impl Validator for BuildValidator {
         level: ValidationLevel,
     ) -> ValidationReport {
         let keep_going = self.baseline.is_some();
-        let (method, runs) = self.run_level(work_dir, level, keep_going).await;
+        let planned;
+        let plan = match &self.baseline {
+            Some(baseline) => Ok(&baseline.plan),
+            None => {
+                planned = checks::plan_commands(work_dir);
+                planned.as_ref().map_err(Clone::clone)
+            }
+        };
+        let (method, runs) = self.run_level(work_dir, level, keep_going, plan).await;
         let mut results = Vec::new();
         for ran in runs {
             let result = self.judge(ran);
@@ -389,7 +407,10 @@ mod tests {
             ("errors.txt", "error: flaky network test timed out\n"),
         ]);
         let build = validator();
-        let baseline = build.baseline(dir.path(), ValidationLevel::Tests).await;
+        let plan = checks::plan_commands(dir.path()).unwrap();
+        let baseline = build
+            .baseline(dir.path(), ValidationLevel::Tests, plan)
+            .await;
         assert_eq!(baseline.failing(), vec!["make check"]);
         let build = build.with_baseline(baseline);
 
@@ -423,10 +444,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_attempt_is_judged_by_the_base_commits_commands_not_its_own() {
+        let dir = repo(&[
+            (
+                ".github/gitkeeper.yml",
+                "validate:\n  setup: []\n  checks:\n    - run: grep -q tax src/total.txt\n      stage: test\n",
+            ),
+            ("src/total.txt", "sum + tax\n"),
+        ]);
+        let build = validator();
+        let plan = checks::plan_commands(dir.path()).unwrap();
+        let baseline = build
+            .baseline(dir.path(), ValidationLevel::Tests, plan)
+            .await;
+        let build = build.with_baseline(baseline);
+        // The attempt drops the tax and rewrites the check into one that passes.
+        std::fs::write(dir.path().join("src/total.txt"), "sum\n").unwrap();
+        std::fs::write(
+            dir.path().join(".github/gitkeeper.yml"),
+            "validate:\n  setup: []\n  checks:\n    - run: \"true\"\n      stage: test\n",
+        )
+        .unwrap();
+        let report = build
+            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .await;
+        assert!(!report.passed, "{report:#?}");
+        assert_eq!(report.checks[0].name, "grep -q tax src/total.txt");
+    }
+
+    #[tokio::test]
     async fn a_clean_base_keeps_every_failure_an_attempt_causes() {
         let dir = repo(&[("Makefile", NOISY), ("errors.txt", "")]);
         let build = validator();
-        let baseline = build.baseline(dir.path(), ValidationLevel::Tests).await;
+        let plan = checks::plan_commands(dir.path()).unwrap();
+        let baseline = build
+            .baseline(dir.path(), ValidationLevel::Tests, plan)
+            .await;
         assert!(baseline.failing().is_empty());
         let build = build.with_baseline(baseline);
         std::fs::write(dir.path().join("errors.txt"), "error: broke it\n").unwrap();
