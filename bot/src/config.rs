@@ -104,6 +104,9 @@ pub struct GithubSettings {
     pub max_retries: u32,
     /// Longest wait accepted for a rate limit before the call fails instead.
     pub max_rate_limit_wait_secs: u64,
+    /// Where repositories are cloned from, when it is not derived from
+    /// `api_url` (github.com for api.github.com, the host for `/api/v3`).
+    pub git_url: Option<String>,
 }
 
 impl Default for GithubSettings {
@@ -117,6 +120,7 @@ impl Default for GithubSettings {
             timeout_secs: 30,
             max_retries: 4,
             max_rate_limit_wait_secs: 120,
+            git_url: None,
         }
     }
 }
@@ -481,6 +485,23 @@ impl Settings {
         format!("{}/", self.github.api_url.trim_end_matches('/'))
     }
 
+    /// Where `<owner>/<repo>.git` is fetched from: `[github] git_url`, else
+    /// derived from `api_url` (`https://api.github.com` → `https://github.com/`,
+    /// `https://HOST/api/v3` → `https://HOST/`, anything else → itself).
+    pub fn git_base(&self) -> String {
+        if let Some(url) = &self.github.git_url {
+            return format!("{}/", url.trim_end_matches('/'));
+        }
+        let api = self.github.api_url.trim_end_matches('/');
+        if api.eq_ignore_ascii_case("https://api.github.com") {
+            "https://github.com/".to_string()
+        } else if let Some(host) = api.strip_suffix("/api/v3") {
+            format!("{host}/")
+        } else {
+            format!("{api}/")
+        }
+    }
+
     pub fn lease(&self) -> Duration {
         Duration::from_secs(self.worker.lease_secs)
     }
@@ -499,6 +520,7 @@ impl Settings {
                 "timeout_secs": self.github.timeout_secs,
                 "max_retries": self.github.max_retries,
                 "max_rate_limit_wait_secs": self.github.max_rate_limit_wait_secs,
+                "git_url": self.github.git_url,
             },
             "database": {
                 "url": redact_url(&self.database_url()),
@@ -633,6 +655,33 @@ mod tests {
         assert_eq!(s.redacted_toml(), defaults.redacted_toml());
         assert!(s.redacted_toml().contains("[context]"));
         assert!(s.redacted_toml().contains("[models.local-small]"));
+    }
+
+    #[test]
+    fn the_git_base_follows_the_api_url() {
+        let with = |api: &str, git: Option<&str>| {
+            let mut s = Settings::default();
+            s.github.api_url = api.into();
+            s.github.git_url = git.map(str::to_string);
+            s.git_base()
+        };
+        assert_eq!(with("https://api.github.com", None), "https://github.com/");
+        assert_eq!(with("https://api.github.com/", None), "https://github.com/");
+        assert_eq!(
+            with("https://ghe.example.com/api/v3", None),
+            "https://ghe.example.com/"
+        );
+        assert_eq!(
+            with("http://127.0.0.1:8080", None),
+            "http://127.0.0.1:8080/"
+        );
+        assert_eq!(
+            with(
+                "https://api.github.com",
+                Some("https://mirror.example.com/git")
+            ),
+            "https://mirror.example.com/git/"
+        );
     }
 
     #[test]

@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{CommentId, InstallationId, IssueNumber, RepoId, ReviewId};
 
+/// On an issue while the bot works on it.
+pub const WORKING_LABEL: &str = "gitkeeper:working";
+/// On an issue when every tier of the ladder failed.
+pub const NEEDS_HUMAN_LABEL: &str = "gitkeeper:needs-human";
+/// On an issue while the model's question waits for an answer.
+pub const CLARIFICATION_LABEL: &str = "gitkeeper:clarification-needed";
+
 /// A repository as the webhook names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoRef {
@@ -90,6 +97,10 @@ pub enum Intent {
         title: String,
         body: String,
         sender: Sender,
+        /// A maintainer's answer to the model's question, resuming a job
+        /// that waited for clarification.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<String>,
     },
     /// A `/gitkeeper` command in a comment.
     Command {

@@ -18,6 +18,7 @@ pub mod route;
 pub mod runner_api;
 pub mod serve;
 pub mod solve;
+pub mod task;
 pub mod telemetry;
 pub mod tls;
 pub mod validate;

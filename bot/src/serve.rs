@@ -29,6 +29,8 @@ pub enum ServeError {
     },
     #[error("the HTTP server failed: {0}")]
     Server(std::io::Error),
+    #[error(transparent)]
+    Checkout(#[from] crate::checkout::CheckoutError),
 }
 
 /// Run until a shutdown signal.
@@ -79,9 +81,18 @@ pub async fn serve_until(
 
     let workers = match github {
         Ok(github) => {
+            let pipeline = Pipeline::new(github, Arc::new(settings.clone()), store.clone())?;
+            match crate::checkout::clean_stale_work_dirs(&settings.data.dir).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    removed = n,
+                    "removed job directories left by an earlier run"
+                ),
+                Err(e) => tracing::warn!(error = %e, "cannot clean old job directories"),
+            }
             let pool = WorkerPool {
                 store: store.clone(),
-                pipeline: Arc::new(Pipeline::new(github, &settings.trigger)),
+                pipeline: Arc::new(pipeline),
                 settings: settings.worker.clone(),
                 metrics: metrics.clone(),
                 wake,

@@ -7,18 +7,13 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use gitkeeper::edits::PathPolicy;
 use tokio::process::Command;
 
 use crate::config::Settings;
-use crate::generate::{GenerateInput, Generation, GenerationOutcome, Generator, ModelPool};
-use crate::prompts::Prompts;
-use crate::route::{Route, TaskInput, route};
-use crate::validate::StaticValidator;
-use crate::validate::build::{BuildValidator, Chain};
-use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox};
+use crate::generate::{Generation, GenerationOutcome, ModelPool};
+use crate::route::Route;
+use crate::task::{TaskError, TaskRun, TaskSpec, run_task};
 
 /// What to solve and how.
 #[derive(Debug, Clone)]
@@ -62,17 +57,7 @@ pub enum SolveError {
     #[error("cannot create a temporary directory: {0}")]
     TempDir(std::io::Error),
     #[error(transparent)]
-    Context(#[from] gitkeeper::context::ContextError),
-    #[error(transparent)]
-    RepoConfig(#[from] gitkeeper::validate::CommandsError),
-    #[error("{0}")]
-    Policy(#[from] gitkeeper::edits::PolicyError),
-    #[error(transparent)]
-    Route(#[from] crate::route::RouteError),
-    #[error(transparent)]
-    Prompt(#[from] crate::prompts::PromptError),
-    #[error(transparent)]
-    Generate(#[from] crate::generate::GenerateError),
+    Task(#[from] TaskError),
 }
 
 /// The branch name for a task title: `gitkeeper/solve-<slug>`.
@@ -196,86 +181,26 @@ async fn run_in(
     body: &str,
     branch: &str,
 ) -> Result<SolveReport, SolveError> {
-    let task_text = format!("{title}\n{body}");
-    let work_dir = work.to_path_buf();
-    let context_options =
-        gitkeeper::validate::repo_context_options(work, settings.context.options())?;
-    let options_for_build = context_options.clone();
-    let package = tokio::task::spawn_blocking(move || {
-        gitkeeper::context::build(&work_dir, &task_text, &options_for_build)
-    })
-    .await
-    .map_err(|e| SolveError::Git {
-        args: "context".into(),
-        detail: e.to_string(),
-    })??;
-    let policy = PathPolicy::new(
-        package
-            .gitkeeper_doc
-            .rules
-            .protected
-            .iter()
-            .map(|r| r.glob.clone())
-            .collect(),
-    )?;
-    let task = TaskInput {
-        title: title.to_string(),
-        body: body.to_string(),
-        labels: options.labels.clone(),
-    };
-    let route = route(
-        &task,
-        Some(&package),
-        &settings.route,
-        &settings.models,
-        options.escalations,
-    )?;
-    let mut prompts = Prompts::load(&settings.prompts)?;
-    if settings.prompts.repo_overrides {
-        prompts = prompts.with_repo_overrides(work)?;
-    }
     let env = |var: &str| std::env::var(var).ok();
-    // The commands are planned once, on the base commit: attempts are judged
-    // by them (an attempt cannot edit its own checks), and what already
-    // fails there does not count against attempts. An invalid config is
-    // reported by the build check itself on every attempt.
-    let build = match gitkeeper::validate::plan_commands(work) {
-        Ok(plan) => {
-            let build =
-                BuildValidator::new(Arc::new(ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP)));
-            let baseline = build.baseline(work, route.validation, plan).await;
-            if !baseline.failing().is_empty() {
-                tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
-            }
-            build.with_baseline(baseline)
-        }
-        Err(_) => BuildValidator::new(Arc::new(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP))),
+    let spec = TaskSpec {
+        title,
+        body,
+        labels: &options.labels,
+        escalations: options.escalations,
+        cloud_approved: options.approve_cloud,
+        spent_today_usd: 0.0,
+        revision: None,
     };
-    let generator = Generator::new(
+    let TaskRun {
+        route, generation, ..
+    } = run_task(
+        settings,
         ModelPool::build(&settings.models, &env),
-        prompts,
-        Arc::new(Chain(vec![
-            Arc::new(StaticValidator::new(
-                context_options,
-                Arc::new(package.clone()),
-            )),
-            Arc::new(build),
-        ])),
-        settings.route.clone(),
-    );
-    let generation = generator
-        .run(&GenerateInput {
-            work_dir: work,
-            title,
-            body,
-            context: &package,
-            route: &route,
-            policy: &policy,
-            constraints: &[],
-            cloud_approved: options.approve_cloud,
-            spent_today_usd: 0.0,
-        })
-        .await?;
+        work,
+        &spec,
+        None,
+    )
+    .await?;
     let mut report = SolveReport {
         route,
         generation,

@@ -94,6 +94,8 @@ pub struct BotOptions {
     pub lease_secs: u64,
     pub concurrency: usize,
     pub extra_env: Vec<(String, String)>,
+    /// Written to `<data_dir>/gitkeeper.toml` and used as the config file.
+    pub config_toml: Option<String>,
 }
 
 impl BotOptions {
@@ -105,6 +107,7 @@ impl BotOptions {
             lease_secs: 3,
             concurrency: 2,
             extra_env: Vec::new(),
+            config_toml: None,
         }
     }
 }
@@ -130,6 +133,14 @@ impl BotProcess {
     pub async fn start(options: &BotOptions, data_dir: &Path) -> BotProcess {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let config = match &options.config_toml {
+            Some(text) => {
+                let path = data_dir.join("gitkeeper.toml");
+                std::fs::write(&path, text).expect("write gitkeeper.toml");
+                path
+            }
+            None => data_dir.join("absent.toml"),
+        };
         let mut env = vec![
             ("GITKEEPER_SERVER__LISTEN".to_string(), addr.to_string()),
             (
@@ -163,10 +174,7 @@ impl BotProcess {
             ),
             ("GITKEEPER_WORKER__POLL_INTERVAL_MS".into(), "200".into()),
             ("GITKEEPER_WORKER__SHUTDOWN_GRACE_SECS".into(), "5".into()),
-            (
-                "GITKEEPER_CONFIG".into(),
-                data_dir.join("absent.toml").display().to_string(),
-            ),
+            ("GITKEEPER_CONFIG".into(), config.display().to_string()),
             ("RUST_LOG".into(), "info,gitkeeper_bot=debug".into()),
         ];
         if let Some(url) = &options.database_url {
@@ -322,7 +330,7 @@ impl BotProcess {
                 .filter(|j| {
                     matches!(
                         j["state"].as_str(),
-                        Some("succeeded" | "failed" | "cancelled")
+                        Some("succeeded" | "failed" | "cancelled" | "waiting")
                     )
                 })
                 .count();

@@ -7,3 +7,4 @@ pub mod bot;
 pub mod github;
 pub mod models;
 pub mod runner;
+pub mod world;

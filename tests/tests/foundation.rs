@@ -4,53 +4,29 @@
 
 use std::time::Duration;
 
-use gitkeeper_e2e::bot::{
-    BotOptions, BotProcess, WEBHOOK_SECRET, fresh_postgres_url, sign, webhook_fixture,
-};
-use gitkeeper_e2e::github::{
-    Failure, GithubDouble, GithubDoubleOptions, Permission, ReactionTarget,
-};
+use gitkeeper_e2e::bot::{BotProcess, WEBHOOK_SECRET, fresh_postgres_url, sign, webhook_fixture};
+use gitkeeper_e2e::github::{Failure, Permission, ReactionTarget};
+use gitkeeper_e2e::models::Step;
+use gitkeeper_e2e::world::{INSTALLATION, ISSUE, OWNER, REPO, World, good_answer, labeled};
 use serde_json::{Value, json};
 
-const INSTALLATION: u64 = 42;
-const OWNER: &str = "Codertocat";
-const REPO: &str = "Hello-World";
-const ISSUE: u64 = 7;
-
-async fn double() -> GithubDouble {
-    let gh = GithubDouble::start(GithubDoubleOptions::default()).await;
-    gh.add_installation(INSTALLATION, OWNER);
-    gh.add_repo(INSTALLATION, OWNER, REPO).await;
-    gh.add_issue(
-        OWNER,
-        REPO,
-        ISSUE,
-        "Add an archived flag to projects",
-        "Projects need an `archived` boolean.",
-        "Codertocat",
-    );
-    gh
+/// The world of every test here: a repository with a small TypeScript file,
+/// issue #7 about it, and local models that answer with the fix.
+async fn double() -> World {
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    world
 }
 
-fn labeled(number: u64) -> Value {
-    let mut v = webhook_fixture("issues.labeled.json", INSTALLATION);
-    v["label"]["name"] = json!("gitkeeper");
-    v["issue"]["number"] = json!(number);
-    v
-}
-
-fn status_comments(gh: &GithubDouble, number: u64) -> Vec<String> {
-    gh.comments(OWNER, REPO, number)
-        .into_iter()
-        .filter(|c| c.body.contains("<!-- gitkeeper:job="))
-        .map(|c| c.body)
-        .collect()
+fn status_comments(world: &World, number: u64) -> Vec<String> {
+    world.status_comments(number)
 }
 
 async fn labeled_issue_yields_one_job_and_one_acknowledgement(database_url: Option<String>) {
-    let gh = double().await;
+    let world = double().await;
+    let gh = &world.gh;
     let dir = tempfile::tempdir().unwrap();
-    let mut options = BotOptions::new(&gh.url(), gh.app_id());
+    let mut options = world.options();
     options.database_url = database_url;
     let bot = BotProcess::start(&options, dir.path()).await;
 
@@ -70,9 +46,10 @@ async fn labeled_issue_yields_one_job_and_one_acknowledgement(database_url: Opti
     assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
     assert_eq!(jobs[0]["intent"]["intent"], "generate");
 
-    let comments = status_comments(&gh, ISSUE);
+    let comments = status_comments(&world, ISSUE);
     assert_eq!(comments.len(), 1, "{comments:#?}");
-    assert!(comments[0].contains("Gitkeeper picked this up"));
+    assert!(comments[0].contains("✅ **Opened #"), "{}", comments[0]);
+    assert_eq!(gh.pulls(OWNER, REPO).len(), 1);
     let reactions = gh.reactions(OWNER, REPO, ReactionTarget::Issue(ISSUE));
     assert_eq!(reactions.len(), 1);
     assert_eq!(reactions[0].content, "eyes");
@@ -85,8 +62,13 @@ async fn labeled_issue_yields_one_job_and_one_acknowledgement(database_url: Opti
             .iter()
             .all(|r| r.header("authorization") == Some("Bearer"))
     );
+    // The status comment is created once and then edited in place.
     let comment_calls = gh.requests_matching("POST", "/repos/*/*/issues/*/comments");
     assert_eq!(comment_calls.len(), 1);
+    assert!(
+        !gh.requests_matching("PATCH", "/repos/*/*/issues/comments/*")
+            .is_empty()
+    );
     assert_eq!(comment_calls[0].header("authorization"), Some("token"));
 }
 
@@ -102,10 +84,11 @@ async fn labeled_issue_yields_one_job_and_one_acknowledgement_on_postgres() {
 
 #[tokio::test]
 async fn a_sender_without_write_access_gets_one_polite_comment_and_no_work() {
-    let gh = double().await;
+    let world = double().await;
+    let gh = &world.gh;
     gh.set_permission(OWNER, REPO, "mallory", Permission::Read);
     let dir = tempfile::tempdir().unwrap();
-    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let bot = BotProcess::start(&world.options(), dir.path()).await;
     let mut event = labeled(ISSUE);
     event["sender"]["login"] = json!("mallory");
     event["sender"]["id"] = json!(9_001);
@@ -126,7 +109,7 @@ async fn a_sender_without_write_access_gets_one_polite_comment_and_no_work() {
     );
     assert!(comments[0].body.contains("**write**") && comments[0].body.contains("**read**"));
     assert!(
-        status_comments(&gh, ISSUE).is_empty(),
+        status_comments(&world, ISSUE).is_empty(),
         "no work was acknowledged"
     );
     assert!(
@@ -139,9 +122,10 @@ async fn a_sender_without_write_access_gets_one_polite_comment_and_no_work() {
 
 #[tokio::test]
 async fn bad_signature_is_refused_and_queues_nothing() {
-    let gh = double().await;
+    let world = double().await;
+    let gh = &world.gh;
     let dir = tempfile::tempdir().unwrap();
-    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let bot = BotProcess::start(&world.options(), dir.path()).await;
     let body = serde_json::to_vec(&labeled(ISSUE)).unwrap();
 
     let wrong = sign("not-the-secret", &body);
@@ -173,9 +157,10 @@ async fn bad_signature_is_refused_and_queues_nothing() {
 
 #[tokio::test]
 async fn redelivered_webhook_creates_no_second_job() {
-    let gh = double().await;
+    let world = double().await;
+    let gh = &world.gh;
     let dir = tempfile::tempdir().unwrap();
-    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let bot = BotProcess::start(&world.options(), dir.path()).await;
     let first = bot.webhook("issues", "d-redeliver", &labeled(ISSUE)).await;
     assert_eq!(first.status(), 202);
     let again = bot.webhook("issues", "d-redeliver", &labeled(ISSUE)).await;
@@ -184,14 +169,16 @@ async fn redelivered_webhook_creates_no_second_job() {
     assert_eq!(body["status"], "duplicate");
     let jobs = bot.wait_for_jobs(1, Duration::from_secs(20)).await;
     assert_eq!(jobs.len(), 1);
-    assert_eq!(status_comments(&gh, ISSUE).len(), 1);
+    assert_eq!(status_comments(&world, ISSUE).len(), 1);
+    assert_eq!(gh.pulls(OWNER, REPO).len(), 1);
 }
 
 #[tokio::test]
 async fn killed_bot_finishes_the_job_exactly_once_after_restart() {
-    let gh = double().await;
+    let world = double().await;
+    let gh = &world.gh;
     let dir = tempfile::tempdir().unwrap();
-    let options = BotOptions::new(&gh.url(), gh.app_id());
+    let options = world.options();
     // The status comment hangs long enough for the bot to die in the middle of the job.
     gh.fail_next(
         "POST",
@@ -231,7 +218,7 @@ async fn killed_bot_finishes_the_job_exactly_once_after_restart() {
     assert_eq!(jobs[0]["state"], "succeeded", "{}", bot.log());
     assert_eq!(jobs[0]["attempts"], 2, "{jobs:#?}");
     assert_eq!(
-        status_comments(&gh, ISSUE).len(),
+        status_comments(&world, ISSUE).len(),
         1,
         "{:#?}",
         gh.comments(OWNER, REPO, ISSUE)
@@ -241,60 +228,16 @@ async fn killed_bot_finishes_the_job_exactly_once_after_restart() {
             .len(),
         1
     );
-}
-
-#[tokio::test]
-async fn retry_comment_on_a_pull_request_becomes_a_retry_command() {
-    let gh = double().await;
-    gh.add_issue(
-        OWNER,
-        REPO,
-        12,
-        "gitkeeper: add archived flag",
-        "Closes #7",
-        "gitkeeper[bot]",
-    );
-    let comment_id = gh.add_comment(OWNER, REPO, 12, "Codertocat", "/gitkeeper retry");
-    let dir = tempfile::tempdir().unwrap();
-    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
-
-    let mut payload = webhook_fixture("issue_comment.created.json", INSTALLATION);
-    payload["issue"]["number"] = json!(12);
-    payload["issue"]["pull_request"] =
-        json!({"url": format!("https://api.github.com/repos/{OWNER}/{REPO}/pulls/12")});
-    payload["comment"]["id"] = json!(comment_id);
-    payload["comment"]["body"] = json!("/gitkeeper retry");
-    assert_eq!(
-        bot.webhook("issue_comment", "d-retry", &payload)
-            .await
-            .status(),
-        202
-    );
-
-    let jobs = bot.wait_for_jobs(1, Duration::from_secs(20)).await;
-    let intent = &jobs[0]["intent"];
-    assert_eq!(intent["intent"], "command");
-    assert_eq!(intent["command"]["command"], "retry");
-    assert_eq!(
-        intent["target"],
-        json!({"kind": "pull_request", "number": 12})
-    );
-    assert_eq!(jobs[0]["state"], "succeeded", "{}", bot.log());
-    let reactions = gh.reactions(OWNER, REPO, ReactionTarget::Comment(comment_id));
-    assert_eq!(
-        reactions
-            .iter()
-            .map(|r| r.content.as_str())
-            .collect::<Vec<_>>(),
-        ["eyes"]
-    );
+    // Run twice, published once: one branch, one pull request.
+    assert_eq!(gh.pulls(OWNER, REPO).len(), 1, "{}", bot.log());
 }
 
 #[tokio::test]
 async fn comments_by_bots_are_ignored() {
-    let gh = double().await;
+    let world = double().await;
+    let gh = &world.gh;
     let dir = tempfile::tempdir().unwrap();
-    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let bot = BotProcess::start(&world.options(), dir.path()).await;
     let mut payload = webhook_fixture("issue_comment.created.json", INSTALLATION);
     payload["comment"]["body"] = json!("/gitkeeper retry");
     payload["comment"]["user"]["login"] = json!("gitkeeper[bot]");
@@ -311,7 +254,8 @@ async fn comments_by_bots_are_ignored() {
 
 #[tokio::test]
 async fn secondary_rate_limit_is_waited_out_without_duplicating_the_comment() {
-    let gh = double().await;
+    let world = double().await;
+    let gh = &world.gh;
     gh.fail_next(
         "POST",
         "/repos/*/*/issues/*/comments",
@@ -320,7 +264,7 @@ async fn secondary_rate_limit_is_waited_out_without_duplicating_the_comment() {
         },
     );
     let dir = tempfile::tempdir().unwrap();
-    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let bot = BotProcess::start(&world.options(), dir.path()).await;
     assert_eq!(
         bot.webhook("issues", "d-rate", &labeled(ISSUE))
             .await
@@ -334,19 +278,20 @@ async fn secondary_rate_limit_is_waited_out_without_duplicating_the_comment() {
         posts.iter().map(|r| r.status).collect::<Vec<_>>(),
         [Some(403), Some(201)]
     );
-    assert_eq!(status_comments(&gh, ISSUE).len(), 1);
+    assert_eq!(status_comments(&world, ISSUE).len(), 1);
 }
 
 #[tokio::test]
 async fn server_errors_on_a_post_are_not_retried_blindly_and_the_job_retries_later() {
-    let gh = double().await;
+    let world = double().await;
+    let gh = &world.gh;
     gh.fail_next(
         "POST",
         "/repos/*/*/issues/*/reactions",
         Failure::Status(502),
     );
     let dir = tempfile::tempdir().unwrap();
-    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let bot = BotProcess::start(&world.options(), dir.path()).await;
     assert_eq!(
         bot.webhook("issues", "d-502", &labeled(ISSUE))
             .await
@@ -366,9 +311,9 @@ async fn server_errors_on_a_post_are_not_retried_blindly_and_the_job_retries_lat
 
 #[tokio::test]
 async fn malformed_oversized_and_unknown_deliveries_get_the_right_status() {
-    let gh = double().await;
+    let world = double().await;
     let dir = tempfile::tempdir().unwrap();
-    let bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let bot = BotProcess::start(&world.options(), dir.path()).await;
 
     let junk = b"{\"action\": \"labeled\"".to_vec();
     let r = bot
@@ -431,16 +376,16 @@ async fn malformed_oversized_and_unknown_deliveries_get_the_right_status() {
 
 #[tokio::test]
 async fn readiness_names_what_is_missing_and_sigterm_stops_cleanly() {
-    let gh = double().await;
+    let world = double().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut bot = BotProcess::start(&BotOptions::new(&gh.url(), gh.app_id()), dir.path()).await;
+    let mut bot = BotProcess::start(&world.options(), dir.path()).await;
     let ready = bot.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     assert!(bot.terminate().await, "{}", bot.log());
 
     // A bot whose key file is missing still serves, and says why it is not ready.
     let dir = tempfile::tempdir().unwrap();
-    let mut options_without_app = BotOptions::new(&gh.url(), gh.app_id());
+    let mut options_without_app = world.options();
     options_without_app.extra_env = vec![(
         "GITKEEPER_GITHUB__PRIVATE_KEY_PATH".into(),
         dir.path().join("missing.pem").display().to_string(),

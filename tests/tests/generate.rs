@@ -140,6 +140,8 @@ async fn run(world: &World, settings: &RouteSettings, dir: &Path, approved: bool
             constraints: &[],
             cloud_approved: approved,
             spent_today_usd: 0.0,
+            revision: None,
+            progress: None,
         })
         .await
         .unwrap();
@@ -812,6 +814,7 @@ async fn attempt_trail_and_task_record_are_stored_for_the_job() {
             login: "maintainer".into(),
             id: 5,
         },
+        answer: None,
     };
     let delivery = Delivery {
         id: gitkeeper_bot::ids::DeliveryId("d-gen".into()),

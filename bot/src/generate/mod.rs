@@ -15,6 +15,7 @@ mod budget;
 mod checker;
 mod outcome;
 mod pool;
+mod progress;
 mod workdir;
 
 use std::path::Path;
@@ -28,10 +29,13 @@ pub use budget::{CostGuard, utc_day_start};
 pub use checker::{CheckerVerdict, parse_verdict};
 pub use outcome::{Generation, GenerationOutcome};
 pub use pool::ModelPool;
+pub use progress::{Progress, ProgressSender};
 pub use workdir::{RevertError, revert};
 
 use crate::models::{Completion, CompletionRequest, ModelSettings};
-use crate::prompts::{CheckerPrompt, GenerationPrompt, Prompt, PromptError, Prompts, RetryPrompt};
+use crate::prompts::{
+    CheckerPrompt, GenerationPrompt, Prompt, PromptError, Prompts, RetryPrompt, RevisePrompt,
+};
 use crate::queue::{Attempt, AttemptOutcome, AttemptRole, now_ms};
 use crate::route::{Route, RouteSettings, RouteTier};
 use crate::validate::{ValidationReport, Validator};
@@ -54,6 +58,22 @@ pub struct GenerateInput<'a> {
     pub cloud_approved: bool,
     /// What the repository spent today before this task (USD).
     pub spent_today_usd: f64,
+    /// A revision of an existing change instead of the original task.
+    pub revision: Option<Revision<'a>>,
+    /// Where to say which model is working on which attempt.
+    pub progress: Option<&'a ProgressSender>,
+}
+
+/// A maintainer's request to change a pull request.
+#[derive(Debug, Clone, Copy)]
+pub struct Revision<'a> {
+    /// The pull request's diff against its base.
+    pub diff: &'a str,
+    /// The maintainer's words, untrusted.
+    pub comment: &'a str,
+    /// For a review comment: the file and line it is on.
+    pub file: Option<&'a str>,
+    pub line: Option<u64>,
 }
 
 /// The loop could not go on (not a model's failure: those are attempts).
@@ -198,6 +218,15 @@ impl Generator {
                 prompt: &prompt,
                 format,
             };
+            progress::send(
+                run.input.progress,
+                Progress::Calling {
+                    model: tier.model.clone(),
+                    tier: tier_no,
+                    attempt: n,
+                    of: tier.attempts,
+                },
+            );
             let step = self.attempt(run, &call).await?;
             let step = match step {
                 Step::CallFailed if tier.paid && self.settings.fallback_to_local => {
@@ -257,6 +286,15 @@ impl Generator {
             prompt: &prompt,
             format: settings.edit_format,
         };
+        progress::send(
+            run.input.progress,
+            Progress::Calling {
+                model: name.clone(),
+                tier: tier_no,
+                attempt: 1,
+                of: 1,
+            },
+        );
         self.attempt(run, &call).await
     }
 
@@ -265,6 +303,16 @@ impl Generator {
         input: &GenerateInput<'_>,
         format: EditFormat,
     ) -> Result<Prompt, GenerateError> {
+        if let Some(revision) = &input.revision {
+            return Ok(self.prompts.revise(&RevisePrompt {
+                context: input.context,
+                diff: revision.diff,
+                comment: revision.comment,
+                file: revision.file,
+                line: revision.line,
+                edit_format: format,
+            })?);
+        }
         Ok(self.prompts.generation(&GenerationPrompt {
             context: input.context,
             title: input.title,
@@ -283,6 +331,12 @@ impl Generator {
         };
         let mark = run.attempts.len();
         let input = run.input;
+        progress::send(
+            input.progress,
+            Progress::Validating {
+                model: call.model.to_string(),
+            },
+        );
         let judged = judge(
             &completion,
             input.work_dir,

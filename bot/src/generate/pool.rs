@@ -7,6 +7,10 @@ use std::sync::Arc;
 
 use crate::models::{ModelBackend, ModelSettings, ModelsSettings, build_backend_with_env};
 
+/// Makes one model's backend, or says why it cannot.
+pub type BackendMaker<'a> =
+    dyn Fn(&str, &ModelSettings) -> Result<Arc<dyn ModelBackend>, String> + 'a;
+
 struct Entry {
     settings: ModelSettings,
     backend: Result<Arc<dyn ModelBackend>, String>,
@@ -27,9 +31,17 @@ impl std::fmt::Debug for ModelPool {
 impl ModelPool {
     /// Build every configured model's backend, reading `OLLAMA_HOST` and API keys from `env`.
     pub fn build(models: &ModelsSettings, env: &dyn Fn(&str) -> Option<String>) -> ModelPool {
+        Self::build_with(models, &|name, settings| {
+            build_backend_with_env(name, settings, env).map_err(|e| e.to_string())
+        })
+    }
+
+    /// Build every configured model's backend with `make` (the bot routes
+    /// runner tiers to its runners this way).
+    pub fn build_with(models: &ModelsSettings, make: &BackendMaker<'_>) -> ModelPool {
         let mut pool = ModelPool::default();
         for (name, settings) in models.iter() {
-            let backend = build_backend_with_env(name, settings, env).map_err(|e| e.to_string());
+            let backend = make(name, settings);
             pool.entries.insert(
                 name.clone(),
                 Entry {

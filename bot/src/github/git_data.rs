@@ -62,6 +62,7 @@ pub struct GitCommit {
     pub parents: Vec<Sha>,
     /// GitHub's signature check (true for commits the App made without an author).
     pub verified: bool,
+    pub message: String,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +78,8 @@ struct CommitAnswer {
     parents: Vec<ShaOnly>,
     #[serde(default)]
     verification: Option<Verification>,
+    #[serde(default)]
+    message: String,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +99,7 @@ impl From<CommitAnswer> for GitCommit {
             tree: c.tree.sha,
             parents: c.parents.into_iter().map(|p| p.sha).collect(),
             verified: c.verification.is_some_and(|v| v.verified),
+            message: c.message,
         }
     }
 }

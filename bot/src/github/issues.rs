@@ -18,6 +18,19 @@ pub struct IssueComment {
     pub html_url: String,
 }
 
+/// An issue as GitHub returns it (the fields the bot reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Issue {
+    pub number: IssueNumber,
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub state: String,
+    /// Present when the issue is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
 /// Reactions the bot uses.
 #[derive(Debug, Clone, Copy)]
 pub enum Reaction {
@@ -40,6 +53,12 @@ impl Reaction {
 const MAX_COMMENT_PAGES: u32 = 10;
 
 impl Installation {
+    /// One issue (or pull request, as an issue) by number.
+    pub async fn issue(&self, repo: &RepoRef, number: IssueNumber) -> Result<Issue, GithubError> {
+        let path = format!("repos/{}/{}/issues/{number}", repo.owner, repo.name);
+        self.call(Method::GET, &path, None).await?.json(&path)
+    }
+
     pub async fn create_comment(
         &self,
         repo: &RepoRef,

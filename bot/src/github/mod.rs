@@ -14,9 +14,9 @@ pub mod retry;
 pub use auth::{AppCredentials, TokenCache};
 pub use client::{GithubApp, Installation};
 pub use git_data::{FileMode, GitCommit, Sha, TreeChange};
-pub use issues::{IssueComment, Reaction};
+pub use issues::{Issue, IssueComment, Reaction};
 pub(crate) use pulls::cap_head;
-pub use pulls::{CheckConclusion, CheckOutput, NewPull, PullHead, PullRequest};
+pub use pulls::{CheckConclusion, CheckOutput, NewPull, PullHead, PullRepo, PullRequest};
 
 use http::{Method, StatusCode};
 

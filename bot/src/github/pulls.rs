@@ -24,6 +24,7 @@ pub struct PullRequest {
     pub body: Option<String>,
     pub title: String,
     pub head: PullHead,
+    pub base: PullHead,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -31,6 +32,26 @@ pub struct PullHead {
     #[serde(rename = "ref")]
     pub branch: String,
     pub sha: String,
+    /// The repository the branch is in (`None` when it was deleted).
+    #[serde(default)]
+    pub repo: Option<PullRepo>,
+}
+
+/// The repository of a pull request's head or base.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRepo {
+    pub full_name: String,
+}
+
+impl PullRequest {
+    /// True when the head branch is in another repository than the base
+    /// (a fork, or a deleted one): the App cannot push there.
+    pub fn from_fork(&self) -> bool {
+        match (&self.head.repo, &self.base.repo) {
+            (Some(head), Some(base)) => !head.full_name.eq_ignore_ascii_case(&base.full_name),
+            _ => true,
+        }
+    }
 }
 
 /// What a new pull request says.
@@ -93,6 +114,16 @@ impl Installation {
         );
         let pulls: Vec<PullRequest> = self.call(Method::GET, &path, None).await?.json(&path)?;
         Ok(pulls.into_iter().find(|p| p.head.branch == branch))
+    }
+
+    /// One pull request by number.
+    pub async fn pull(
+        &self,
+        repo: &RepoRef,
+        number: IssueNumber,
+    ) -> Result<PullRequest, GithubError> {
+        let path = repo_path(repo, &format!("pulls/{number}"));
+        self.call(Method::GET, &path, None).await?.json(&path)
     }
 
     pub async fn create_pull(

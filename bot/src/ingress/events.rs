@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::config::TriggerSettings;
 use crate::ids::{CommentId, InstallationId, IssueNumber, RepoId, ReviewId};
 use crate::ingress::command;
-use crate::intent::{Intent, RepoRef, ReviseScope, Sender, Target};
+use crate::intent::{CLARIFICATION_LABEL, Intent, RepoRef, ReviseScope, Sender, Target};
 
 /// Branches the bot writes to start with this; review comments elsewhere are not for us.
 pub const BOT_BRANCH_PREFIX: &str = "gitkeeper/";
@@ -102,6 +102,8 @@ struct Issue {
     title: String,
     body: Option<String>,
     pull_request: Option<serde_json::Value>,
+    #[serde(default)]
+    labels: Vec<Label>,
 }
 
 #[derive(Deserialize)]
@@ -243,14 +245,32 @@ fn issues(e: IssuesEvent, trigger: &TriggerSettings) -> Result<Parsed, Malformed
     let Some(installation) = installation_id(e.installation) else {
         return Ok(Parsed::Ignored("no installation in payload"));
     };
-    Ok(Parsed::Work(Intent::Generate {
+    Ok(generate(
         installation,
-        repo: e.repository.to_ref(),
-        issue: IssueNumber(e.issue.number),
-        title: e.issue.title,
-        body: e.issue.body.unwrap_or_default(),
-        sender: e.sender.sender(),
-    }))
+        &e.repository,
+        e.issue,
+        &e.sender,
+        None,
+    ))
+}
+
+/// Work on `issue`; `answer` resumes a job that waited for one.
+fn generate(
+    installation: InstallationId,
+    repository: &Repository,
+    issue: Issue,
+    sender: &Account,
+    answer: Option<String>,
+) -> Parsed {
+    Parsed::Work(Intent::Generate {
+        installation,
+        repo: repository.to_ref(),
+        issue: IssueNumber(issue.number),
+        title: issue.title,
+        body: issue.body.unwrap_or_default(),
+        sender: sender.sender(),
+        answer,
+    })
 }
 
 fn issue_comment(
@@ -263,9 +283,9 @@ fn issue_comment(
     if e.sender.is_bot() || e.comment.user.is_bot() {
         return Ok(Parsed::Ignored("sent by a bot"));
     }
-    let Some(command) = command::parse(&trigger.command, e.comment.body.as_deref().unwrap_or(""))
-    else {
-        return Ok(Parsed::Ignored("comment is not a command"));
+    let text = e.comment.body.clone().unwrap_or_default();
+    let Some(command) = command::parse(&trigger.command, &text) else {
+        return Ok(answer(e, &text));
     };
     let Some(installation) = installation_id(e.installation) else {
         return Ok(Parsed::Ignored("no installation in payload"));
@@ -284,6 +304,29 @@ fn issue_comment(
         sender: e.sender.sender(),
         command,
     }))
+}
+
+/// A plain comment on an issue that waits for an answer to the model's
+/// question resumes the work with it; any other plain comment is ignored.
+fn answer(e: IssueCommentEvent, text: &str) -> Parsed {
+    let waiting = e
+        .issue
+        .labels
+        .iter()
+        .any(|l| l.name.eq_ignore_ascii_case(CLARIFICATION_LABEL));
+    if !waiting || e.issue.pull_request.is_some() || text.trim().is_empty() {
+        return Parsed::Ignored("comment is not a command");
+    }
+    let Some(installation) = installation_id(e.installation) else {
+        return Parsed::Ignored("no installation in payload");
+    };
+    generate(
+        installation,
+        &e.repository,
+        e.issue,
+        &e.sender,
+        Some(text.to_string()),
+    )
 }
 
 fn review_comment(e: ReviewCommentEvent) -> Result<Parsed, MalformedPayload> {
@@ -443,6 +486,30 @@ mod tests {
         assert_eq!(command, Command::Retry);
         assert!(matches!(target, Target::PullRequest(_)));
         assert_eq!(comment_id, CommentId(v["comment"]["id"].as_u64().unwrap()));
+    }
+
+    #[test]
+    fn a_plain_comment_answers_a_waiting_question_and_is_otherwise_ignored() {
+        let mut v = fixture("issue_comment.created.json");
+        v["comment"]["body"] = json!("Use cents, not floats.");
+        v["issue"].as_object_mut().unwrap().remove("pull_request");
+        v["issue"]["labels"] = json!([]);
+        assert_eq!(
+            run("issue_comment", &v),
+            Parsed::Ignored("comment is not a command")
+        );
+        v["issue"]["labels"] = json!([{"name": "gitkeeper:clarification-needed"}]);
+        let Parsed::Work(Intent::Generate { issue, answer, .. }) = run("issue_comment", &v) else {
+            panic!("expected Generate");
+        };
+        assert_eq!(issue, IssueNumber(v["issue"]["number"].as_u64().unwrap()));
+        assert_eq!(answer.as_deref(), Some("Use cents, not floats."));
+        // Not on pull requests, and not from bots.
+        v["issue"]["pull_request"] = json!({"url": "https://api.github.com/repos/o/r/pulls/1"});
+        assert!(matches!(run("issue_comment", &v), Parsed::Ignored(_)));
+        v["issue"].as_object_mut().unwrap().remove("pull_request");
+        v["sender"]["type"] = json!("Bot");
+        assert_eq!(run("issue_comment", &v), Parsed::Ignored("sent by a bot"));
     }
 
     #[test]

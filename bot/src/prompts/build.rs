@@ -101,6 +101,8 @@ pub struct PrDescriptionAttempt {
     pub outcome: String,
     pub tokens: u32,
     pub cost: String,
+    /// Why it did not pass, one line (empty when it passed).
+    pub note: String,
 }
 
 /// What a PR description says.

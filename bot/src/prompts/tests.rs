@@ -251,7 +251,7 @@ fn pr_description_lists_route_attempts_and_closes_the_issue() {
         .pr_description(&PrDescription {
             summary: "Adds GET /api/health.".into(),
             diff_summary: "1 file changed, 3 insertions(+), 0 deletions(-)".into(),
-            files: vec!["app/api/health/route.ts".into()],
+            files: vec!["`app/api/health/route.ts`: added (+3)".into()],
             validation: "edits applied; 1 file parses".into(),
             route: "quick-edit: local-small".into(),
             attempts: vec![PrDescriptionAttempt {
@@ -261,6 +261,7 @@ fn pr_description_lists_route_attempts_and_closes_the_issue() {
                 outcome: "passed".into(),
                 tokens: 1200,
                 cost: "0.0000".into(),
+                note: String::new(),
             }],
             tokens: 1200,
             cost: "0.0000".into(),
@@ -268,11 +269,14 @@ fn pr_description_lists_route_attempts_and_closes_the_issue() {
         })
         .unwrap();
     assert!(
-        text.contains("| 1 | 1 | local-small | passed | 1200 | $0.0000 |"),
+        text.contains("| 1 | 1 | local-small | passed | 1200 | $0.0000 |  |"),
         "{text}"
     );
     assert!(text.contains("Closes #42"), "{text}");
-    assert!(text.contains("- `app/api/health/route.ts`"), "{text}");
+    assert!(
+        text.contains("- `app/api/health/route.ts`: added (+3)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -134,6 +134,8 @@ impl WorkerPool {
         let finish = match result {
             Ok(Outcome::Done) => Finish::Succeeded,
             Ok(Outcome::Cancelled) => Finish::Cancelled("cancelled".into()),
+            Ok(Outcome::Waiting(why)) => Finish::Waiting(why),
+            Ok(Outcome::Failed(why)) => Finish::Failed(why),
             Err(e) if e.is_transient() && job.attempts < self.settings.max_attempts => {
                 let after = Duration::from_secs(5 * 2u64.pow(job.attempts.min(6)));
                 tracing::warn!(error = %e, retry_in_secs = after.as_secs(), "job failed for a passing reason; will retry");

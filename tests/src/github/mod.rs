@@ -334,6 +334,7 @@ impl GithubDouble {
                 body: body.to_string(),
                 author: author.to_string(),
                 created_at: Utc::now(),
+                pull_request: false,
             },
         );
     }

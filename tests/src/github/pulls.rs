@@ -20,7 +20,7 @@ use super::auth::{Level, repo_access};
 use super::error::{ApiError, json_object, json_response, path_number, required_string};
 use super::git_store::{git, rev_parse};
 use super::shapes;
-use super::state::{Ctx, GithubState, Permission, Pull, RepoKey};
+use super::state::{Ctx, GithubState, Issue, Permission, Pull, RepoKey};
 
 const CREATE_DOCS: &str = "https://docs.github.com/rest/pulls/pulls#create-a-pull-request";
 const LIST_DOCS: &str = "https://docs.github.com/rest/pulls/pulls#list-pull-requests";
@@ -111,6 +111,12 @@ async fn pull_shape(ctx: &Ctx, key: &RepoKey, pull: &Pull) -> Value {
         .await
         .unwrap_or_default();
     let api = format!("{}/repos/{owner}/{name}", ctx.origin);
+    let repo_shape = json!({
+        "name": name,
+        "full_name": format!("{owner}/{name}"),
+        "fork": false,
+        "url": api,
+    });
     json!({
         "id": pull.id,
         "node_id": shapes::node_id("PR", pull.id),
@@ -127,8 +133,8 @@ async fn pull_shape(ctx: &Ctx, key: &RepoKey, pull: &Pull) -> Value {
         "draft": pull.draft,
         "merged": false,
         "requested_reviewers": reviewers,
-        "head": {"ref": pull.head, "sha": head_sha, "label": format!("{owner}:{}", pull.head)},
-        "base": {"ref": pull.base, "sha": base_sha, "label": format!("{owner}:{}", pull.base)},
+        "head": {"ref": pull.head, "sha": head_sha, "label": format!("{owner}:{}", pull.head), "repo": repo_shape.clone()},
+        "base": {"ref": pull.base, "sha": base_sha, "label": format!("{owner}:{}", pull.base), "repo": repo_shape},
         "created_at": shapes::timestamp(pull.created_at),
         "updated_at": shapes::timestamp(pull.updated_at),
         "closed_at": null,
@@ -215,6 +221,19 @@ async fn create_pull(
             updated_at: now,
         };
         repo.pulls.insert(pull.number, pull.clone());
+        // On GitHub a pull request is an issue too: it takes comments and labels.
+        repo.issues.insert(
+            pull.number,
+            Issue {
+                id: pull.id,
+                number: pull.number,
+                title: pull.title.clone(),
+                body: pull.body.clone(),
+                author: pull.author.clone(),
+                created_at: now,
+                pull_request: true,
+            },
+        );
         pull
     };
     let shape = pull_shape(&ctx, &key, &pull).await;

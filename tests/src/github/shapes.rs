@@ -183,7 +183,21 @@ pub(crate) fn issue(origin: &str, st: &mut GithubState, key: &RepoKey, issue: &I
         .collect();
     let api = repo_api(origin, repo);
     let url = format!("{api}/issues/{}", issue.number);
-    json!({
+    let pull = issue
+        .pull_request
+        .then(|| repo.pulls.get(&issue.number))
+        .flatten();
+    let (title, body) = match pull {
+        Some(p) => (p.title.clone(), p.body.clone()),
+        None => (issue.title.clone(), issue.body.clone()),
+    };
+    let pull_request = pull.map(|p| {
+        json!({
+            "url": format!("{api}/pulls/{}", p.number),
+            "html_url": format!("{}/pull/{}", repo_html(origin, repo), p.number),
+        })
+    });
+    let mut shape = json!({
         "id": issue.id,
         "node_id": node_id("I", issue.id),
         "url": url,
@@ -196,8 +210,8 @@ pub(crate) fn issue(origin: &str, st: &mut GithubState, key: &RepoKey, issue: &I
         "number": issue.number,
         "state": "open",
         "state_reason": null,
-        "title": issue.title,
-        "body": issue.body,
+        "title": title,
+        "body": body,
         "user": user(origin, &author),
         "labels": labels,
         "assignee": null,
@@ -212,5 +226,9 @@ pub(crate) fn issue(origin: &str, st: &mut GithubState, key: &RepoKey, issue: &I
         "updated_at": timestamp(issue.created_at),
         "author_association": st.author_association(key, &issue.author),
         "reactions": reaction_rollup(st, key, super::ReactionTarget::Issue(issue.number), &format!("{url}/reactions")),
-    })
+    });
+    if let Some(pull_request) = pull_request {
+        shape["pull_request"] = pull_request;
+    }
+    shape
 }

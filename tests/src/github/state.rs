@@ -134,6 +134,8 @@ pub(crate) struct Issue {
     pub body: String,
     pub author: String,
     pub created_at: DateTime<Utc>,
+    /// Every pull request is also an issue (comments, labels, reactions).
+    pub pull_request: bool,
 }
 
 pub(crate) struct Token {

@@ -1,0 +1,435 @@
+//! Strings the stages of one job together: authorization, the status
+//! comment, checkout → context → route → generate → validate → publish, and
+//! the answers to maintainers' commands. Every side effect on GitHub is
+//! idempotent (find before create), so a job re-run after a crash leaves
+//! exactly one trace.
+
+mod report;
+mod status;
+mod work;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::checkout::{CheckoutError, Checkouts};
+use crate::config::{RepoRole, Settings};
+use crate::generate::ModelPool;
+use crate::github::{GithubApp, GithubError, Installation, Reaction};
+use crate::ids::IssueNumber;
+use crate::intent::{Command, Intent, ReviseScope, Target, WORKING_LABEL};
+use crate::queue::{Job, JobStore, StoreError};
+use status::StatusComment;
+use work::{Ask, Request};
+
+pub use report::{attempt_table, file_lines, validation_section};
+
+/// What running a job came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Cancelled,
+    /// Parked until a maintainer answers or approves.
+    Waiting(String),
+    /// The work ended without a result; the maintainer was told why.
+    Failed(String),
+}
+
+/// A job that could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    #[error(transparent)]
+    Checkout(#[from] CheckoutError),
+    #[error(transparent)]
+    Task(#[from] crate::task::TaskError),
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Prompt(#[from] crate::prompts::PromptError),
+}
+
+impl PipelineError {
+    /// True when running the job again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PipelineError::Github(e) => e.is_transient(),
+            PipelineError::Checkout(e) => e.is_transient(),
+            PipelineError::Publish(crate::publish::PublishError::Github(e)) => e.is_transient(),
+            PipelineError::Store(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The marker that finds this job's status comment again after a restart.
+pub fn status_marker(job: &Job) -> String {
+    format!("<!-- gitkeeper:job={} -->", job.id)
+}
+
+/// Everything a job needs from the outside.
+pub struct Pipeline {
+    github: Arc<GithubApp>,
+    settings: Arc<Settings>,
+    store: Arc<dyn JobStore>,
+    checkouts: Checkouts,
+}
+
+impl Pipeline {
+    pub fn new(
+        github: Arc<GithubApp>,
+        settings: Arc<Settings>,
+        store: Arc<dyn JobStore>,
+    ) -> Result<Self, CheckoutError> {
+        let checkouts = Checkouts::new(&settings.data.dir, &settings.git_base())?;
+        Ok(Self {
+            github,
+            settings,
+            store,
+            checkouts,
+        })
+    }
+
+    fn prefix(&self) -> &str {
+        &self.settings.trigger.command
+    }
+
+    /// The models a job may call: runner tiers through the runners, the rest directly.
+    fn models(&self) -> ModelPool {
+        ModelPool::build_with(&self.settings.models, &|name, settings| {
+            crate::runner_api::backend_for(name, settings, &self.settings.runner, &self.store)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    /// True when the sender may start work; otherwise they get one polite
+    /// comment on the issue or pull request (one per person, edited in place
+    /// on repeats) and nothing else happens.
+    async fn authorized(&self, gh: &Installation, job: &Job) -> Result<bool, PipelineError> {
+        let repo = job.intent.repo();
+        let login = &job.intent.sender().login;
+        let role = gh.role_of(repo, login).await?;
+        let min_role: RepoRole = self.settings.trigger.min_permission;
+        if role >= min_role {
+            return Ok(true);
+        }
+        tracing::info!(job = %job.id, sender = %login, role = role.as_str(), "sender may not start work");
+        let marker = format!("<!-- gitkeeper:refused={} -->", login.to_lowercase());
+        let text = format!(
+            "Thanks, @{login}. Gitkeeper starts work only for people with **{}** access or more to this repository, and yours is **{}**. A maintainer can add the label or write the command instead.",
+            min_role.as_str(),
+            role.as_str()
+        );
+        gh.upsert_comment(repo, job.intent.number(), &marker, &text)
+            .await?;
+        Ok(false)
+    }
+
+    /// Run one job to its end.
+    pub async fn run(
+        &self,
+        job: &Job,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome, PipelineError> {
+        if cancel.is_cancelled() {
+            return Ok(Outcome::Cancelled);
+        }
+        let gh = self.github.installation(job.intent.installation());
+        if !self.authorized(&gh, job).await? {
+            return Ok(Outcome::Done);
+        }
+        let status = StatusComment::new(
+            gh.clone(),
+            job.intent.repo().clone(),
+            job.intent.number(),
+            status_marker(job),
+        );
+        let result = self.dispatch(&gh, job, &status, cancel).await;
+        if let Err(e) = &result {
+            let final_run = job.attempts >= self.settings.worker.max_attempts;
+            if !e.is_transient() || final_run {
+                self.report_error(&gh, job, &status, e).await;
+            }
+        }
+        result
+    }
+
+    /// Tell the maintainer a job failed for a reason outside the models.
+    async fn report_error(
+        &self,
+        gh: &Installation,
+        job: &Job,
+        status: &StatusComment,
+        error: &PipelineError,
+    ) {
+        let details = format!(
+            "{error}\n\nWhen the cause is fixed, comment `{} retry`.",
+            self.prefix()
+        );
+        if let Err(e) = status
+            .finish("❌ **Gitkeeper could not finish this.**", &details)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot report the failure on GitHub");
+        }
+        if let Intent::Generate { issue, .. } = &job.intent {
+            if let Err(e) = gh
+                .remove_label(job.intent.repo(), *issue, WORKING_LABEL)
+                .await
+            {
+                tracing::warn!(error = %e, "cannot remove the working label");
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        gh: &Installation,
+        job: &Job,
+        status: &StatusComment,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome, PipelineError> {
+        let repo = job.intent.repo();
+        match &job.intent {
+            Intent::Generate {
+                issue,
+                title,
+                body,
+                sender,
+                answer,
+                ..
+            } => {
+                gh.react_to_issue(repo, *issue, Reaction::Eyes).await?;
+                status
+                    .headline("👀 **Gitkeeper picked this up.** This comment will show progress as the work goes on.")
+                    .await?;
+                let request = Request {
+                    issue: *issue,
+                    title: title.clone(),
+                    body: body.clone(),
+                    sender: sender.login.clone(),
+                    escalations: 0,
+                    cloud_approved: false,
+                    answer: answer.clone(),
+                };
+                self.generate(gh, job, status, &request, cancel).await
+            }
+            Intent::Command {
+                comment_id,
+                command,
+                target,
+                sender,
+                ..
+            } => {
+                gh.react_to_comment(repo, *comment_id, Reaction::Eyes)
+                    .await?;
+                if let Command::Help { unknown } = command {
+                    status
+                        .headline(&help_text(self.prefix(), unknown.as_deref()))
+                        .await?;
+                    return Ok(Outcome::Done);
+                }
+                status
+                    .headline(&format!(
+                        "👀 **Gitkeeper picked up `{} {}`.**",
+                        self.prefix(),
+                        command_word(command)
+                    ))
+                    .await?;
+                match command {
+                    Command::Retry | Command::Escalate | Command::Approve => {
+                        let Some(mut request) =
+                            self.original_task(gh, job, status, *target).await?
+                        else {
+                            return Ok(Outcome::Done);
+                        };
+                        request.sender = sender.login.clone();
+                        request.escalations = u32::from(*command == Command::Escalate);
+                        request.cloud_approved = *command == Command::Approve;
+                        self.generate(gh, job, status, &request, cancel).await
+                    }
+                    Command::Revise { instructions } => {
+                        let Target::PullRequest(number) = target else {
+                            status
+                                .finish(
+                                    "🤔 **`revise` works on Gitkeeper's pull requests.**",
+                                    &format!(
+                                        "Write `{} revise <instructions>` on the pull request itself; on an issue, `{} retry` starts over.",
+                                        self.prefix(),
+                                        self.prefix()
+                                    ),
+                                )
+                                .await?;
+                            return Ok(Outcome::Done);
+                        };
+                        let ask = Ask {
+                            comment: instructions.clone(),
+                            file: None,
+                            line: None,
+                        };
+                        self.revise(gh, job, status, *number, &ask, cancel).await
+                    }
+                    Command::Explain | Command::Cancel => {
+                        status
+                            .finish(
+                                &format!(
+                                    "🚧 **`{} {}` is not available yet.**",
+                                    self.prefix(),
+                                    command_word(command)
+                                ),
+                                &format!(
+                                    "This Gitkeeper version does not carry it out. The pull request description explains each change (route, attempts, validation); `{} help` lists what works.",
+                                    self.prefix()
+                                ),
+                            )
+                            .await?;
+                        Ok(Outcome::Done)
+                    }
+                    Command::Help { .. } => Ok(Outcome::Done),
+                }
+            }
+            Intent::Revise {
+                pull_request,
+                scope,
+                ..
+            } => {
+                let ask = match scope {
+                    ReviseScope::Line {
+                        comment_id,
+                        path,
+                        line,
+                        body,
+                    } => {
+                        gh.react_to_review_comment(repo, *comment_id, Reaction::Eyes)
+                            .await?;
+                        Ask {
+                            comment: body.clone(),
+                            file: Some(path.clone()),
+                            line: *line,
+                        }
+                    }
+                    ReviseScope::Review { body, .. } => Ask {
+                        comment: body.clone(),
+                        file: None,
+                        line: None,
+                    },
+                };
+                status
+                    .headline("👀 **Gitkeeper picked up the requested changes.**")
+                    .await?;
+                self.revise(gh, job, status, *pull_request, &ask, cancel)
+                    .await
+            }
+        }
+    }
+
+    /// The issue a command is about: the issue itself, or the one a
+    /// Gitkeeper pull request closes. `None` (after saying why) when there is none.
+    async fn original_task(
+        &self,
+        gh: &Installation,
+        job: &Job,
+        status: &StatusComment,
+        target: Target,
+    ) -> Result<Option<Request>, PipelineError> {
+        let repo = job.intent.repo();
+        let issue_number = match target {
+            Target::Issue(n) => n,
+            Target::PullRequest(n) => {
+                let pull = gh.pull(repo, n).await?;
+                match work::issue_of(&pull) {
+                    Some(issue) => issue,
+                    None => {
+                        status
+                            .finish(
+                                "🤔 **This pull request was not opened by Gitkeeper.**",
+                                "There is no task to redo here. Label an issue with the trigger label to start one.",
+                            )
+                            .await?;
+                        return Ok(None);
+                    }
+                }
+            }
+        };
+        let issue = gh.issue(repo, issue_number).await?;
+        if issue.pull_request.is_some() {
+            return Box::pin(self.original_task(
+                gh,
+                job,
+                status,
+                Target::PullRequest(issue_number),
+            ))
+            .await;
+        }
+        Ok(Some(Request {
+            issue: issue_number,
+            title: issue.title,
+            body: issue.body.unwrap_or_default(),
+            sender: job.intent.sender().login.clone(),
+            escalations: 0,
+            cloud_approved: false,
+            answer: None,
+        }))
+    }
+}
+
+fn command_word(command: &Command) -> &'static str {
+    match command {
+        Command::Revise { .. } => "revise",
+        Command::Retry => "retry",
+        Command::Escalate => "escalate",
+        Command::Approve => "approve",
+        Command::Explain => "explain",
+        Command::Cancel => "cancel",
+        Command::Help { .. } => "help",
+    }
+}
+
+/// The reply to `help` and to anything that is not a command.
+pub fn help_text(prefix: &str, unknown: Option<&str>) -> String {
+    let mut text = String::new();
+    if let Some(word) = unknown {
+        text.push_str(&format!("I don't know the command `{word}`. "));
+    }
+    text.push_str(&format!(
+        "Gitkeeper understands these commands in a comment:\n\n\
+         | command | what it does |\n|---|---|\n\
+         | `{prefix} revise <instructions>` | push a new commit to this PR that follows the instructions |\n\
+         | `{prefix} retry` | redo the original task from a fresh base |\n\
+         | `{prefix} escalate` | retry starting one model tier higher |\n\
+         | `{prefix} approve` | allow a paid model tier that is waiting for approval |\n\
+         | `{prefix} help` | show this list |\n\n\
+         A review comment on a line of a Gitkeeper pull request is a revision request for that line. \
+         `{prefix} explain` and `{prefix} cancel` are not available yet."
+    ));
+    text
+}
+
+/// The issue number in a pull request body's marker.
+fn marked_issue(body: &str) -> Option<IssueNumber> {
+    let rest = body.split("<!-- gitkeeper:issue=").nth(1)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().map(IssueNumber)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issue_is_read_from_the_pull_request_marker() {
+        assert_eq!(
+            marked_issue("text\n\n<!-- gitkeeper:issue=42 -->"),
+            Some(IssueNumber(42))
+        );
+        assert_eq!(marked_issue("no marker"), None);
+        assert_eq!(marked_issue("<!-- gitkeeper:issue=x -->"), None);
+        assert_eq!(
+            marked_issue(&crate::publish::marker(IssueNumber(7))),
+            Some(IssueNumber(7))
+        );
+    }
+}

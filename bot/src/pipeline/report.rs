@@ -1,0 +1,347 @@
+//! What a maintainer reads about a job: the pull request description, the
+//! check run's report and the failure report, all made from the route, the
+//! attempt trail and the validation report. Plain functions of values.
+
+use gitkeeper::edits::{AppliedEdits, Diff, FileChange};
+use gitkeeper::validate::{ChangeKind, ChangedFile};
+
+use crate::generate::{CheckerVerdict, Generation};
+use crate::prompts::{PrDescription, PrDescriptionAttempt, PromptError, Prompts};
+use crate::queue::AttemptRole;
+use crate::route::Route;
+use crate::validate::ValidationReport;
+
+/// Characters of one check's output kept in the PR description.
+const MAX_LOG_CHARS: usize = 6000;
+
+/// What the pull request description is made from.
+pub struct Described<'a> {
+    pub issue: u64,
+    pub title: &'a str,
+    pub applied: &'a AppliedEdits,
+    pub validation: &'a ValidationReport,
+    pub checker: Option<&'a CheckerVerdict>,
+    pub worker: &'a str,
+    pub route: &'a Route,
+    pub generation: &'a Generation,
+}
+
+/// The pull request body, rendered from `pr_description.md`.
+pub fn pr_body(prompts: &Prompts, d: &Described<'_>) -> Result<String, PromptError> {
+    let mut summary = format!(
+        "Gitkeeper wrote this change for #{}: **{}**. `{}` made it; the repository's checks ran on it before this pull request was opened.",
+        d.issue,
+        one_line(d.title),
+        d.worker
+    );
+    if let Some(v) = d.checker {
+        summary.push_str(&format!(
+            "\n\nThe reviewer model passed it (confidence {:.2}): {}",
+            v.confidence,
+            one_line(&v.notes)
+        ));
+    }
+    prompts.pr_description(&PrDescription {
+        summary,
+        diff_summary: d.applied.diff().summary(),
+        files: file_lines(d.applied),
+        validation: validation_section(d.validation),
+        route: route_section(d.route, d.generation, Some(d.worker)),
+        attempts: attempt_rows(d.generation),
+        tokens: d.generation.tokens_in() + d.generation.tokens_out(),
+        cost: format!("{:.4}", d.generation.cost_usd()),
+        issue: Some(d.issue),
+    })
+}
+
+/// One line per changed file: "`src/a.ts`: modified (+3 −1)".
+pub fn file_lines(applied: &AppliedEdits) -> Vec<String> {
+    ChangedFile::from_applied(applied)
+        .into_iter()
+        .map(|file| {
+            let after = applied
+                .changes
+                .iter()
+                .find(|c| c.path == file.path)
+                .and_then(|c| c.after.clone());
+            let what = match &file.kind {
+                ChangeKind::Renamed(from) => format!("renamed from `{from}`"),
+                ChangeKind::Added => "added".to_string(),
+                ChangeKind::Deleted => "deleted".to_string(),
+                ChangeKind::Modified => "modified".to_string(),
+            };
+            let diff = Diff::from_changes(&[FileChange {
+                path: file.path.clone(),
+                before: file.before.clone(),
+                after,
+                renamed_from: None,
+            }]);
+            let counts = match (diff.insertions, diff.deletions) {
+                (0, 0) => String::new(),
+                (i, 0) => format!(" (+{i})"),
+                (0, d) => format!(" (−{d})"),
+                (i, d) => format!(" (+{i} −{d})"),
+            };
+            format!("`{}`: {what}{counts}", file.path)
+        })
+        .collect()
+}
+
+/// A table of every check with its result and duration; failures' output
+/// in collapsed blocks below it.
+pub fn validation_section(report: &ValidationReport) -> String {
+    if report.checks.is_empty() {
+        return "No checks ran.".to_string();
+    }
+    let mut text = String::from("| check | result | duration |\n|---|---|---|\n");
+    for check in &report.checks {
+        text.push_str(&format!(
+            "| {} | {} | {} |\n",
+            cell(&check.name),
+            if check.passed {
+                "✅ passed"
+            } else {
+                "❌ failed"
+            },
+            duration(check.duration_ms)
+        ));
+    }
+    for check in report.checks.iter().filter(|c| !c.detail.trim().is_empty()) {
+        text.push_str(&format!(
+            "\n<details><summary>{}</summary>\n\n```text\n{}\n```\n\n</details>\n",
+            html_escape(&check.name),
+            tail(&check.detail, MAX_LOG_CHARS).replace("```", "ʼʼʼ")
+        ));
+    }
+    text.trim_end().to_string()
+}
+
+/// Task type, complexity, ladder, tiers tried, the model that succeeded,
+/// attempts, escalations, tokens, cost and time.
+pub fn route_section(route: &Route, g: &Generation, worker: Option<&str>) -> String {
+    let c = &route.classification;
+    let mut tried: Vec<String> = Vec::new();
+    for a in g.attempts.iter().filter(|a| a.role != AttemptRole::Checker) {
+        if !tried.contains(&a.model) {
+            tried.push(a.model.clone());
+        }
+    }
+    let worker_attempts = g
+        .attempts
+        .iter()
+        .filter(|a| a.role != AttemptRole::Checker)
+        .count();
+    let mut lines = vec![
+        format!(
+            "- **Task**: {}, complexity {}/10{}",
+            c.task_type,
+            c.complexity,
+            if c.security_critical {
+                ", security-critical"
+            } else {
+                ""
+            }
+        ),
+        format!(
+            "- **Ladder** `{}`: {}",
+            route.ladder,
+            route
+                .active_tiers()
+                .iter()
+                .map(|t| format!(
+                    "`{}`×{}{}",
+                    t.model,
+                    t.attempts,
+                    if t.paid { " ($)" } else { "" }
+                ))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        ),
+        format!(
+            "- **Tried**: {}",
+            if tried.is_empty() {
+                "no model".to_string()
+            } else {
+                tried
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ),
+    ];
+    if let Some(worker) = worker {
+        lines.push(format!("- **Succeeded with**: `{worker}`"));
+    }
+    lines.push(format!(
+        "- **Attempts**: {worker_attempts}; escalations: {}; validation level: {}",
+        g.escalations,
+        route.validation.as_str()
+    ));
+    lines.push(format!(
+        "- **Tokens**: {} in, {} out; cost ${:.4}; time {:.1} s",
+        g.tokens_in(),
+        g.tokens_out(),
+        g.cost_usd(),
+        g.latency.as_secs_f64()
+    ));
+    lines.join("\n")
+}
+
+/// The attempt table's rows.
+pub fn attempt_rows(g: &Generation) -> Vec<PrDescriptionAttempt> {
+    g.attempts
+        .iter()
+        .map(|a| PrDescriptionAttempt {
+            seq: a.seq,
+            tier: match a.role {
+                AttemptRole::Worker => a.tier.to_string(),
+                AttemptRole::Fallback => format!("{} (fallback)", a.tier),
+                AttemptRole::Checker => format!("{} (checker)", a.tier),
+            },
+            model: format!("`{}`", a.model),
+            outcome: a.outcome.as_str().to_string(),
+            tokens: a.prompt_tokens.saturating_add(a.completion_tokens),
+            cost: format!("{:.4}", a.cost_usd),
+            note: a.error.as_deref().map(cell).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The attempt table as markdown, for comments (the PR body has its own template).
+pub fn attempt_table(g: &Generation) -> String {
+    let mut text = String::from(
+        "| attempt | tier | model | outcome | tokens | cost | note |\n|---|---|---|---|---|---|---|\n",
+    );
+    for a in attempt_rows(g) {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {} | ${} | {} |\n",
+            a.seq, a.tier, a.model, a.outcome, a.tokens, a.cost, a.note
+        ));
+    }
+    text.trim_end().to_string()
+}
+
+/// The report when every tier failed.
+pub fn failure_report(route: &Route, g: &Generation, last_error: Option<&str>) -> String {
+    let mut text = String::new();
+    if let Some(e) = last_error {
+        text.push_str(&format!("The last error: {}\n\n", one_line(e)));
+    }
+    text.push_str(&route_section(route, g, None));
+    text.push_str("\n\n");
+    text.push_str(&attempt_table(g));
+    text
+}
+
+fn duration(ms: u64) -> String {
+    if ms >= 1000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{ms} ms")
+    }
+}
+
+/// Text safe inside one markdown table cell.
+fn cell(text: &str) -> String {
+    one_line(text).replace('|', "\\|")
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The last `max` characters of `text` (errors are at the end of build logs).
+fn tail(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.trim_end().to_string();
+    }
+    let kept: String = text.chars().skip(count - max).collect();
+    format!("…\n{}", kept.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::CheckResult;
+
+    fn change(path: &str, before: Option<&str>, after: Option<&str>) -> FileChange {
+        FileChange {
+            path: path.into(),
+            before: before.map(str::to_string),
+            after: after.map(str::to_string),
+            renamed_from: None,
+        }
+    }
+
+    #[test]
+    fn file_lines_say_what_happened_to_each_file() {
+        let mut renamed = change("src/new.ts", None, Some("a\n"));
+        renamed.renamed_from = Some("src/old.ts".into());
+        let applied = AppliedEdits {
+            changes: vec![
+                change("src/a.ts", Some("x\ny\n"), Some("x\nz\nw\n")),
+                change("src/b.ts", None, Some("1\n2\n")),
+                change("src/c.ts", Some("gone\n"), None),
+                change("src/old.ts", Some("a\n"), None),
+                renamed,
+            ],
+        };
+        assert_eq!(
+            file_lines(&applied),
+            [
+                "`src/a.ts`: modified (+2 −1)",
+                "`src/b.ts`: added (+2)",
+                "`src/c.ts`: deleted (−1)",
+                "`src/new.ts`: renamed from `src/old.ts`",
+            ]
+        );
+    }
+
+    #[test]
+    fn validation_tables_escape_cells_and_fold_logs() {
+        let report = ValidationReport::new(
+            "static+build",
+            vec![
+                CheckResult {
+                    name: "npm run typecheck".into(),
+                    passed: true,
+                    detail: String::new(),
+                    duration_ms: 2300,
+                },
+                CheckResult {
+                    name: "lint | strict".into(),
+                    passed: false,
+                    detail: format!("{}src/a.ts:3 error ```x```", "noise\n".repeat(3000)),
+                    duration_ms: 40,
+                },
+            ],
+        );
+        let text = validation_section(&report);
+        assert!(
+            text.contains("| npm run typecheck | ✅ passed | 2.3 s |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| lint \\| strict | ❌ failed | 40 ms |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<details><summary>lint | strict</summary>"),
+            "{text}"
+        );
+        assert!(text.contains("src/a.ts:3 error ʼʼʼxʼʼʼ"), "{text}");
+        assert!(text.len() < MAX_LOG_CHARS + 1000, "logs are capped");
+        assert_eq!(
+            validation_section(&ValidationReport::new("none", vec![])),
+            "No checks ran."
+        );
+    }
+}

@@ -1,0 +1,644 @@
+//! The work itself: a task (a labelled issue, `retry`, `escalate`,
+//! `approve`, an answered question) becomes a commit on the bot's branch
+//! and a pull request; a revision (a `revise` command, a review) becomes a
+//! new commit on the pull request's branch. Both run the same task path as
+//! `solve` (context → route → generation with validation) in a checkout of
+//! the job's own, and publish through the Git Data API.
+//!
+//! Must never: push to a fork or to a branch whose head someone else
+//! committed (unless it is the bot's branch being redone from scratch);
+//! keep the status comment silent about why the work stopped.
+
+use std::path::Path;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::report::{self, Described};
+use super::status::StatusComment;
+use super::{Outcome, Pipeline, PipelineError, marked_issue};
+use crate::checkout::{Checkout, Want};
+use crate::generate::{Generation, GenerationOutcome, Progress, Revision, utc_day_start};
+use crate::github::{CheckConclusion, CheckOutput, GitCommit, Installation, PullRequest, Sha};
+use crate::ids::IssueNumber;
+use crate::intent::{CLARIFICATION_LABEL, NEEDS_HUMAN_LABEL, RepoRef, WORKING_LABEL};
+use crate::prompts::Prompts;
+use crate::publish::{
+    CommitKind, CommitMessage, OnDiverged, PullPlan, Trailers, branch_name, commit_updates,
+    open_or_update, update_branch, updates_from_work_dir,
+};
+use crate::queue::{AttemptOutcome, AttemptRole, Job, now_ms};
+use crate::route::{Route, TaskType};
+use crate::task::{TaskRun, TaskSpec, run_task};
+use crate::validate::ValidationReport;
+
+/// The check run's name on the pull request's head commit.
+pub const CHECK_NAME: &str = "Gitkeeper";
+/// Marks the comment that asks the model's question on the issue.
+const QUESTION_MARKER: &str = "<!-- gitkeeper:question -->";
+
+/// A task to carry out from the issue.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub issue: IssueNumber,
+    pub title: String,
+    pub body: String,
+    /// Who asked; asked to review the pull request.
+    pub sender: String,
+    pub escalations: u32,
+    pub cloud_approved: bool,
+    /// The maintainer's answer to the model's question.
+    pub answer: Option<String>,
+}
+
+/// A revision asked for on a pull request.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub comment: String,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+}
+
+/// The issue a Gitkeeper pull request is for, from its body's marker.
+pub fn issue_of(pull: &PullRequest) -> Option<IssueNumber> {
+    pull.body.as_deref().and_then(marked_issue)
+}
+
+impl Pipeline {
+    /// Carry out `request` on a fresh checkout of the default branch.
+    pub(super) async fn generate(
+        &self,
+        gh: &Installation,
+        job: &Job,
+        status: &StatusComment,
+        request: &Request,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome, PipelineError> {
+        let repo = job.intent.repo();
+        gh.add_labels(repo, request.issue, &[WORKING_LABEL]).await?;
+        status.step("Reading the repository").await?;
+        let checkout = self.checkout(job, &Want::DefaultBranch).await?;
+        let base_branch = checkout.branch().unwrap_or("main").to_string();
+        let mut body = request.body.clone();
+        if let Some(answer) = &request.answer {
+            let question = gh
+                .find_comment(repo, request.issue, QUESTION_MARKER)
+                .await?
+                .and_then(|c| c.body)
+                .map(|b| b.replace(QUESTION_MARKER, "").trim().to_string())
+                .unwrap_or_default();
+            body = format!(
+                "{body}\n\n## Clarification\n\n{question}\n\nThe maintainer's answer:\n\n{answer}"
+            );
+            if let Err(e) = gh
+                .remove_label(repo, request.issue, CLARIFICATION_LABEL)
+                .await
+            {
+                tracing::warn!(error = %e, "cannot remove the clarification label");
+            }
+        }
+        let labels: Vec<String> = Vec::new();
+        let spec = TaskSpec {
+            title: &request.title,
+            body: &body,
+            labels: &labels,
+            escalations: request.escalations,
+            cloud_approved: request.cloud_approved,
+            spent_today_usd: self.spent_today(repo).await?,
+            revision: None,
+        };
+        let Some(run) = self
+            .run_task(job, status, &checkout, &spec, &request.title, cancel)
+            .await?
+        else {
+            return Ok(Outcome::Cancelled);
+        };
+        let outcome = match &run.generation.outcome {
+            GenerationOutcome::Succeeded {
+                applied,
+                validation,
+                checker,
+                worker,
+                prompt_sha256,
+            } => {
+                status
+                    .step("Committing and opening the pull request")
+                    .await?;
+                let trailers = trailers(&run.generation, worker, prompt_sha256);
+                let message = CommitMessage {
+                    kind: commit_kind(run.route.classification.task_type),
+                    summary: request.title.clone(),
+                    issue: request.issue,
+                    body: None,
+                    trailers,
+                }
+                .render();
+                let updates = updates_from_work_dir(checkout.dir(), applied)?;
+                let parent = Sha(checkout.commit().to_string());
+                let commit = commit_updates(gh, repo, &parent, &updates, &message).await?;
+                let branch = branch_name(request.issue, &request.title);
+                let on_diverged = self.redo_policy(gh, repo, &branch).await?;
+                update_branch(gh, repo, &branch, &commit, on_diverged).await?;
+                let prompts = self.prompts(checkout.dir())?;
+                let body = report::pr_body(
+                    &prompts,
+                    &Described {
+                        issue: request.issue.0,
+                        title: &request.title,
+                        applied,
+                        validation,
+                        checker: checker.as_ref(),
+                        worker,
+                        route: &run.route,
+                        generation: &run.generation,
+                    },
+                )?;
+                let pull = open_or_update(
+                    gh,
+                    repo,
+                    &PullPlan {
+                        issue: request.issue,
+                        branch: &branch,
+                        base: &base_branch,
+                        title: &request.title,
+                        body: &body,
+                        draft: false,
+                        reviewer: Some(&request.sender),
+                    },
+                )
+                .await?;
+                self.check_run(gh, repo, &commit, validation, &run.route)
+                    .await?;
+                gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
+                let verb = if pull.opened { "Opened" } else { "Updated" };
+                let mut details = format!(
+                    "{verb} {} on `{branch}`: {}. `{worker}` wrote it; {} passed.",
+                    pull.pull.html_url,
+                    applied.diff().summary(),
+                    checks_summary(validation)
+                );
+                if let Some(why) = &pull.review_not_requested {
+                    details.push_str(&format!(
+                        "\n\nReview could not be requested from @{}: {why}",
+                        request.sender
+                    ));
+                }
+                status
+                    .finish(&format!("✅ **{verb} #{}.**", pull.pull.number), &details)
+                    .await?;
+                Outcome::Done
+            }
+            GenerationOutcome::Clarify { question, model } => {
+                let text = format!(
+                    "❓ **Gitkeeper needs an answer before it can go on.** `{model}` asked:\n\n{}\n\nReply in a comment on this issue: the next comment from someone with **{}** access or more resumes the work with the answer.",
+                    quote(question),
+                    self.settings.trigger.min_permission.as_str()
+                );
+                gh.upsert_comment(repo, request.issue, QUESTION_MARKER, &text)
+                    .await?;
+                gh.add_labels(repo, request.issue, &[CLARIFICATION_LABEL])
+                    .await?;
+                gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
+                status
+                    .finish("❓ **Waiting for an answer** to the question below.", "")
+                    .await?;
+                Outcome::Waiting(format!("{model} asked a question"))
+            }
+            GenerationOutcome::Parked { model, tier } => {
+                gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
+                status
+                    .finish(
+                        "⏸️ **Waiting for approval of a paid model.**",
+                        &format!(
+                            "Tier {tier} (`{model}`) is a paid cloud model and `[route] require_approval_for_cloud` is set. Comment `{} approve` to allow it; the work then starts again with paid tiers allowed.\n\n{}",
+                            self.prefix(),
+                            report::failure_report(&run.route, &run.generation, None)
+                        ),
+                    )
+                    .await?;
+                Outcome::Waiting(format!("tier {tier} ({model}) needs approval"))
+            }
+            GenerationOutcome::Exhausted { last_error } => {
+                gh.add_labels(repo, request.issue, &[NEEDS_HUMAN_LABEL])
+                    .await?;
+                gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
+                status
+                    .finish(
+                        "❌ **Gitkeeper could not make a change that passes the checks.**",
+                        &format!(
+                            "Every tier of the ladder was tried. Comment `{p} escalate` to start one tier higher, or make the issue more precise and comment `{p} retry`.\n\n{}",
+                            report::failure_report(&run.route, &run.generation, last_error.as_deref()),
+                            p = self.prefix()
+                        ),
+                    )
+                    .await?;
+                Outcome::Failed(format!(
+                    "every tier failed; last error: {}",
+                    last_error.as_deref().unwrap_or("none")
+                ))
+            }
+        };
+        cleanup(checkout).await;
+        Ok(outcome)
+    }
+
+    /// Revise pull request `number` as `ask` says, on top of its head.
+    pub(super) async fn revise(
+        &self,
+        gh: &Installation,
+        job: &Job,
+        status: &StatusComment,
+        number: IssueNumber,
+        ask: &Ask,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome, PipelineError> {
+        let repo = job.intent.repo();
+        let pull = gh.pull(repo, number).await?;
+        let Some(issue_number) = issue_of(&pull) else {
+            status
+                .finish(
+                    "🤔 **This pull request was not opened by Gitkeeper.**",
+                    "Gitkeeper revises only its own pull requests.",
+                )
+                .await?;
+            return Ok(Outcome::Done);
+        };
+        if pull.state != "open" {
+            status
+                .finish(
+                    "🤔 **This pull request is closed.**",
+                    &format!(
+                        "Reopen it to revise it, or comment `{} retry` on the issue for a new one.",
+                        self.prefix()
+                    ),
+                )
+                .await?;
+            return Ok(Outcome::Done);
+        }
+        if pull.from_fork() {
+            status
+                .finish(
+                    "🔒 **Gitkeeper cannot push to this pull request's branch.**",
+                    "Its head branch is in another repository (a fork), where the App has no write access. Push the change yourself, or let Gitkeeper open its own pull request from an issue.",
+                )
+                .await?;
+            return Ok(Outcome::Done);
+        }
+        status.step("Reading the pull request").await?;
+        let checkout = self
+            .checkout(job, &Want::Branch(pull.head.branch.clone()))
+            .await?;
+        let diff = self
+            .pull_diff(repo, &pull.base.sha, checkout.commit())
+            .await;
+        let issue = gh.issue(repo, issue_number).await?;
+        let issue_body = issue.body.unwrap_or_default();
+        let labels: Vec<String> = Vec::new();
+        let spec = TaskSpec {
+            title: &issue.title,
+            body: &issue_body,
+            labels: &labels,
+            escalations: 0,
+            cloud_approved: false,
+            spent_today_usd: self.spent_today(repo).await?,
+            revision: Some(Revision {
+                diff: &diff,
+                comment: &ask.comment,
+                file: ask.file.as_deref(),
+                line: ask.line,
+            }),
+        };
+        let Some(run) = self
+            .run_task(job, status, &checkout, &spec, &issue.title, cancel)
+            .await?
+        else {
+            return Ok(Outcome::Cancelled);
+        };
+        let outcome = match &run.generation.outcome {
+            GenerationOutcome::Succeeded {
+                applied,
+                validation,
+                worker,
+                prompt_sha256,
+                ..
+            } => {
+                status.step("Committing the revision").await?;
+                let message = CommitMessage {
+                    kind: commit_kind(run.route.classification.task_type),
+                    summary: format!("revise: {}", first_line(&ask.comment)),
+                    issue: issue_number,
+                    body: None,
+                    trailers: trailers(&run.generation, worker, prompt_sha256),
+                }
+                .render();
+                let updates = updates_from_work_dir(checkout.dir(), applied)?;
+                let parent = Sha(checkout.commit().to_string());
+                let commit = commit_updates(gh, repo, &parent, &updates, &message).await?;
+                update_branch(gh, repo, &pull.head.branch, &commit, OnDiverged::Refuse).await?;
+                self.check_run(gh, repo, &commit, validation, &run.route)
+                    .await?;
+                status
+                    .finish(
+                        &format!("✅ **Pushed {} to this pull request.**", short(&commit.sha)),
+                        &format!(
+                            "{}. `{worker}` wrote it; {} passed.\n\n{}",
+                            applied.diff().summary(),
+                            checks_summary(validation),
+                            report::file_lines(applied)
+                                .iter()
+                                .map(|l| format!("- {l}"))
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        ),
+                    )
+                    .await?;
+                Outcome::Done
+            }
+            GenerationOutcome::Clarify { question, model } => {
+                status
+                    .finish(
+                        &format!("❓ **`{model}` needs more to go on.**"),
+                        &format!(
+                            "It asked:\n\n{}\n\nComment `{} revise <instructions>` with the answer.",
+                            quote(question),
+                            self.prefix()
+                        ),
+                    )
+                    .await?;
+                Outcome::Done
+            }
+            GenerationOutcome::Parked { model, tier } => {
+                status
+                    .finish(
+                        "⏸️ **The revision needs a paid model.**",
+                        &format!(
+                            "Tier {tier} (`{model}`) is paid and `[route] require_approval_for_cloud` is set; revisions do not ask for approval. Revise by hand or change the setting."
+                        ),
+                    )
+                    .await?;
+                Outcome::Done
+            }
+            GenerationOutcome::Exhausted { last_error } => {
+                status
+                    .finish(
+                        "❌ **Gitkeeper could not make a revision that passes the checks.**",
+                        &format!(
+                            "The branch is unchanged.\n\n{}",
+                            report::failure_report(
+                                &run.route,
+                                &run.generation,
+                                last_error.as_deref()
+                            )
+                        ),
+                    )
+                    .await?;
+                Outcome::Failed("every tier failed on the revision".into())
+            }
+        };
+        cleanup(checkout).await;
+        Ok(outcome)
+    }
+
+    /// Fetch and check out `want` into the job's directory.
+    async fn checkout(&self, job: &Job, want: &Want) -> Result<Checkout, PipelineError> {
+        let token = self
+            .github
+            .installation_token(job.intent.installation())
+            .await?;
+        Ok(self
+            .checkouts
+            .checkout(job.intent.repo(), &token, want, job.id)
+            .await?)
+    }
+
+    /// Run the task with progress shown in the status comment and its trail
+    /// recorded; `None` when the job was cancelled meanwhile.
+    async fn run_task(
+        &self,
+        job: &Job,
+        status: &StatusComment,
+        checkout: &Checkout,
+        spec: &TaskSpec<'_>,
+        description: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Option<TaskRun>, PipelineError> {
+        let (progress, watcher) = watch::channel(Progress::Starting);
+        let follower = status.follow(watcher);
+        let result = tokio::select! {
+            r = run_task(&self.settings, self.models(), checkout.dir(), spec, Some(&progress)) => Some(r),
+            _ = cancel.cancelled() => None,
+        };
+        drop(progress);
+        if let Err(e) = follower.await {
+            tracing::warn!(error = %e, "the progress writer stopped abnormally");
+        }
+        let Some(run) = result else {
+            return Ok(None);
+        };
+        let run = run?;
+        let repo = job.intent.repo().full_name();
+        let record = run.generation.task_record(
+            &run.route,
+            &repo,
+            &format!("{description}\n{}", spec.body),
+            &job.id.to_string(),
+        );
+        run.generation
+            .record(self.store.as_ref(), job.id, &record)
+            .await?;
+        Ok(Some(run))
+    }
+
+    async fn spent_today(&self, repo: &RepoRef) -> Result<f64, PipelineError> {
+        let now = now_ms();
+        Ok(self
+            .store
+            .spent_since(&repo.full_name(), utc_day_start(now))
+            .await?)
+    }
+
+    fn prompts(&self, work: &Path) -> Result<Prompts, PipelineError> {
+        let prompts = Prompts::load(&self.settings.prompts)?;
+        Ok(if self.settings.prompts.repo_overrides {
+            prompts.with_repo_overrides(work)?
+        } else {
+            prompts
+        })
+    }
+
+    /// The bot's branch may be reset for a redo only when its head is the
+    /// bot's own commit; anything else someone pushed is left alone.
+    async fn redo_policy(
+        &self,
+        gh: &Installation,
+        repo: &RepoRef,
+        branch: &str,
+    ) -> Result<OnDiverged, PipelineError> {
+        let Some(head) = gh.branch_head(repo, branch).await? else {
+            return Ok(OnDiverged::Refuse);
+        };
+        let commit = gh.get_commit(repo, &head).await?;
+        Ok(if commit.message.contains("\nGitkeeper-Prompt-SHA256: ") {
+            OnDiverged::Reset
+        } else {
+            OnDiverged::Refuse
+        })
+    }
+
+    /// A completed check run on `commit` with the validation report.
+    async fn check_run(
+        &self,
+        gh: &Installation,
+        repo: &RepoRef,
+        commit: &GitCommit,
+        validation: &ValidationReport,
+        route: &Route,
+    ) -> Result<(), PipelineError> {
+        let title = format!("{} passed", checks_summary(validation));
+        let summary = format!(
+            "Validation level **{}**; the repository's checks ran in Gitkeeper's sandbox before this commit was made.",
+            route.validation.as_str()
+        );
+        let text = report::validation_section(validation);
+        let started = CheckOutput {
+            title: "Validating",
+            summary: &summary,
+            text: None,
+        };
+        let id = gh
+            .start_check_run(repo, CHECK_NAME, &commit.sha, &started)
+            .await?;
+        let conclusion = if validation.passed {
+            CheckConclusion::Success
+        } else {
+            CheckConclusion::Failure
+        };
+        gh.finish_check_run(
+            repo,
+            id,
+            conclusion,
+            &CheckOutput {
+                title: &title,
+                summary: &summary,
+                text: Some(&text),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `git diff base..head` from the repository's mirror (both commits are
+    /// in it after the checkout's fetch); empty, with a warning, when git fails.
+    async fn pull_diff(&self, repo: &RepoRef, base: &str, head: &str) -> String {
+        let mirror = match self.checkouts.mirror_path(repo) {
+            Ok(path) => path,
+            Err(e) => {
+                tracing::warn!(error = %e, "no mirror for the pull request's diff");
+                return String::new();
+            }
+        };
+        let output = tokio::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&mirror)
+            .args(["diff", "--no-color", "--no-ext-diff", base, head])
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .await;
+        match output {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            Ok(o) => {
+                tracing::warn!(stderr = %String::from_utf8_lossy(&o.stderr).trim(), "git diff of the pull request failed");
+                String::new()
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot run git for the pull request's diff");
+                String::new()
+            }
+        }
+    }
+}
+
+async fn cleanup(checkout: Checkout) {
+    if let Err(e) = checkout.cleanup().await {
+        tracing::warn!(error = %e, "cannot remove the job directory; it goes at the next start");
+    }
+}
+
+/// The commit trailers: the kept model, its tier, the worker attempts, the prompt hash.
+fn trailers(g: &Generation, worker: &str, prompt_sha256: &str) -> Trailers {
+    let tier = g
+        .attempts
+        .iter()
+        .rev()
+        .find(|a| a.role != AttemptRole::Checker && a.outcome == AttemptOutcome::Passed)
+        .map(|a| a.tier.to_string())
+        .unwrap_or_default();
+    let attempts = g
+        .attempts
+        .iter()
+        .filter(|a| a.role != AttemptRole::Checker && a.outcome != AttemptOutcome::SkippedBudget)
+        .count();
+    Trailers {
+        model: worker.to_string(),
+        tier,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        prompt_sha256: prompt_sha256.to_string(),
+    }
+}
+
+fn commit_kind(task: TaskType) -> CommitKind {
+    match task {
+        TaskType::Implement => CommitKind::Feat,
+        TaskType::Fix => CommitKind::Fix,
+        TaskType::Refactor => CommitKind::Refactor,
+        TaskType::Test => CommitKind::Test,
+        TaskType::Docs => CommitKind::Docs,
+    }
+}
+
+/// "3 checks" / "1 check".
+fn checks_summary(report: &ValidationReport) -> String {
+    let n = report.checks.len();
+    format!("{n} check{}", if n == 1 { "" } else { "s" })
+}
+
+fn short(sha: &Sha) -> String {
+    sha.0.chars().take(7).collect()
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// A model's text as a quote that cannot mention anyone or close the quote.
+fn quote(text: &str) -> String {
+    text.replace('@', "@\u{200b}")
+        .lines()
+        .map(|l| format!("> {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_questions_mention_nobody() {
+        assert_eq!(
+            quote("Ask @octocat?\nOr me"),
+            "> Ask @\u{200b}octocat?\n> Or me"
+        );
+    }
+
+    #[test]
+    fn commit_kinds_follow_the_task_type() {
+        assert_eq!(commit_kind(TaskType::Fix).as_str(), "fix");
+        assert_eq!(commit_kind(TaskType::Implement).as_str(), "feat");
+        assert_eq!(commit_kind(TaskType::Docs).as_str(), "docs");
+    }
+}

@@ -1,0 +1,167 @@
+//! One task in one work dir: the context package, the route, the prompts
+//! (with the repository's overrides), the validators (static checks, then
+//! the repository's own commands judged against the base commit), and the
+//! generation loop. `solve` and the GitHub pipeline both run tasks this way;
+//! only where the work dir comes from and where the result goes differ.
+//!
+//! Must never: plan the build commands from an attempt's files (they are
+//! read once, on the base commit, before any edit), or leave a failed
+//! attempt's edits in the work dir (the loop reverts them).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use gitkeeper::context::ContextPackage;
+use gitkeeper::edits::PathPolicy;
+
+use crate::config::Settings;
+use crate::generate::{GenerateInput, Generation, Generator, ModelPool, ProgressSender, Revision};
+use crate::prompts::Prompts;
+use crate::route::{Route, TaskInput, route};
+use crate::validate::StaticValidator;
+use crate::validate::build::{BuildValidator, Chain};
+use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox};
+
+/// What to do, as the maintainer asked it.
+#[derive(Debug, Clone)]
+pub struct TaskSpec<'a> {
+    /// The issue title and body, untrusted.
+    pub title: &'a str,
+    pub body: &'a str,
+    pub labels: &'a [String],
+    /// Start this many tiers higher (`/gitkeeper escalate`).
+    pub escalations: u32,
+    /// A maintainer allowed paid tiers (`/gitkeeper approve`).
+    pub cloud_approved: bool,
+    /// What the repository spent today before this task (USD).
+    pub spent_today_usd: f64,
+    /// Revise an existing change instead of starting from the task.
+    pub revision: Option<Revision<'a>>,
+}
+
+/// What running the task came to.
+#[derive(Debug)]
+pub struct TaskRun {
+    pub route: Route,
+    pub generation: Generation,
+    pub package: ContextPackage,
+}
+
+/// Why the task could not run (a model's failure is not this: it is an
+/// attempt in the generation's trail).
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error(transparent)]
+    Context(#[from] gitkeeper::context::ContextError),
+    #[error(transparent)]
+    RepoConfig(#[from] gitkeeper::validate::CommandsError),
+    #[error("{0}")]
+    Policy(#[from] gitkeeper::edits::PolicyError),
+    #[error(transparent)]
+    Route(#[from] crate::route::RouteError),
+    #[error(transparent)]
+    Prompt(#[from] crate::prompts::PromptError),
+    #[error(transparent)]
+    Generate(#[from] crate::generate::GenerateError),
+    #[error("building the context package stopped unexpectedly: {0}")]
+    Interrupted(String),
+}
+
+/// Run `spec` in `work` with the models in `models`.
+pub async fn run_task(
+    settings: &Settings,
+    models: ModelPool,
+    work: &Path,
+    spec: &TaskSpec<'_>,
+    progress: Option<&ProgressSender>,
+) -> Result<TaskRun, TaskError> {
+    let context_options =
+        gitkeeper::validate::repo_context_options(work, settings.context.options())?;
+    let package = {
+        let (work, options) = (work.to_path_buf(), context_options.clone());
+        let text = match &spec.revision {
+            Some(r) => format!("{}\n{}\n{}", spec.title, spec.body, r.comment),
+            None => format!("{}\n{}", spec.title, spec.body),
+        };
+        tokio::task::spawn_blocking(move || gitkeeper::context::build(&work, &text, &options))
+            .await
+            .map_err(|e| TaskError::Interrupted(e.to_string()))??
+    };
+    let policy = PathPolicy::new(
+        package
+            .gitkeeper_doc
+            .rules
+            .protected
+            .iter()
+            .map(|r| r.glob.clone())
+            .collect(),
+    )?;
+    let task = TaskInput {
+        title: spec.title.to_string(),
+        body: spec.body.to_string(),
+        labels: spec.labels.to_vec(),
+    };
+    let route = route(
+        &task,
+        Some(&package),
+        &settings.route,
+        &settings.models,
+        spec.escalations,
+    )?;
+    let mut prompts = Prompts::load(&settings.prompts)?;
+    if settings.prompts.repo_overrides {
+        prompts = prompts.with_repo_overrides(work)?;
+    }
+    let build = build_validator(work, &route).await;
+    let generator = Generator::new(
+        models,
+        prompts,
+        Arc::new(Chain(vec![
+            Arc::new(StaticValidator::new(
+                context_options,
+                Arc::new(package.clone()),
+            )),
+            Arc::new(build),
+        ])),
+        settings.route.clone(),
+    );
+    let generation = generator
+        .run(&GenerateInput {
+            work_dir: work,
+            title: spec.title,
+            body: spec.body,
+            context: &package,
+            route: &route,
+            policy: &policy,
+            constraints: &[],
+            cloud_approved: spec.cloud_approved,
+            spent_today_usd: spec.spent_today_usd,
+            revision: spec.revision,
+            progress,
+        })
+        .await?;
+    Ok(TaskRun {
+        route,
+        generation,
+        package,
+    })
+}
+
+/// The repository's own commands, planned once on the base commit: attempts
+/// are judged by them (an attempt cannot edit its own checks), and what
+/// already fails there does not count against attempts. An invalid repo
+/// config is reported by the build check itself on every attempt.
+async fn build_validator(work: &Path, route: &Route) -> BuildValidator {
+    match gitkeeper::validate::plan_commands(work) {
+        Ok(plan) => {
+            let build =
+                BuildValidator::new(Arc::new(ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP)));
+            let baseline = build.baseline(work, route.validation, plan).await;
+            if !baseline.failing().is_empty() {
+                tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
+            }
+            build.with_baseline(baseline)
+        }
+        Err(_) => BuildValidator::new(Arc::new(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP))),
+    }
+}

@@ -1,0 +1,436 @@
+//! End-to-end: the real `gitkeeper-bot serve` turns a labelled issue into a
+//! validated pull request on the GitHub double, with the local models on the
+//! Ollama double, and answers maintainers' follow-ups (a question answered,
+//! `retry`, `revise`) on it. Everything GitHub holds afterwards is read back:
+//! the pull request, the commits as real git objects, check runs, labels and
+//! the one status comment per job.
+
+use gitkeeper_e2e::models::Step;
+use gitkeeper_e2e::world::{
+    GREET, GREET_FIXED, ISSUE, OWNER, REPO, World, breaking_answer, comment, good_answer, labeled,
+    settled,
+};
+
+const BRANCH: &str = "gitkeeper/7-fix-the-greeting-punctuation-in-src";
+
+/// The prompt text of every completion request the models got, in order.
+fn prompts(world: &World) -> Vec<String> {
+    world
+        .ollama
+        .requests()
+        .iter()
+        .filter(|r| r.is_completion())
+        .map(|r| r.prompt_text())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_labelled_issue_becomes_a_validated_pull_request() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    let base = world.gh.branch_sha(OWNER, REPO, "main").await.unwrap();
+    let bot = world.start_bot().await;
+    assert_eq!(
+        bot.webhook("issues", "d-label", &labeled(ISSUE))
+            .await
+            .status(),
+        202
+    );
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
+
+    // The pull request: the bot's branch into main, reviewed by the asker.
+    let pulls = world.gh.pulls(OWNER, REPO);
+    assert_eq!(pulls.len(), 1, "{pulls:#?}");
+    let pull = &pulls[0];
+    assert_eq!(pull.head, BRANCH);
+    assert_eq!(pull.base, "main");
+    assert_eq!(pull.title, "Fix the greeting punctuation in src/greet.ts");
+    assert!(!pull.draft);
+    assert_eq!(pull.requested_reviewers, ["Codertocat"]);
+    for part in [
+        "Closes #7",
+        "<!-- gitkeeper:issue=7 -->",
+        "`src/greet.ts`: modified (+1 −1)",
+        "| check | result | duration |",
+        "greet is still exported",
+        "✅ passed",
+        "- **Succeeded with**: `local-small`",
+        "| 1 | 1 | `local-small` | passed |",
+    ] {
+        assert!(
+            pull.body.contains(part),
+            "missing {part:?} in:\n{}",
+            pull.body
+        );
+    }
+
+    // One commit on top of main, made through the Git Data API, with trailers.
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    assert_eq!(
+        world
+            .gh
+            .file_at(OWNER, REPO, &head, "src/greet.ts")
+            .await
+            .as_deref(),
+        Some(GREET_FIXED)
+    );
+    assert_eq!(
+        world
+            .gh
+            .git(OWNER, REPO, &["rev-parse", &format!("{head}^")])
+            .await,
+        base
+    );
+    let message = world
+        .gh
+        .git(OWNER, REPO, &["log", "-1", "--format=%B", &head])
+        .await;
+    assert!(
+        message.starts_with("fix: Fix the greeting punctuation in src/greet.ts (#7)"),
+        "{message}"
+    );
+    for trailer in [
+        "Gitkeeper-Model: local-small",
+        "Gitkeeper-Tier: 1",
+        "Gitkeeper-Attempts: 1",
+        "Gitkeeper-Prompt-SHA256: ",
+    ] {
+        assert!(message.contains(trailer), "{message}");
+    }
+    assert_eq!(
+        world
+            .gh
+            .file_at(OWNER, REPO, "main", "src/greet.ts")
+            .await
+            .as_deref(),
+        Some(GREET),
+        "main is untouched"
+    );
+
+    // A completed, successful check run on the pull request's head.
+    let checks = world.gh.check_runs(OWNER, REPO);
+    assert_eq!(checks.len(), 1, "{checks:#?}");
+    assert_eq!(checks[0].name, "Gitkeeper");
+    assert_eq!(checks[0].head_sha, head);
+    assert_eq!(checks[0].status, "completed");
+    assert_eq!(checks[0].conclusion.as_deref(), Some("success"));
+    assert!(
+        checks[0]
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("greet is still exported"),
+        "{checks:#?}"
+    );
+
+    // `gitkeeper:working` came and went; one status comment tells the story.
+    let label_posts = world
+        .gh
+        .requests_matching("POST", "/repos/*/*/issues/7/labels");
+    assert_eq!(label_posts.len(), 1);
+    assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
+    let status = world.status_comments(ISSUE);
+    assert_eq!(status.len(), 1, "{status:#?}");
+    for part in [
+        &format!("✅ **Opened #{}.**", pull.number),
+        "- ✅ Reading the repository",
+        "- ✅ Committing and opening the pull request",
+        BRANCH,
+    ] {
+        assert!(
+            status[0].contains(part),
+            "missing {part:?} in:\n{}",
+            status[0]
+        );
+    }
+
+    // The model saw the issue as the task, with the file it names.
+    let prompts = prompts(&world);
+    assert_eq!(prompts.len(), 1);
+    assert!(prompts[0].contains("with a comma and an exclamation mark"));
+    assert!(prompts[0].contains("return `Hello ${name}`;"));
+}
+
+#[tokio::test]
+async fn when_every_tier_fails_the_issue_is_labelled_for_a_human_and_nothing_is_pushed() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(breaking_answer()));
+    let bot = world.start_bot().await;
+    bot.webhook("issues", "d-fail", &labeled(ISSUE)).await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "failed", "{jobs:#?}\n{}", bot.log());
+    assert!(
+        jobs[0]["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("every tier failed"),
+        "{jobs:#?}"
+    );
+
+    assert!(world.gh.pulls(OWNER, REPO).is_empty());
+    assert_eq!(world.gh.branch_sha(OWNER, REPO, BRANCH).await, None);
+    assert!(world.gh.check_runs(OWNER, REPO).is_empty());
+    assert_eq!(
+        world.gh.labels(OWNER, REPO, ISSUE),
+        ["gitkeeper:needs-human"]
+    );
+    let status = world.status_comments(ISSUE);
+    assert_eq!(status.len(), 1);
+    for part in [
+        "could not make a change that passes the checks",
+        "/gitkeeper escalate",
+        "validation_failed",
+        "greet is still exported",
+    ] {
+        assert!(
+            status[0].contains(part),
+            "missing {part:?} in:\n{}",
+            status[0]
+        );
+    }
+    // The failed attempts' edits never reached GitHub.
+    assert!(
+        world
+            .gh
+            .requests_matching("POST", "/repos/*/*/git/blobs")
+            .is_empty(),
+        "no blob was created"
+    );
+}
+
+#[tokio::test]
+async fn a_question_waits_for_an_answer_and_the_answer_resumes_the_work() {
+    let world = World::start().await;
+    world
+        .ollama
+        .push(Step::clarification("Should it say Hello or Hi?"));
+    world.default_answer(Step::reply(good_answer()));
+    let bot = world.start_bot().await;
+    bot.webhook("issues", "d-ask", &labeled(ISSUE)).await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "waiting", "{jobs:#?}\n{}", bot.log());
+    assert_eq!(
+        world.gh.labels(OWNER, REPO, ISSUE),
+        ["gitkeeper:clarification-needed"]
+    );
+    let question = world
+        .gh
+        .comments(OWNER, REPO, ISSUE)
+        .into_iter()
+        .find(|c| c.body.contains("<!-- gitkeeper:question -->"))
+        .expect("the question is posted on the issue");
+    assert!(
+        question.body.contains("> Should it say Hello or Hi?"),
+        "{}",
+        question.body
+    );
+    assert!(world.gh.pulls(OWNER, REPO).is_empty());
+
+    // The maintainer answers in a plain comment on the still-labelled issue.
+    let id = world
+        .gh
+        .add_comment(OWNER, REPO, ISSUE, "Codertocat", "Hello, with a comma.");
+    let mut answer = comment(ISSUE, id, "Hello, with a comma.", false);
+    answer["issue"]["labels"] = serde_json::json!([{"name": "gitkeeper:clarification-needed"}]);
+    assert_eq!(
+        bot.webhook("issue_comment", "d-answer", &answer)
+            .await
+            .status(),
+        202
+    );
+    let jobs = settled(&bot, 2).await;
+    let resumed = jobs
+        .iter()
+        .find(|j| j["intent"]["answer"] == "Hello, with a comma.")
+        .expect("the answer queued a job");
+    assert_eq!(resumed["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
+    assert_eq!(world.gh.pulls(OWNER, REPO).len(), 1);
+    assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
+    let last = prompts(&world).pop().unwrap();
+    assert!(last.contains("Should it say Hello or Hi?"), "{last}");
+    assert!(last.contains("Hello, with a comma."), "{last}");
+}
+
+#[tokio::test]
+async fn retry_on_the_pull_request_redoes_the_task_on_the_same_branch_and_pull_request() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    let base = world.gh.branch_sha(OWNER, REPO, "main").await.unwrap();
+    let bot = world.start_bot().await;
+    bot.webhook("issues", "d-first", &labeled(ISSUE)).await;
+    settled(&bot, 1).await;
+    let number = world.gh.pulls(OWNER, REPO)[0].number;
+    let first_head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+
+    let id = world
+        .gh
+        .add_comment(OWNER, REPO, number, "Codertocat", "/gitkeeper retry");
+    bot.webhook(
+        "issue_comment",
+        "d-retry",
+        &comment(number, id, "/gitkeeper retry", true),
+    )
+    .await;
+    let jobs = settled(&bot, 2).await;
+    assert!(
+        jobs.iter().all(|j| j["state"] == "succeeded"),
+        "{jobs:#?}\n{}",
+        bot.log()
+    );
+
+    // Redone from main, so the bot's own branch was reset, not stacked.
+    let pulls = world.gh.pulls(OWNER, REPO);
+    assert_eq!(pulls.len(), 1, "{pulls:#?}");
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    assert_ne!(head, first_head);
+    assert_eq!(
+        world
+            .gh
+            .git(OWNER, REPO, &["rev-parse", &format!("{head}^")])
+            .await,
+        base
+    );
+    let status = world.status_comments(number);
+    assert_eq!(status.len(), 1, "{status:#?}");
+    assert!(
+        status[0].contains(&format!("✅ **Updated #{number}.**")),
+        "{}",
+        status[0]
+    );
+    let reactions = world.gh.reactions(
+        OWNER,
+        REPO,
+        gitkeeper_e2e::github::ReactionTarget::Comment(id),
+    );
+    assert_eq!(reactions.len(), 1);
+    assert_eq!(world.gh.check_runs(OWNER, REPO).len(), 2);
+}
+
+#[tokio::test]
+async fn revise_on_the_pull_request_adds_a_commit_on_top_of_its_head() {
+    let world = World::start().await;
+    world.ollama.push(Step::reply(good_answer()));
+    let documented = format!("/** Greets someone by name. */\n{GREET_FIXED}");
+    world.ollama.push(Step::reply(format!(
+        "FILE: src/greet.ts\n```ts\n{documented}```\n"
+    )));
+    let bot = world.start_bot().await;
+    bot.webhook("issues", "d-first", &labeled(ISSUE)).await;
+    settled(&bot, 1).await;
+    let number = world.gh.pulls(OWNER, REPO)[0].number;
+    let first_head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+
+    let ask = "/gitkeeper revise add a doc comment to greet";
+    let id = world.gh.add_comment(OWNER, REPO, number, "Codertocat", ask);
+    bot.webhook("issue_comment", "d-revise", &comment(number, id, ask, true))
+        .await;
+    let jobs = settled(&bot, 2).await;
+    assert!(
+        jobs.iter().all(|j| j["state"] == "succeeded"),
+        "{jobs:#?}\n{}",
+        bot.log()
+    );
+
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    assert_eq!(
+        world
+            .gh
+            .git(OWNER, REPO, &["rev-parse", &format!("{head}^")])
+            .await,
+        first_head,
+        "the revision sits on top of the pull request's head"
+    );
+    assert_eq!(
+        world.gh.file_at(OWNER, REPO, &head, "src/greet.ts").await,
+        Some(documented)
+    );
+    let message = world
+        .gh
+        .git(OWNER, REPO, &["log", "-1", "--format=%s", &head])
+        .await;
+    assert!(
+        message.contains("revise: add a doc comment to greet (#7)"),
+        "{message}"
+    );
+
+    // The model saw the instructions and the pull request's diff.
+    let last = prompts(&world).pop().unwrap();
+    assert!(last.contains("add a doc comment to greet"), "{last}");
+    assert!(last.contains("+  return `Hello, ${name}!`;"), "{last}");
+    let status = world.status_comments(number);
+    assert_eq!(status.len(), 1);
+    assert!(status[0].contains("✅ **Pushed "), "{}", status[0]);
+    let checks = world.gh.check_runs(OWNER, REPO);
+    assert_eq!(
+        checks.last().map(|c| c.head_sha.as_str()),
+        Some(head.as_str())
+    );
+}
+
+#[tokio::test]
+async fn commands_that_are_not_available_say_so_instead_of_pretending() {
+    let world = World::start().await;
+    let bot = world.start_bot().await;
+    let id = world
+        .gh
+        .add_comment(OWNER, REPO, ISSUE, "Codertocat", "/gitkeeper explain");
+    bot.webhook(
+        "issue_comment",
+        "d-explain",
+        &comment(ISSUE, id, "/gitkeeper explain", false),
+    )
+    .await;
+    settled(&bot, 1).await;
+    let status = world.status_comments(ISSUE);
+    assert_eq!(status.len(), 1);
+    assert!(status[0].contains("is not available yet"), "{}", status[0]);
+    assert!(prompts(&world).is_empty(), "no model was asked");
+}
+
+#[tokio::test]
+async fn with_no_runner_online_the_local_tier_is_skipped_and_the_report_says_why() {
+    let world = World::start().await;
+    let deepseek =
+        gitkeeper_e2e::models::ModelDouble::openai(&["deepseek-chat"], Some("sk-ds-test")).await;
+    deepseek.update_options(|o| o.default_step = Some(Step::reply(good_answer())));
+    let mut options = world.options();
+    // Local tiers go to runners (the default), and none is connected.
+    options.config_toml = Some(format!(
+        "[models.cloud-deepseek]\nendpoint = \"{}\"\nmax_retries = 0\n\n[runner]\ntiers = [\"local-small\", \"local-large\"]\n",
+        deepseek.url()
+    ));
+    options
+        .extra_env
+        .push(("DEEPSEEK_API_KEY".into(), "sk-ds-test".into()));
+    let bot = gitkeeper_e2e::bot::BotProcess::start(&options, world.dir.path()).await;
+    bot.webhook("issues", "d-norunner", &labeled(ISSUE)).await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
+
+    let pulls = world.gh.pulls(OWNER, REPO);
+    assert_eq!(pulls.len(), 1);
+    let body = &pulls[0].body;
+    for part in [
+        "| 1 | 1 | `local-small` | model_failed |",
+        "no runner online serves qwen2.5-coder:7b",
+        "- **Succeeded with**: `cloud-deepseek`",
+        "| 2 | 2 | `cloud-deepseek` | passed |",
+    ] {
+        assert!(body.contains(part), "missing {part:?} in:\n{body}");
+    }
+    assert!(
+        prompts(&world).is_empty(),
+        "the local model was never called directly"
+    );
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    let message = world
+        .gh
+        .git(OWNER, REPO, &["log", "-1", "--format=%B", &head])
+        .await;
+    assert!(
+        message.contains("Gitkeeper-Model: cloud-deepseek"),
+        "{message}"
+    );
+    assert!(message.contains("Gitkeeper-Tier: 2"), "{message}");
+}
