@@ -9,6 +9,8 @@ use crate::ids::{CommentId, InstallationId, IssueNumber, RepoId, ReviewId};
 pub const WORKING_LABEL: &str = "gitkeeper:working";
 /// On an issue when every tier of the ladder failed.
 pub const NEEDS_HUMAN_LABEL: &str = "gitkeeper:needs-human";
+/// On a pull request whose route is critical: a human must review it.
+pub const HUMAN_REVIEW_LABEL: &str = "gitkeeper:human-review";
 /// On an issue while the model's question waits for an answer.
 pub const CLARIFICATION_LABEL: &str = "gitkeeper:clarification-needed";
 

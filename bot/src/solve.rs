@@ -188,6 +188,7 @@ async fn run_in(
         labels: &options.labels,
         escalations: options.escalations,
         cloud_approved: options.approve_cloud,
+        from_first_paid: false,
         spent_today_usd: 0.0,
         revision: None,
     };

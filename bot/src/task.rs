@@ -33,6 +33,9 @@ pub struct TaskSpec<'a> {
     pub escalations: u32,
     /// A maintainer allowed paid tiers (`/gitkeeper approve`).
     pub cloud_approved: bool,
+    /// Start at the ladder's first paid tier: the free tiers before it ran
+    /// out already and the job waited for approval there.
+    pub from_first_paid: bool,
     /// What the repository spent today before this task (USD).
     pub spent_today_usd: f64,
     /// Revise an existing change instead of starting from the task.
@@ -101,13 +104,16 @@ pub async fn run_task(
         body: spec.body.to_string(),
         labels: spec.labels.to_vec(),
     };
-    let route = route(
+    let mut route = route(
         &task,
         Some(&package),
         &settings.route,
         &settings.models,
         spec.escalations,
     )?;
+    if spec.from_first_paid {
+        start_at_first_paid(&mut route);
+    }
     let mut prompts = Prompts::load(&settings.prompts)?;
     if settings.prompts.repo_overrides {
         prompts = prompts.with_repo_overrides(work)?;
@@ -145,6 +151,20 @@ pub async fn run_task(
         generation,
         package,
     })
+}
+
+/// Move the route's start to its first paid tier, when that is later.
+fn start_at_first_paid(route: &mut Route) {
+    if let Some(first) = route.tiers.iter().position(|t| t.paid) {
+        if first > route.start {
+            route.start = first;
+            route.reasons.push(format!(
+                "paid tiers approved → starting at tier {} ({}), where the job waited",
+                first + 1,
+                route.tiers[first].model
+            ));
+        }
+    }
 }
 
 /// The repository's own commands, planned once on the base commit: attempts

@@ -105,7 +105,7 @@ fn ladder(tiers: &[(&str, u32)], checker: Option<&str>) -> RouteSettings {
             "test",
             tiers,
             checker,
-            ValidationLevel::Syntax,
+            ValidationLevel::Quick,
         )],
         checker_min_complexity: 0,
         ..RouteSettings::default()

@@ -434,3 +434,162 @@ async fn with_no_runner_online_the_local_tier_is_skipped_and_the_report_says_why
     );
     assert!(message.contains("Gitkeeper-Tier: 2"), "{message}");
 }
+
+/// A DeepSeek double (OpenAI wire format) answering `answer` by default, and
+/// the bot's config with it as `cloud-deepseek` plus `extra` settings.
+async fn with_deepseek(
+    world: &World,
+    answer: Step,
+    extra: &str,
+) -> (
+    gitkeeper_e2e::models::ModelDouble,
+    gitkeeper_e2e::bot::BotOptions,
+) {
+    let deepseek =
+        gitkeeper_e2e::models::ModelDouble::openai(&["deepseek-chat"], Some("sk-ds-test")).await;
+    deepseek.update_options(|o| o.default_step = Some(answer));
+    let mut options = world.options();
+    options.config_toml = Some(format!(
+        "{}\n[models.cloud-deepseek]\nendpoint = \"{}\"\nmax_retries = 0\n\n{extra}",
+        gitkeeper_e2e::world::config_toml(&world.ollama.url()),
+        deepseek.url()
+    ));
+    options
+        .extra_env
+        .push(("DEEPSEEK_API_KEY".into(), "sk-ds-test".into()));
+    (deepseek, options)
+}
+
+fn completions(double: &gitkeeper_e2e::models::ModelDouble) -> usize {
+    double
+        .requests()
+        .iter()
+        .filter(|r| r.is_completion())
+        .count()
+}
+
+#[tokio::test]
+async fn escalate_redoes_the_task_one_tier_up_the_ladder() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    let (deepseek, options) = with_deepseek(&world, Step::reply(good_answer()), "").await;
+    let bot = gitkeeper_e2e::bot::BotProcess::start(&options, world.dir.path()).await;
+    bot.webhook("issues", "d-first", &labeled(ISSUE)).await;
+    settled(&bot, 1).await;
+    assert_eq!(completions(&world.ollama), 1);
+    assert_eq!(completions(&deepseek), 0);
+    let number = world.gh.pulls(OWNER, REPO)[0].number;
+
+    let id = world
+        .gh
+        .add_comment(OWNER, REPO, number, "Codertocat", "/gitkeeper escalate");
+    bot.webhook(
+        "issue_comment",
+        "d-escalate",
+        &comment(number, id, "/gitkeeper escalate", true),
+    )
+    .await;
+    let jobs = settled(&bot, 2).await;
+    assert!(
+        jobs.iter().all(|j| j["state"] == "succeeded"),
+        "{jobs:#?}\n{}",
+        bot.log()
+    );
+    // The quick-edit ladder is local-small → cloud-deepseek: escalated, the
+    // local model is not asked again.
+    assert_eq!(completions(&world.ollama), 1);
+    assert_eq!(completions(&deepseek), 1);
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    let message = world
+        .gh
+        .git(OWNER, REPO, &["log", "-1", "--format=%B", &head])
+        .await;
+    assert!(
+        message.contains("Gitkeeper-Model: cloud-deepseek"),
+        "{message}"
+    );
+    assert!(message.contains("Gitkeeper-Tier: 2"), "{message}");
+    let pulls = world.gh.pulls(OWNER, REPO);
+    assert_eq!(pulls.len(), 1);
+    assert!(
+        pulls[0].body.contains("escalated 1× → starting at tier 2 (cloud-deepseek)"),
+        "{}",
+        pulls[0].body
+    );
+}
+
+#[tokio::test]
+async fn a_paid_tier_waits_for_approve_and_approve_goes_on_from_there() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(breaking_answer()));
+    let (deepseek, options) = with_deepseek(
+        &world,
+        Step::reply(good_answer()),
+        "[route]\nrequire_approval_for_cloud = true\n",
+    )
+    .await;
+    let bot = gitkeeper_e2e::bot::BotProcess::start(&options, world.dir.path()).await;
+    bot.webhook("issues", "d-park", &labeled(ISSUE)).await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "waiting", "{jobs:#?}\n{}", bot.log());
+    assert_eq!(completions(&deepseek), 0, "no paid call before approval");
+    let local_calls = completions(&world.ollama);
+    assert_eq!(local_calls, 2, "local-small tried its two attempts");
+    let status = world.status_comments(ISSUE);
+    assert!(
+        status[0].contains("Waiting for approval of a paid model"),
+        "{}",
+        status[0]
+    );
+    assert!(status[0].contains("/gitkeeper approve"), "{}", status[0]);
+    assert!(world.gh.pulls(OWNER, REPO).is_empty());
+
+    let id = world
+        .gh
+        .add_comment(OWNER, REPO, ISSUE, "Codertocat", "/gitkeeper approve");
+    bot.webhook(
+        "issue_comment",
+        "d-approve",
+        &comment(ISSUE, id, "/gitkeeper approve", false),
+    )
+    .await;
+    let jobs = settled(&bot, 2).await;
+    let approved = jobs
+        .iter()
+        .find(|j| j["intent"]["intent"] == "command")
+        .expect("the approve job");
+    assert_eq!(approved["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
+    assert_eq!(completions(&deepseek), 1);
+    assert_eq!(
+        completions(&world.ollama),
+        local_calls,
+        "the free tiers that failed are not run again"
+    );
+    let pulls = world.gh.pulls(OWNER, REPO);
+    assert_eq!(pulls.len(), 1);
+    assert!(
+        pulls[0].body.contains("`cloud-deepseek`"),
+        "{}",
+        pulls[0].body
+    );
+}
+
+#[tokio::test]
+async fn a_critical_route_labels_its_pull_request_for_human_review() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    let mut options = world.options();
+    options.config_toml = Some(format!(
+        "{}\n[[route.ladder]]\nname = \"everything-critical\"\ntiers = [\"local-small\"]\nvalidation = \"critical\"\n",
+        gitkeeper_e2e::world::config_toml(&world.ollama.url())
+    ));
+    let bot = gitkeeper_e2e::bot::BotProcess::start(&options, world.dir.path()).await;
+    bot.webhook("issues", "d-critical", &labeled(ISSUE)).await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
+    let number = world.gh.pulls(OWNER, REPO)[0].number;
+    assert_eq!(
+        world.gh.labels(OWNER, REPO, number),
+        ["gitkeeper:human-review"]
+    );
+}

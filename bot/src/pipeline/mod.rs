@@ -213,6 +213,7 @@ impl Pipeline {
                     sender: sender.login.clone(),
                     escalations: 0,
                     cloud_approved: false,
+                    from_first_paid: false,
                     answer: answer.clone(),
                 };
                 self.generate(gh, job, status, &request, cancel).await
@@ -249,6 +250,7 @@ impl Pipeline {
                         request.sender = sender.login.clone();
                         request.escalations = u32::from(*command == Command::Escalate);
                         request.cloud_approved = *command == Command::Approve;
+                        request.from_first_paid = *command == Command::Approve;
                         self.generate(gh, job, status, &request, cancel).await
                     }
                     Command::Revise { instructions } => {
@@ -371,6 +373,7 @@ impl Pipeline {
             sender: job.intent.sender().login.clone(),
             escalations: 0,
             cloud_approved: false,
+            from_first_paid: false,
             answer: None,
         }))
     }

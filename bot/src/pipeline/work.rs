@@ -21,14 +21,16 @@ use crate::checkout::{Checkout, Want};
 use crate::generate::{Generation, GenerationOutcome, Progress, Revision, utc_day_start};
 use crate::github::{CheckConclusion, CheckOutput, GitCommit, Installation, PullRequest, Sha};
 use crate::ids::IssueNumber;
-use crate::intent::{CLARIFICATION_LABEL, NEEDS_HUMAN_LABEL, RepoRef, WORKING_LABEL};
+use crate::intent::{
+    CLARIFICATION_LABEL, HUMAN_REVIEW_LABEL, NEEDS_HUMAN_LABEL, RepoRef, WORKING_LABEL,
+};
 use crate::prompts::Prompts;
 use crate::publish::{
     CommitKind, CommitMessage, OnDiverged, PullPlan, Trailers, branch_name, commit_updates,
     open_or_update, update_branch, updates_from_work_dir,
 };
 use crate::queue::{AttemptOutcome, AttemptRole, Job, now_ms};
-use crate::route::{Route, TaskType};
+use crate::route::{Route, TaskType, ValidationLevel};
 use crate::task::{TaskRun, TaskSpec, run_task};
 use crate::validate::ValidationReport;
 
@@ -47,6 +49,8 @@ pub struct Request {
     pub sender: String,
     pub escalations: u32,
     pub cloud_approved: bool,
+    /// `approve`: start at the first paid tier, where the job waited.
+    pub from_first_paid: bool,
     /// The maintainer's answer to the model's question.
     pub answer: Option<String>,
 }
@@ -104,6 +108,7 @@ impl Pipeline {
             labels: &labels,
             escalations: request.escalations,
             cloud_approved: request.cloud_approved,
+            from_first_paid: request.from_first_paid,
             spent_today_usd: self.spent_today(repo).await?,
             revision: None,
         };
@@ -169,6 +174,10 @@ impl Pipeline {
                 .await?;
                 self.check_run(gh, repo, &commit, validation, &run.route)
                     .await?;
+                if run.route.validation == ValidationLevel::Critical {
+                    gh.add_labels(repo, pull.pull.number, &[HUMAN_REVIEW_LABEL])
+                        .await?;
+                }
                 gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
                 let verb = if pull.opened { "Opened" } else { "Updated" };
                 let mut details = format!(
@@ -300,6 +309,7 @@ impl Pipeline {
             labels: &labels,
             escalations: 0,
             cloud_approved: false,
+            from_first_paid: false,
             spent_today_usd: self.spent_today(repo).await?,
             revision: Some(Revision {
                 diff: &diff,

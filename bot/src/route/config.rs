@@ -6,30 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::models::ModelsSettings;
 
-/// How thoroughly a ladder's result is validated (seed 004).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ValidationLevel {
-    /// Syntax only (quick edits).
-    Syntax,
-    /// Syntax and the test suite (standard development).
-    Tests,
-    /// Syntax, tests and a semantic check by the checker (complex work).
-    Semantic,
-    /// Everything, and a human reviews before merge (critical tasks).
-    Full,
-}
-
-impl ValidationLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ValidationLevel::Syntax => "syntax",
-            ValidationLevel::Tests => "syntax+tests",
-            ValidationLevel::Semantic => "syntax+tests+semantic",
-            ValidationLevel::Full => "all+manual-review",
-        }
-    }
-}
+/// How thoroughly a ladder's result is validated (seed 004): one type for
+/// the route and the command planner; config accepts `quick|standard|complex|critical`
+/// and the older `syntax|tests|semantic|full`.
+pub use gitkeeper::validate::ValidationLevel;
 
 /// One tier of a ladder: a model name, or a table with its own attempts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,7 +73,7 @@ fn default_attempts() -> u32 {
 }
 
 fn default_validation() -> ValidationLevel {
-    ValidationLevel::Tests
+    ValidationLevel::Standard
 }
 
 impl LadderSettings {
@@ -133,14 +113,14 @@ pub fn default_ladders() -> Vec<LadderSettings> {
         "critical",
         &[("cloud-claude", 2), ("cloud-deepseek", 2)],
         Some("cloud-claude"),
-        ValidationLevel::Full,
+        ValidationLevel::Critical,
     );
     critical.min_complexity = Some(9);
     let mut quick = LadderSettings::new(
         "quick-edit",
         &[("local-small", 2), ("cloud-deepseek", 1)],
         None,
-        ValidationLevel::Syntax,
+        ValidationLevel::Quick,
     );
     quick.max_complexity = Some(2);
     quick.max_files = Some(1);
@@ -153,7 +133,7 @@ pub fn default_ladders() -> Vec<LadderSettings> {
             ("cloud-claude", 1),
         ],
         Some("local-large"),
-        ValidationLevel::Tests,
+        ValidationLevel::Standard,
     );
     standard.max_complexity = Some(5);
     standard.max_files = Some(1);
@@ -162,7 +142,7 @@ pub fn default_ladders() -> Vec<LadderSettings> {
         "complex",
         &[("cloud-deepseek", 3), ("cloud-claude", 3)],
         Some("local-large"),
-        ValidationLevel::Semantic,
+        ValidationLevel::Complex,
     );
     vec![critical, quick, standard, complex]
 }

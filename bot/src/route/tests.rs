@@ -117,7 +117,7 @@ fn quick_edit_climbs_local_14b_then_flash_without_checker() {
         .collect();
     assert_eq!(models, [("local-small", 2), ("cloud-deepseek", 1)]);
     assert_eq!(r.checker, None);
-    assert_eq!(r.validation, ValidationLevel::Syntax);
+    assert_eq!(r.validation, ValidationLevel::Quick);
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn standard_development_has_three_local_attempts_and_tests() {
     assert!((3..=5).contains(&r.classification.complexity), "{r}");
     assert_eq!(r.ladder, "standard");
     assert_eq!(r.tiers[0].attempts, 3);
-    assert_eq!(r.validation, ValidationLevel::Tests);
+    assert_eq!(r.validation, ValidationLevel::Standard);
     // Below complexity 5 the task is self-validating (seed 004).
     assert_eq!(r.checker, None);
 }
@@ -143,7 +143,7 @@ fn complex_architecture_gets_a_checker_and_semantic_validation() {
     assert!((6..=8).contains(&r.classification.complexity), "{r}");
     assert_eq!(r.ladder, "complex");
     assert_eq!(r.checker.as_deref(), Some("local-large"));
-    assert_eq!(r.validation, ValidationLevel::Semantic);
+    assert_eq!(r.validation, ValidationLevel::Complex);
 }
 
 #[test]
@@ -152,7 +152,7 @@ fn critical_task_has_two_attempts_a_cloud_checker_and_manual_review() {
     assert!(r.classification.complexity >= 9);
     assert_eq!(r.tiers[0].attempts, 2);
     assert_eq!(r.checker.as_deref(), Some("cloud-claude"));
-    assert_eq!(r.validation, ValidationLevel::Full);
+    assert_eq!(r.validation, ValidationLevel::Critical);
 }
 
 // Overrides.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use gitkeeper::edits::AppliedEdits;
-use gitkeeper::validate::{self as checks, ValidationLevel as Level};
+use gitkeeper::validate::{self as checks};
 
 use super::sandbox::{Sandbox, SandboxCommand};
 use super::{CheckResult, ValidationReport, Validator};
@@ -35,16 +35,6 @@ impl BuildValidator {
             sandbox,
             baseline: None,
         }
-    }
-}
-
-/// The route's level as the command planner names it.
-pub fn planner_level(level: ValidationLevel) -> Level {
-    match level {
-        ValidationLevel::Syntax => Level::Quick,
-        ValidationLevel::Tests => Level::Standard,
-        ValidationLevel::Semantic => Level::Complex,
-        ValidationLevel::Full => Level::Critical,
     }
 }
 
@@ -145,7 +135,7 @@ impl BuildValidator {
         keep_going: bool,
         plan: Result<&checks::CommandPlan, checks::CommandsError>,
     ) -> (String, Vec<Ran>) {
-        let method = format!("commands:{}", planner_level(level).as_str());
+        let method = format!("commands:{}", level.as_str());
         let plan = match plan {
             Ok(plan) => plan,
             Err(e) => {
@@ -159,7 +149,7 @@ impl BuildValidator {
                 );
             }
         };
-        let level_plan = plan.for_level(planner_level(level));
+        let level_plan = plan.for_level(level);
         let per_command = plan.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT);
         let deadline = Instant::now() + plan.total_timeout.unwrap_or(DEFAULT_TOTAL_TIMEOUT);
         let mut runs = Vec::new();
@@ -350,7 +340,11 @@ mod tests {
     async fn the_detected_make_check_runs_and_its_failure_is_fed_back() {
         let dir = repo(&[("Makefile", MAKEFILE), ("src/total.txt", "sum\n")]);
         let report = validator()
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert!(!report.passed);
         assert_eq!(report.method, "commands:standard");
@@ -360,7 +354,11 @@ mod tests {
 
         std::fs::write(dir.path().join("src/total.txt"), "sum + tax\n").unwrap();
         let report = validator()
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert!(report.passed, "{report:#?}");
         assert_eq!(report.checks.len(), 1);
@@ -373,7 +371,11 @@ mod tests {
             "validate:\n  setup: []\n  checks:\n    - run: sh -c 'echo typecheck ok'\n      stage: typecheck\n    - run: sh -c 'echo broken test >&2; exit 4'\n      stage: test\n    - run: sh -c 'touch never-ran'\n      stage: test\n  timeout: 30s\n",
         )]);
         let report = validator()
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert!(!report.passed);
         assert_eq!(report.checks.len(), 2, "{report:#?}");
@@ -389,7 +391,11 @@ mod tests {
             "validate:\n  setup: []\n  checks:\n    - run: sleep 30\n      stage: test\n      timeout: 1s\n",
         )]);
         let report = validator()
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert!(!report.passed);
         assert!(
@@ -409,14 +415,18 @@ mod tests {
         let build = validator();
         let plan = checks::plan_commands(dir.path()).unwrap();
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Tests, plan)
+            .baseline(dir.path(), ValidationLevel::Standard, plan)
             .await;
         assert_eq!(baseline.failing(), vec!["make check"]);
         let build = build.with_baseline(baseline);
 
         // The same failure after the change: pre-existing, not the attempt's fault.
         let report = build
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert!(report.passed, "{report:#?}");
         assert_eq!(
@@ -431,7 +441,11 @@ mod tests {
         )
         .unwrap();
         let report = build
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert!(!report.passed);
         let detail = &report.checks[0].detail;
@@ -455,7 +469,7 @@ mod tests {
         let build = validator();
         let plan = checks::plan_commands(dir.path()).unwrap();
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Tests, plan)
+            .baseline(dir.path(), ValidationLevel::Standard, plan)
             .await;
         let build = build.with_baseline(baseline);
         // The attempt drops the tax and rewrites the check into one that passes.
@@ -466,7 +480,11 @@ mod tests {
         )
         .unwrap();
         let report = build
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert!(!report.passed, "{report:#?}");
         assert_eq!(report.checks[0].name, "grep -q tax src/total.txt");
@@ -478,13 +496,17 @@ mod tests {
         let build = validator();
         let plan = checks::plan_commands(dir.path()).unwrap();
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Tests, plan)
+            .baseline(dir.path(), ValidationLevel::Standard, plan)
             .await;
         assert!(baseline.failing().is_empty());
         let build = build.with_baseline(baseline);
         std::fs::write(dir.path().join("errors.txt"), "error: broke it\n").unwrap();
         let report = build
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert!(!report.passed);
         assert!(report.checks[0].detail.contains("error: broke it"));
@@ -494,11 +516,7 @@ mod tests {
     async fn the_quick_level_runs_no_build_and_the_chain_stops_early() {
         let dir = repo(&[("Makefile", MAKEFILE), ("src/total.txt", "sum\n")]);
         let report = validator()
-            .validate(
-                dir.path(),
-                &AppliedEdits::default(),
-                ValidationLevel::Syntax,
-            )
+            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Quick)
             .await;
         assert!(report.passed, "make check is a test stage: {report:#?}");
         assert!(report.checks.is_empty());
@@ -517,7 +535,11 @@ mod tests {
         }
         let chain = Chain(vec![Arc::new(Fails), Arc::new(validator())]);
         let report = chain
-            .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Tests)
+            .validate(
+                dir.path(),
+                &AppliedEdits::default(),
+                ValidationLevel::Standard,
+            )
             .await;
         assert_eq!(report.method, "fails");
         assert_eq!(report.checks.len(), 1);

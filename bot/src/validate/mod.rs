@@ -206,7 +206,7 @@ mod tests {
             .validate(
                 dir.path(),
                 &AppliedEdits { changes },
-                ValidationLevel::Syntax,
+                ValidationLevel::Quick,
             )
             .await
     }
@@ -358,7 +358,7 @@ mod static_validator_tests {
             }],
         };
         let report = validator
-            .validate(root, &applied, ValidationLevel::Tests)
+            .validate(root, &applied, ValidationLevel::Standard)
             .await;
         assert!(report.passed, "{report:#?}");
         assert_eq!(report.method, "edits-applied+parse+static");
@@ -374,7 +374,7 @@ mod static_validator_tests {
             }],
         };
         let report = validator
-            .validate(root, &applied, ValidationLevel::Tests)
+            .validate(root, &applied, ValidationLevel::Standard)
             .await;
         assert!(!report.passed);
         let errors = report.errors().join("\n");

@@ -100,13 +100,17 @@ impl fmt::Display for Stage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ValidationLevel {
-    /// Quick edits: syntax only.
+    /// Quick edits: syntax only (`syntax` in a route's config).
+    #[serde(alias = "syntax")]
     Quick,
-    /// Standard development: syntax, compilation and tests.
+    /// Standard development: syntax, compilation and tests (`tests`).
+    #[serde(alias = "tests")]
     Standard,
-    /// Complex work: standard plus the semantic (model) checker.
+    /// Complex work: standard plus the semantic (model) checker (`semantic`).
+    #[serde(alias = "semantic")]
     Complex,
-    /// Critical work: every stage, the checker, and a human review label.
+    /// Critical work: every stage, the checker, and a human review label (`full`).
+    #[serde(alias = "full")]
     Critical,
 }
 
