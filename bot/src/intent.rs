@@ -14,6 +14,11 @@ pub const HUMAN_REVIEW_LABEL: &str = "gitkeeper:human-review";
 /// On an issue while the model's question waits for an answer.
 pub const CLARIFICATION_LABEL: &str = "gitkeeper:clarification-needed";
 
+/// The key of the jobs on issue or pull request `number` of `repo`.
+pub fn target_key(repo: &RepoRef, number: IssueNumber) -> String {
+    format!("{}#{}", repo.id, number)
+}
+
 /// A repository as the webhook names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoRef {
@@ -157,9 +162,20 @@ impl Intent {
         }
     }
 
-    /// Jobs with the same key run one at a time, in arrival order.
+    /// Jobs with the same key run one at a time, in arrival order. A
+    /// `cancel` has a key of its own: it must not wait for the job it stops.
     pub fn target_key(&self) -> String {
-        format!("{}#{}", self.repo().id, self.number())
+        match self {
+            Intent::Command {
+                command: Command::Cancel,
+                comment_id,
+                ..
+            } => format!(
+                "{}#cancel-{comment_id}",
+                target_key(self.repo(), self.number())
+            ),
+            _ => target_key(self.repo(), self.number()),
+        }
     }
 
     /// A short name for logs and metrics.

@@ -512,7 +512,9 @@ async fn escalate_redoes_the_task_one_tier_up_the_ladder() {
     let pulls = world.gh.pulls(OWNER, REPO);
     assert_eq!(pulls.len(), 1);
     assert!(
-        pulls[0].body.contains("escalated 1× → starting at tier 2 (cloud-deepseek)"),
+        pulls[0]
+            .body
+            .contains("escalated 1× → starting at tier 2 (cloud-deepseek)"),
         "{}",
         pulls[0].body
     );
@@ -591,5 +593,65 @@ async fn a_critical_route_labels_its_pull_request_for_human_review() {
     assert_eq!(
         world.gh.labels(OWNER, REPO, number),
         ["gitkeeper:human-review"]
+    );
+}
+
+#[tokio::test]
+async fn cancel_stops_the_running_job_and_leaves_everything_as_it_was() {
+    let world = World::start().await;
+    // The model takes its time: long enough to be stopped mid-answer.
+    world
+        .ollama
+        .push(Step::reply(good_answer()).delay(std::time::Duration::from_secs(25)));
+    let bot = world.start_bot().await;
+    bot.webhook("issues", "d-slow", &labeled(ISSUE)).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while completions(&world.ollama) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the model was never asked:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let id = world
+        .gh
+        .add_comment(OWNER, REPO, ISSUE, "Codertocat", "/gitkeeper cancel");
+    bot.webhook(
+        "issue_comment",
+        "d-cancel",
+        &comment(ISSUE, id, "/gitkeeper cancel", false),
+    )
+    .await;
+    let jobs = settled(&bot, 2).await;
+    let generate = jobs
+        .iter()
+        .find(|j| j["intent"]["intent"] == "generate")
+        .unwrap();
+    let cancel = jobs
+        .iter()
+        .find(|j| j["intent"]["intent"] == "command")
+        .unwrap();
+    assert_eq!(generate["state"], "cancelled", "{jobs:#?}\n{}", bot.log());
+    assert_eq!(generate["last_error"], "cancelled by /gitkeeper cancel");
+    assert_eq!(cancel["state"], "succeeded", "{jobs:#?}");
+
+    assert!(world.gh.pulls(OWNER, REPO).is_empty());
+    assert_eq!(world.gh.branch_sha(OWNER, REPO, BRANCH).await, None);
+    assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
+    let status = world.status_comments(ISSUE);
+    assert_eq!(status.len(), 2, "{status:#?}");
+    assert!(
+        status
+            .iter()
+            .any(|s| s.contains("🛑 **Stopped** by `/gitkeeper cancel`")),
+        "{status:#?}"
+    );
+    assert!(
+        status
+            .iter()
+            .any(|s| s.contains("1 running job(s) will stop")),
+        "{status:#?}"
     );
 }

@@ -274,7 +274,8 @@ impl Pipeline {
                         };
                         self.revise(gh, job, status, *number, &ask, cancel).await
                     }
-                    Command::Explain | Command::Cancel => {
+                    Command::Cancel => self.cancel(gh, job, status, *target).await,
+                    Command::Explain => {
                         status
                             .finish(
                                 &format!(
@@ -404,9 +405,10 @@ pub fn help_text(prefix: &str, unknown: Option<&str>) -> String {
          | `{prefix} retry` | redo the original task from a fresh base |\n\
          | `{prefix} escalate` | retry starting one model tier higher |\n\
          | `{prefix} approve` | allow a paid model tier that is waiting for approval |\n\
+         | `{prefix} cancel` | stop the running job and leave the branch as it is |\n\
          | `{prefix} help` | show this list |\n\n\
          A review comment on a line of a Gitkeeper pull request is a revision request for that line. \
-         `{prefix} explain` and `{prefix} cancel` are not available yet."
+         `{prefix} explain` is not available yet."
     ));
     text
 }

@@ -171,7 +171,10 @@ pub fn route_section(route: &Route, g: &Generation, worker: Option<&str>) -> Str
         ),
     ];
     if !route.reasons.is_empty() {
-        lines.push(format!("- **Why this route**: {}", route.reasons.join("; ")));
+        lines.push(format!(
+            "- **Why this route**: {}",
+            route.reasons.join("; ")
+        ));
     }
     if let Some(worker) = worker {
         lines.push(format!("- **Succeeded with**: `{worker}`"));

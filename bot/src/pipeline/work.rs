@@ -22,13 +22,15 @@ use crate::generate::{Generation, GenerationOutcome, Progress, Revision, utc_day
 use crate::github::{CheckConclusion, CheckOutput, GitCommit, Installation, PullRequest, Sha};
 use crate::ids::IssueNumber;
 use crate::intent::{
-    CLARIFICATION_LABEL, HUMAN_REVIEW_LABEL, NEEDS_HUMAN_LABEL, RepoRef, WORKING_LABEL,
+    CLARIFICATION_LABEL, HUMAN_REVIEW_LABEL, NEEDS_HUMAN_LABEL, RepoRef, Target, WORKING_LABEL,
+    target_key,
 };
 use crate::prompts::Prompts;
 use crate::publish::{
     CommitKind, CommitMessage, OnDiverged, PullPlan, Trailers, branch_name, commit_updates,
     open_or_update, update_branch, updates_from_work_dir,
 };
+use crate::queue::worker::CANCELLED_BY_REQUEST;
 use crate::queue::{AttemptOutcome, AttemptRole, Job, now_ms};
 use crate::route::{Route, TaskType, ValidationLevel};
 use crate::task::{TaskRun, TaskSpec, run_task};
@@ -116,7 +118,7 @@ impl Pipeline {
             .run_task(job, status, &checkout, &spec, &request.title, cancel)
             .await?
         else {
-            return Ok(Outcome::Cancelled);
+            return self.stopped(gh, job, status, Some(request.issue)).await;
         };
         let outcome = match &run.generation.outcome {
             GenerationOutcome::Succeeded {
@@ -322,7 +324,7 @@ impl Pipeline {
             .run_task(job, status, &checkout, &spec, &issue.title, cancel)
             .await?
         else {
-            return Ok(Outcome::Cancelled);
+            return self.stopped(gh, job, status, None).await;
         };
         let outcome = match &run.generation.outcome {
             GenerationOutcome::Succeeded {
@@ -407,6 +409,81 @@ impl Pipeline {
         };
         cleanup(checkout).await;
         Ok(outcome)
+    }
+
+    /// The job was stopped mid-task: by a maintainer (say so, leave the
+    /// branch), or because another worker took it over (say nothing).
+    async fn stopped(
+        &self,
+        gh: &Installation,
+        job: &Job,
+        status: &StatusComment,
+        issue: Option<IssueNumber>,
+    ) -> Result<Outcome, PipelineError> {
+        if self.store.cancel_requested(job.id).await? {
+            status
+                .finish(
+                    &format!("🛑 **Stopped** by `{} cancel`.", self.prefix()),
+                    "Nothing was pushed by this job; branches and pull requests are left as they were.",
+                )
+                .await?;
+            if let Some(issue) = issue {
+                gh.remove_label(job.intent.repo(), issue, WORKING_LABEL)
+                    .await?;
+            }
+        }
+        Ok(Outcome::Cancelled)
+    }
+
+    /// Stop the other jobs on the issue and its pull request (or the pull
+    /// request and its issue), and say what was stopped.
+    pub(super) async fn cancel(
+        &self,
+        gh: &Installation,
+        job: &Job,
+        status: &StatusComment,
+        target: Target,
+    ) -> Result<Outcome, PipelineError> {
+        let repo = job.intent.repo();
+        let mut numbers = vec![target.number()];
+        match target {
+            Target::PullRequest(n) => {
+                if let Some(issue) = issue_of(&gh.pull(repo, n).await?) {
+                    numbers.push(issue);
+                }
+            }
+            Target::Issue(n) => {
+                let issue = gh.issue(repo, n).await?;
+                if issue.pull_request.is_none() {
+                    let branch = branch_name(n, &issue.title);
+                    if let Some(pull) = gh.open_pull_for_branch(repo, &branch).await? {
+                        numbers.push(pull.number);
+                    }
+                }
+            }
+        }
+        let (mut running, mut pending) = (0, 0);
+        for number in numbers {
+            let (flagged, cancelled) = self
+                .store
+                .request_cancel(
+                    &target_key(repo, number),
+                    job.id,
+                    CANCELLED_BY_REQUEST,
+                    now_ms(),
+                )
+                .await?;
+            running += flagged;
+            pending += cancelled;
+        }
+        let text = match (running, pending) {
+            (0, 0) => "Nothing was running or waiting here.".to_string(),
+            (r, p) => format!(
+                "{r} running job(s) will stop within a few seconds and {p} waiting job(s) were cancelled. Branches and pull requests are left as they are."
+            ),
+        };
+        status.finish("🛑 **Cancel requested.**", &text).await?;
+        Ok(Outcome::Done)
     }
 
     /// Fetch and check out `want` into the job's directory.

@@ -10,6 +10,54 @@ macro_rules! job_columns {
     };
 }
 
+/// Flag the running jobs of a target (`$1` now, `$2` key, `$3` the asking job).
+const FLAG_CANCEL: &str = "UPDATE jobs SET cancel_requested = TRUE, updated_at = $1 WHERE target_key = $2 AND id <> $3 AND state = 'running'";
+/// Cancel the jobs of a target that are not running yet (`$4` the reason).
+const CANCEL_PENDING: &str = "UPDATE jobs SET state = 'cancelled', last_error = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 WHERE target_key = $2 AND id <> $3 AND state IN ('queued', 'waiting')";
+const CANCEL_REQUESTED: &str = "SELECT cancel_requested FROM jobs WHERE id = $1";
+
+/// Free functions behind [`JobStore::request_cancel`] and
+/// [`JobStore::cancel_requested`] for a backend's pool type: the same SQL for both.
+macro_rules! cancel_functions {
+    ($pool:ty) => {
+        async fn request_cancel_in(
+            pool: &$pool,
+            target_key: &str,
+            except: JobId,
+            reason: &str,
+            now: i64,
+        ) -> Result<(u64, u64), StoreError> {
+            let mut tx = pool.begin().await?;
+            let flagged = sqlx::query(super::FLAG_CANCEL)
+                .bind(now)
+                .bind(target_key)
+                .bind(except.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let cancelled = sqlx::query(super::CANCEL_PENDING)
+                .bind(now)
+                .bind(target_key)
+                .bind(except.0)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok((flagged, cancelled))
+        }
+
+        async fn cancel_requested_in(pool: &$pool, id: JobId) -> Result<bool, StoreError> {
+            let flag: Option<(bool,)> = sqlx::query_as(super::CANCEL_REQUESTED)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?;
+            Ok(flag.is_some_and(|(f,)| f))
+        }
+    };
+}
+pub(crate) use cancel_functions;
+
 mod postgres;
 mod records;
 pub mod runners;
@@ -221,6 +269,18 @@ pub trait JobStore: TrailStore + RunnerStore + Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Give the lease back without counting the run (shutdown).
     async fn release(&self, id: JobId, worker: &str, now: i64) -> Result<bool, StoreError>;
+    /// Stop the jobs on `target_key` other than `except`: queued and waiting
+    /// ones are cancelled at once, running ones are flagged for their worker
+    /// (see [`JobStore::cancel_requested`]). Returns (flagged, cancelled).
+    async fn request_cancel(
+        &self,
+        target_key: &str,
+        except: JobId,
+        reason: &str,
+        now: i64,
+    ) -> Result<(u64, u64), StoreError>;
+    /// True when a maintainer asked job `id` to stop.
+    async fn cancel_requested(&self, id: JobId) -> Result<bool, StoreError>;
     async fn job(&self, id: JobId) -> Result<Option<Job>, StoreError>;
     /// Newest first.
     async fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, StoreError>;

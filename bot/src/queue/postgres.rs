@@ -222,6 +222,20 @@ impl JobStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn request_cancel(
+        &self,
+        target_key: &str,
+        except: JobId,
+        reason: &str,
+        now: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        request_cancel_in(&self.pool, target_key, except, reason, now).await
+    }
+
+    async fn cancel_requested(&self, id: JobId) -> Result<bool, StoreError> {
+        cancel_requested_in(&self.pool, id).await
+    }
+
     async fn job(&self, id: JobId) -> Result<Option<Job>, StoreError> {
         let row: Option<JobRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -257,3 +271,5 @@ impl JobStore for PostgresStore {
             .collect()
     }
 }
+
+super::cancel_functions!(sqlx::PgPool);

@@ -189,6 +189,50 @@ async fn expired_lease_is_reclaimed_and_the_old_worker_loses_it() {
 }
 
 #[tokio::test]
+async fn cancel_flags_running_jobs_and_cancels_pending_ones_of_the_target_only() {
+    for (store, _dir) in stores().await {
+        let running = job_for(&store, "d-run", 7).await;
+        let claimed = store.claim("w1", LEASE, 10).await.unwrap().unwrap();
+        assert_eq!(claimed.id, running);
+        let queued = job_for(&store, "d-queued", 7).await;
+        let other = job_for(&store, "d-other", 8).await;
+        let asking = job_for(&store, "d-ask", 7).await;
+        let key = intent(1, 7).target_key();
+        let (flagged, cancelled) = store
+            .request_cancel(&key, asking, "cancelled by /gitkeeper cancel", 20)
+            .await
+            .unwrap();
+        assert_eq!((flagged, cancelled), (1, 1), "{}", store.backend());
+        assert!(store.cancel_requested(running).await.unwrap());
+        assert!(!store.cancel_requested(other).await.unwrap());
+        assert!(!store.cancel_requested(asking).await.unwrap());
+        let queued = store.job(queued).await.unwrap().unwrap();
+        assert_eq!(queued.state, JobState::Cancelled);
+        assert_eq!(
+            queued.last_error.as_deref(),
+            Some("cancelled by /gitkeeper cancel")
+        );
+        assert_eq!(
+            store.job(other).await.unwrap().unwrap().state,
+            JobState::Queued
+        );
+        // The running job is only flagged: its worker still holds it.
+        assert!(store.heartbeat(running, "w1", LEASE, 30).await.unwrap());
+        assert!(!store.cancel_requested(JobId(999_999)).await.unwrap());
+    }
+}
+
+#[test]
+fn a_cancel_never_waits_behind_the_job_it_stops() {
+    let mut cancel = intent(1, 7);
+    if let Intent::Command { command, .. } = &mut cancel {
+        *command = Command::Cancel;
+    }
+    assert_ne!(cancel.target_key(), intent(1, 7).target_key());
+    assert!(cancel.target_key().starts_with(&intent(1, 7).target_key()));
+}
+
+#[tokio::test]
 async fn released_job_is_queued_again_without_counting_the_run() {
     for (store, _dir) in stores().await {
         store

@@ -4,6 +4,7 @@
 //! another process picks them up.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -14,6 +15,18 @@ use super::{Finish, Job, JobState, JobStore, now_ms};
 use crate::config::WorkerSettings;
 use crate::metrics::Metrics;
 use crate::pipeline::{Outcome, Pipeline};
+
+/// What `finish` records for a job a maintainer stopped.
+pub const CANCELLED_BY_REQUEST: &str = "cancelled by /gitkeeper cancel";
+
+/// Why a running job's token fired.
+#[derive(Debug, Default)]
+struct StopReason {
+    /// Another worker owns the job now: record nothing.
+    lease_lost: AtomicBool,
+    /// A maintainer asked the job to stop.
+    requested: AtomicBool,
+}
 
 /// Runs jobs from the store until shut down.
 #[derive(Clone)]
@@ -106,7 +119,9 @@ impl WorkerPool {
         }
         tracing::info!("job started");
         let job_cancel = CancellationToken::new();
-        let heartbeat = self.spawn_heartbeat(worker.to_string(), &job, job_cancel.clone());
+        let stop = Arc::new(StopReason::default());
+        let heartbeat =
+            self.spawn_heartbeat(worker.to_string(), &job, job_cancel.clone(), stop.clone());
         let run = self.pipeline.run(&job, &job_cancel);
         tokio::pin!(run);
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
@@ -118,7 +133,7 @@ impl WorkerPool {
             }
         };
         heartbeat.cancel();
-        let lease_lost = job_cancel.is_cancelled();
+        let lease_lost = stop.lease_lost.load(Ordering::SeqCst);
         let Some(result) = result else {
             job_cancel.cancel();
             match self.store.release(job.id, worker, now_ms()).await {
@@ -133,6 +148,9 @@ impl WorkerPool {
         }
         let finish = match result {
             Ok(Outcome::Done) => Finish::Succeeded,
+            Ok(Outcome::Cancelled) if stop.requested.load(Ordering::SeqCst) => {
+                Finish::Cancelled(CANCELLED_BY_REQUEST.into())
+            }
             Ok(Outcome::Cancelled) => Finish::Cancelled("cancelled".into()),
             Ok(Outcome::Waiting(why)) => Finish::Waiting(why),
             Ok(Outcome::Failed(why)) => Finish::Failed(why),
@@ -172,12 +190,14 @@ impl WorkerPool {
         }
     }
 
-    /// Extend the lease every third of its length; cancel `job_cancel` if it is lost.
+    /// Extend the lease every third of its length; cancel `job_cancel` if it
+    /// is lost or a maintainer asked the job to stop, saying which in `stop`.
     fn spawn_heartbeat(
         &self,
         worker: String,
         job: &Job,
         job_cancel: CancellationToken,
+        reason: Arc<StopReason>,
     ) -> CancellationToken {
         let stop = CancellationToken::new();
         let store = self.store.clone();
@@ -194,10 +214,22 @@ impl WorkerPool {
                 match store.heartbeat(id, &worker, lease, now_ms()).await {
                     Ok(true) => {}
                     Ok(false) => {
+                        reason.lease_lost.store(true, Ordering::SeqCst);
                         job_cancel.cancel();
                         break;
                     }
                     Err(e) => tracing::warn!(error = %e, "heartbeat failed; will try again"),
+                }
+                match store.cancel_requested(id).await {
+                    Ok(true) if !job_cancel.is_cancelled() => {
+                        tracing::info!("a maintainer asked to stop this job");
+                        reason.requested.store(true, Ordering::SeqCst);
+                        job_cancel.cancel();
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the job's cancel flag; will try again")
+                    }
                 }
             }
         });
