@@ -369,23 +369,59 @@ async fn revise_on_the_pull_request_adds_a_commit_on_top_of_its_head() {
 }
 
 #[tokio::test]
-async fn commands_that_are_not_available_say_so_instead_of_pretending() {
+async fn explain_answers_with_the_models_explanation_and_commits_nothing() {
     let world = World::start().await;
+    world.ollama.push(Step::reply(good_answer()));
+    world.ollama.push(Step::reply(
+        "It adds the comma and the exclamation mark, as @octocat asked. <!-- gitkeeper:question -->",
+    ));
     let bot = world.start_bot().await;
+    bot.webhook("issues", "d-first", &labeled(ISSUE)).await;
+    settled(&bot, 1).await;
+    let number = world.gh.pulls(OWNER, REPO)[0].number;
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+
     let id = world
         .gh
-        .add_comment(OWNER, REPO, ISSUE, "Codertocat", "/gitkeeper explain");
+        .add_comment(OWNER, REPO, number, "Codertocat", "/gitkeeper explain");
     bot.webhook(
         "issue_comment",
         "d-explain",
-        &comment(ISSUE, id, "/gitkeeper explain", false),
+        &comment(number, id, "/gitkeeper explain", true),
     )
     .await;
-    settled(&bot, 1).await;
-    let status = world.status_comments(ISSUE);
+    let jobs = settled(&bot, 2).await;
+    assert!(
+        jobs.iter().all(|j| j["state"] == "succeeded"),
+        "{jobs:#?}\n{}",
+        bot.log()
+    );
+    let status = world.status_comments(number);
     assert_eq!(status.len(), 1);
-    assert!(status[0].contains("is not available yet"), "{}", status[0]);
-    assert!(prompts(&world).is_empty(), "no model was asked");
+    let text = &status[0];
+    assert!(
+        text.contains(&format!("💬 **What #{number} does**")),
+        "{text}"
+    );
+    assert!(
+        text.contains("It adds the comma and the exclamation mark"),
+        "{text}"
+    );
+    assert!(text.contains("@\u{200b}octocat"), "no mention: {text}");
+    assert!(!text.contains("<!-- gitkeeper:question -->"), "{text}");
+    assert!(text.contains("Written by `local-large`"), "{text}");
+    // The model read the task and the pull request's diff; nothing was pushed.
+    let last = prompts(&world).pop().unwrap();
+    assert!(
+        last.contains("with a comma and an exclamation mark"),
+        "{last}"
+    );
+    assert!(last.contains("+  return `Hello, ${name}!`;"), "{last}");
+    assert_eq!(
+        world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap(),
+        head
+    );
+    assert_eq!(world.gh.check_runs(OWNER, REPO).len(), 1);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! idempotent (find before create), so a job re-run after a crash leaves
 //! exactly one trace.
 
+mod explain;
 mod report;
 mod status;
 mod work;
@@ -275,22 +276,7 @@ impl Pipeline {
                         self.revise(gh, job, status, *number, &ask, cancel).await
                     }
                     Command::Cancel => self.cancel(gh, job, status, *target).await,
-                    Command::Explain => {
-                        status
-                            .finish(
-                                &format!(
-                                    "🚧 **`{} {}` is not available yet.**",
-                                    self.prefix(),
-                                    command_word(command)
-                                ),
-                                &format!(
-                                    "This Gitkeeper version does not carry it out. The pull request description explains each change (route, attempts, validation); `{} help` lists what works.",
-                                    self.prefix()
-                                ),
-                            )
-                            .await?;
-                        Ok(Outcome::Done)
-                    }
+                    Command::Explain => self.explain(gh, job, status, *target).await,
                     Command::Help { .. } => Ok(Outcome::Done),
                 }
             }
@@ -406,11 +392,19 @@ pub fn help_text(prefix: &str, unknown: Option<&str>) -> String {
          | `{prefix} escalate` | retry starting one model tier higher |\n\
          | `{prefix} approve` | allow a paid model tier that is waiting for approval |\n\
          | `{prefix} cancel` | stop the running job and leave the branch as it is |\n\
+         | `{prefix} explain` | explain the change in a comment, without a commit |\n\
          | `{prefix} help` | show this list |\n\n\
-         A review comment on a line of a Gitkeeper pull request is a revision request for that line. \
-         `{prefix} explain` is not available yet."
+         A review comment on a line of a Gitkeeper pull request is a revision request for that line."
     ));
     text
+}
+
+/// A model's text made safe for a comment: it cannot mention anyone or
+/// carry HTML comments (where the bot keeps its markers).
+pub(crate) fn for_comment(text: &str) -> String {
+    text.replace('@', "@\u{200b}")
+        .replace("<!--", "&lt;!--")
+        .replace("-->", "--&gt;")
 }
 
 /// The issue number in a pull request body's marker.
@@ -423,6 +417,16 @@ fn marked_issue(body: &str) -> Option<IssueNumber> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_text_in_comments_mentions_nobody_and_hides_no_marker() {
+        let text = for_comment("ask @octocat <!-- gitkeeper:question --> ok");
+        assert_eq!(
+            text,
+            "ask @\u{200b}octocat &lt;!-- gitkeeper:question --&gt; ok"
+        );
+        assert!(!text.contains("<!--"));
+    }
 
     #[test]
     fn the_issue_is_read_from_the_pull_request_marker() {

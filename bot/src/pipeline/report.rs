@@ -204,6 +204,7 @@ pub fn attempt_rows(g: &Generation) -> Vec<PrDescriptionAttempt> {
                 AttemptRole::Worker => a.tier.to_string(),
                 AttemptRole::Fallback => format!("{} (fallback)", a.tier),
                 AttemptRole::Checker => format!("{} (checker)", a.tier),
+                AttemptRole::Explainer => "explain".to_string(),
             },
             model: format!("`{}`", a.model),
             outcome: a.outcome.as_str().to_string(),

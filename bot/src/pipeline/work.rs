@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::report::{self, Described};
 use super::status::StatusComment;
-use super::{Outcome, Pipeline, PipelineError, marked_issue};
+use super::{Outcome, Pipeline, PipelineError, for_comment, marked_issue};
 use crate::checkout::{Checkout, Want};
 use crate::generate::{Generation, GenerationOutcome, Progress, Revision, utc_day_start};
 use crate::github::{CheckConclusion, CheckOutput, GitCommit, Installation, PullRequest, Sha};
@@ -487,7 +487,7 @@ impl Pipeline {
     }
 
     /// Fetch and check out `want` into the job's directory.
-    async fn checkout(&self, job: &Job, want: &Want) -> Result<Checkout, PipelineError> {
+    pub(super) async fn checkout(&self, job: &Job, want: &Want) -> Result<Checkout, PipelineError> {
         let token = self
             .github
             .installation_token(job.intent.installation())
@@ -616,7 +616,7 @@ impl Pipeline {
 
     /// `git diff base..head` from the repository's mirror (both commits are
     /// in it after the checkout's fetch); empty, with a warning, when git fails.
-    async fn pull_diff(&self, repo: &RepoRef, base: &str, head: &str) -> String {
+    pub(super) async fn pull_diff(&self, repo: &RepoRef, base: &str, head: &str) -> String {
         let mirror = match self.checkouts.mirror_path(repo) {
             Ok(path) => path,
             Err(e) => {
@@ -645,7 +645,7 @@ impl Pipeline {
     }
 }
 
-async fn cleanup(checkout: Checkout) {
+pub(super) async fn cleanup(checkout: Checkout) {
     if let Err(e) = checkout.cleanup().await {
         tracing::warn!(error = %e, "cannot remove the job directory; it goes at the next start");
     }
@@ -701,9 +701,9 @@ fn first_line(text: &str) -> String {
         .to_string()
 }
 
-/// A model's text as a quote that cannot mention anyone or close the quote.
+/// A model's text as a quote that cannot mention anyone or hide a marker.
 fn quote(text: &str) -> String {
-    text.replace('@', "@\u{200b}")
+    for_comment(text)
         .lines()
         .map(|l| format!("> {l}"))
         .collect::<Vec<_>>()

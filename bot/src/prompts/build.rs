@@ -80,6 +80,14 @@ pub struct CheckerPrompt<'a> {
     pub min_confidence: f64,
 }
 
+/// What the explaining model reads.
+#[derive(Debug, Clone)]
+pub struct ExplainPrompt<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub diff: &'a str,
+}
+
 /// A revision request on a pull request.
 #[derive(Debug, Clone)]
 pub struct RevisePrompt<'a> {
@@ -196,6 +204,18 @@ impl Prompts {
             ChatMessage::system(system),
             ChatMessage::user(format!("# Project context\n\n{context_text}\n\n{text}")),
         ]))
+    }
+
+    /// The single user message asking for an explanation of a pull request.
+    pub fn explain(&self, input: &ExplainPrompt<'_>) -> Result<Prompt, PromptError> {
+        let text = self.render(
+            Template::Explain,
+            context! {
+                task => frame_as_task(input.title, input.body),
+                diff => input.diff,
+            },
+        )?;
+        Ok(Prompt::new(vec![ChatMessage::user(text)]))
     }
 
     /// The pull request body.

@@ -20,8 +20,8 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 pub use build::{
-    CheckerPrompt, GenerationPrompt, PrDescription, PrDescriptionAttempt, Prompt, RetryPrompt,
-    RevisePrompt, prompt_sha256,
+    CheckerPrompt, ExplainPrompt, GenerationPrompt, PrDescription, PrDescriptionAttempt, Prompt,
+    RetryPrompt, RevisePrompt, prompt_sha256,
 };
 pub use language::{Language, languages_for};
 
@@ -44,10 +44,11 @@ pub enum Template {
     Retry,
     Checker,
     PrDescription,
+    Explain,
 }
 
 impl Template {
-    pub const ALL: [Template; 10] = [
+    pub const ALL: [Template; 11] = [
         Template::System,
         Template::Task,
         Template::TypeScript,
@@ -58,6 +59,7 @@ impl Template {
         Template::Retry,
         Template::Checker,
         Template::PrDescription,
+        Template::Explain,
     ];
 
     /// The file name in a prompts directory.
@@ -73,6 +75,7 @@ impl Template {
             Template::Retry => "retry.md",
             Template::Checker => "checker.md",
             Template::PrDescription => "pr_description.md",
+            Template::Explain => "explain.md",
         }
     }
 
@@ -89,6 +92,7 @@ impl Template {
             Template::Retry => include_str!("../../../prompts/retry.md"),
             Template::Checker => include_str!("../../../prompts/checker.md"),
             Template::PrDescription => include_str!("../../../prompts/pr_description.md"),
+            Template::Explain => include_str!("../../../prompts/explain.md"),
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum AttemptRole {
     Fallback,
     /// The checker model reviewing the final diff.
     Checker,
+    /// A model explaining a pull request (`/gitkeeper explain`).
+    Explainer,
 }
 
 /// How one attempt ended.
@@ -130,10 +132,11 @@ macro_rules! str_enum {
 str_enum!(AttemptOutcome, TaskOutcome);
 
 impl AttemptRole {
-    pub const ALL: [AttemptRole; 3] = [
+    pub const ALL: [AttemptRole; 4] = [
         AttemptRole::Worker,
         AttemptRole::Fallback,
         AttemptRole::Checker,
+        AttemptRole::Explainer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -141,6 +144,7 @@ impl AttemptRole {
             AttemptRole::Worker => "worker",
             AttemptRole::Fallback => "fallback",
             AttemptRole::Checker => "checker",
+            AttemptRole::Explainer => "explainer",
         }
     }
 }

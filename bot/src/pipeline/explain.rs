@@ -1,0 +1,159 @@
+//! `/gitkeeper explain` on a Gitkeeper pull request: a model reads the task
+//! and the pull request's diff and explains the change in a comment. Nothing
+//! is committed. The model is `[route] fallback_model` (the local model by
+//! default); a paid one is used only when no approval is required.
+//!
+//! Must never: let the model's text mention people or carry hidden markers
+//! into the comment.
+
+use gitkeeper::edits::EditFormat;
+
+use super::status::StatusComment;
+use super::work::issue_of;
+use super::{Outcome, Pipeline, PipelineError, for_comment};
+use crate::checkout::Want;
+use crate::github::Installation;
+use crate::intent::Target;
+use crate::models::CompletionRequest;
+use crate::prompts::ExplainPrompt;
+use crate::publish::branch_name;
+use crate::queue::{Attempt, AttemptOutcome, AttemptRole, Job, now_ms};
+
+/// Characters of diff a model is shown at most.
+const MAX_DIFF_CHARS: usize = 60_000;
+/// Tokens an explanation may take.
+const MAX_ANSWER_TOKENS: u32 = 1024;
+
+impl Pipeline {
+    pub(super) async fn explain(
+        &self,
+        gh: &Installation,
+        job: &Job,
+        status: &StatusComment,
+        target: Target,
+    ) -> Result<Outcome, PipelineError> {
+        let repo = job.intent.repo();
+        let pull = match target {
+            Target::PullRequest(n) => Some(gh.pull(repo, n).await?),
+            Target::Issue(n) => {
+                let issue = gh.issue(repo, n).await?;
+                gh.open_pull_for_branch(repo, &branch_name(n, &issue.title))
+                    .await?
+            }
+        };
+        let Some((pull, issue_number)) = pull.and_then(|p| issue_of(&p).map(|i| (p, i))) else {
+            status
+                .finish(
+                    "🤔 **There is no Gitkeeper pull request here to explain.**",
+                    "`explain` works on a pull request Gitkeeper opened, or on the issue it is for.",
+                )
+                .await?;
+            return Ok(Outcome::Done);
+        };
+        let name = self.settings.route.fallback_model.clone();
+        let models = self.models();
+        let Some(settings) = models.settings(&name).cloned() else {
+            status
+                .finish(
+                    "⚠️ **No model to explain with.**",
+                    &format!("`[route] fallback_model` names `{name}`, which is not configured: add [models.{name}] to gitkeeper.toml."),
+                )
+                .await?;
+            return Ok(Outcome::Done);
+        };
+        if crate::route::is_paid(&settings) && self.settings.route.require_approval_for_cloud {
+            status
+                .finish(
+                    "⏸️ **Explaining needs a paid model.**",
+                    &format!("`{name}` is paid and `[route] require_approval_for_cloud` is set; the pull request description explains the route, attempts and validation."),
+                )
+                .await?;
+            return Ok(Outcome::Done);
+        }
+        status.step("Reading the pull request").await?;
+        let checkout = self
+            .checkout(job, &Want::Branch(pull.head.branch.clone()))
+            .await?;
+        let diff = self
+            .pull_diff(repo, &pull.base.sha, checkout.commit())
+            .await;
+        super::work::cleanup(checkout).await;
+        let diff: String = diff.chars().take(MAX_DIFF_CHARS).collect();
+        let issue = gh.issue(repo, issue_number).await?;
+        let prompts = crate::prompts::Prompts::load(&self.settings.prompts)?;
+        let prompt = prompts.explain(&ExplainPrompt {
+            title: &issue.title,
+            body: issue.body.as_deref().unwrap_or(""),
+            diff: &diff,
+        })?;
+        status
+            .step(&format!("Asking `{name}` to explain the change"))
+            .await?;
+        let request = CompletionRequest::new(prompt.messages.clone())
+            .with_max_tokens(settings.max_tokens.min(MAX_ANSWER_TOKENS));
+        let answer = match models.backend(&name) {
+            Ok(backend) => backend.complete(&request).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let (completion, error) = match answer {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(e)),
+        };
+        let usage = completion.as_ref().map(|c| c.usage).unwrap_or_default();
+        let attempt = Attempt {
+            seq: 1,
+            tier: 0,
+            role: AttemptRole::Explainer,
+            model: name.clone(),
+            served_model: completion
+                .as_ref()
+                .map(|c| c.model.clone())
+                .unwrap_or_default(),
+            edit_format: EditFormat::WholeFile,
+            prompt_sha256: prompt.sha256.clone(),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            usage_estimated: usage.estimated,
+            cost_usd: completion.as_ref().map_or(0.0, |c| c.cost_usd),
+            latency_ms: completion.as_ref().map_or(0, |c| {
+                u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
+            }),
+            outcome: if completion.is_some() {
+                AttemptOutcome::Passed
+            } else {
+                AttemptOutcome::ModelFailed
+            },
+            error: error.clone(),
+            created_at: now_ms(),
+        };
+        self.store
+            .record_attempt(job.id, &repo.full_name(), &attempt)
+            .await?;
+        match completion {
+            Some(c) => {
+                status
+                    .finish(
+                        &format!("💬 **What #{} does**", pull.number),
+                        &format!(
+                            "{}\n\n<sub>Written by `{name}` from the task and the pull request's diff ({} tokens in, {} out). The pull request description has the route, attempts and validation.</sub>",
+                            for_comment(c.text.trim()),
+                            usage.prompt_tokens,
+                            usage.completion_tokens
+                        ),
+                    )
+                    .await?;
+                Ok(Outcome::Done)
+            }
+            None => {
+                let error = error.unwrap_or_default();
+                status
+                    .finish(
+                        "⚠️ **The explanation could not be written.**",
+                        &format!("`{name}` did not answer: {error}"),
+                    )
+                    .await?;
+                Ok(Outcome::Failed(format!("{name} did not answer: {error}")))
+            }
+        }
+    }
+}
