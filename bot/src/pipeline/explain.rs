@@ -11,7 +11,6 @@ use gitkeeper::edits::EditFormat;
 use super::status::StatusComment;
 use super::work::issue_of;
 use super::{Outcome, Pipeline, PipelineError, for_comment};
-use crate::checkout::Want;
 use crate::github::Installation;
 use crate::intent::Target;
 use crate::models::CompletionRequest;
@@ -70,17 +69,13 @@ impl Pipeline {
                 .await?;
             return Ok(Outcome::Done);
         }
-        status.step("Reading the pull request").await?;
-        let checkout = self
-            .checkout(job, &Want::Branch(pull.head.branch.clone()))
-            .await?;
-        let diff = self
-            .pull_diff(repo, &pull.base.sha, checkout.commit())
-            .await;
+        let (checkout, diff) = self.read_pull(job, status, &pull).await?;
+        // The pull request's own prompt overrides apply, like for any task.
+        let prompts = self.prompts(checkout.dir());
         super::work::cleanup(checkout).await;
+        let prompts = prompts?;
         let diff: String = diff.chars().take(MAX_DIFF_CHARS).collect();
         let issue = gh.issue(repo, issue_number).await?;
-        let prompts = crate::prompts::Prompts::load(&self.settings.prompts)?;
         let prompt = prompts.explain(&ExplainPrompt {
             title: &issue.title,
             body: issue.body.as_deref().unwrap_or(""),

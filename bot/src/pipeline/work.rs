@@ -295,13 +295,7 @@ impl Pipeline {
                 .await?;
             return Ok(Outcome::Done);
         }
-        status.step("Reading the pull request").await?;
-        let checkout = self
-            .checkout(job, &Want::Branch(pull.head.branch.clone()))
-            .await?;
-        let diff = self
-            .pull_diff(repo, &pull.base.sha, checkout.commit())
-            .await;
+        let (checkout, diff) = self.read_pull(job, status, &pull).await?;
         let issue = gh.issue(repo, issue_number).await?;
         let issue_body = issue.body.unwrap_or_default();
         let labels: Vec<String> = Vec::new();
@@ -486,8 +480,25 @@ impl Pipeline {
         Ok(Outcome::Done)
     }
 
+    /// Check out the pull request's head and diff it against its base.
+    pub(super) async fn read_pull(
+        &self,
+        job: &Job,
+        status: &StatusComment,
+        pull: &PullRequest,
+    ) -> Result<(Checkout, String), PipelineError> {
+        status.step("Reading the pull request").await?;
+        let checkout = self
+            .checkout(job, &Want::Branch(pull.head.branch.clone()))
+            .await?;
+        let diff = self
+            .pull_diff(job.intent.repo(), &pull.base.sha, checkout.commit())
+            .await;
+        Ok((checkout, diff))
+    }
+
     /// Fetch and check out `want` into the job's directory.
-    pub(super) async fn checkout(&self, job: &Job, want: &Want) -> Result<Checkout, PipelineError> {
+    async fn checkout(&self, job: &Job, want: &Want) -> Result<Checkout, PipelineError> {
         let token = self
             .github
             .installation_token(job.intent.installation())
@@ -544,7 +555,7 @@ impl Pipeline {
             .await?)
     }
 
-    fn prompts(&self, work: &Path) -> Result<Prompts, PipelineError> {
+    pub(super) fn prompts(&self, work: &Path) -> Result<Prompts, PipelineError> {
         let prompts = Prompts::load(&self.settings.prompts)?;
         Ok(if self.settings.prompts.repo_overrides {
             prompts.with_repo_overrides(work)?
@@ -616,7 +627,7 @@ impl Pipeline {
 
     /// `git diff base..head` from the repository's mirror (both commits are
     /// in it after the checkout's fetch); empty, with a warning, when git fails.
-    pub(super) async fn pull_diff(&self, repo: &RepoRef, base: &str, head: &str) -> String {
+    async fn pull_diff(&self, repo: &RepoRef, base: &str, head: &str) -> String {
         let mirror = match self.checkouts.mirror_path(repo) {
             Ok(path) => path,
             Err(e) => {
