@@ -691,3 +691,170 @@ async fn cancel_stops_the_running_job_and_leaves_everything_as_it_was() {
         "{status:#?}"
     );
 }
+
+/// The pull request the first job opened, with the model's next answer queued.
+async fn opened_pull(world: &World, bot: &gitkeeper_e2e::bot::BotProcess) -> (u64, String) {
+    bot.webhook("issues", "d-first", &labeled(ISSUE)).await;
+    let jobs = settled(bot, 1).await;
+    assert_eq!(jobs[0]["state"], "succeeded", "{}", bot.log());
+    let number = world.gh.pulls(OWNER, REPO)[0].number;
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    (number, head)
+}
+
+fn documented_answer() -> (String, String) {
+    let documented = format!("/** Greets someone by name. */\n{GREET_FIXED}");
+    let answer = format!("FILE: src/greet.ts\n```ts\n{documented}```\n");
+    (documented, answer)
+}
+
+/// A world whose first job opened the pull request and whose model then
+/// answers with the documented file.
+async fn revision_world() -> (World, gitkeeper_e2e::bot::BotProcess, u64, String, String) {
+    let world = World::start().await;
+    let (documented, answer) = documented_answer();
+    world.ollama.push(Step::reply(good_answer()));
+    world.ollama.push(Step::reply(answer));
+    let bot = world.start_bot().await;
+    let (number, first_head) = opened_pull(&world, &bot).await;
+    (world, bot, number, first_head, documented)
+}
+
+/// The branch moved by one commit on top of `first_head`, holding `documented`.
+async fn assert_revised_on_top(world: &World, first_head: &str, documented: String) {
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    assert_eq!(
+        world
+            .gh
+            .git(OWNER, REPO, &["rev-parse", &format!("{head}^")])
+            .await,
+        first_head
+    );
+    assert_eq!(
+        world.gh.file_at(OWNER, REPO, &head, "src/greet.ts").await,
+        Some(documented)
+    );
+}
+
+#[tokio::test]
+async fn a_line_comment_is_revised_and_answered_in_its_thread() {
+    let (world, bot, number, first_head, documented) = revision_world().await;
+
+    let (comment_id, _) = world.gh.add_review_comment(
+        OWNER,
+        REPO,
+        number,
+        None,
+        "Codertocat",
+        "src/greet.ts",
+        Some(1),
+        "Document this function.",
+    );
+    let mut event =
+        gitkeeper_e2e::bot::webhook_fixture("pull_request_review_comment.created.json", 42);
+    event["pull_request"]["number"] = serde_json::json!(number);
+    event["pull_request"]["head"]["ref"] = serde_json::json!(BRANCH);
+    event["comment"]["id"] = serde_json::json!(comment_id);
+    event["comment"]["path"] = serde_json::json!("src/greet.ts");
+    event["comment"]["line"] = serde_json::json!(1);
+    event["comment"]["body"] = serde_json::json!("Document this function.");
+    assert_eq!(
+        bot.webhook("pull_request_review_comment", "d-line", &event)
+            .await
+            .status(),
+        202
+    );
+    let jobs = settled(&bot, 2).await;
+    assert!(
+        jobs.iter().all(|j| j["state"] == "succeeded"),
+        "{jobs:#?}\n{}",
+        bot.log()
+    );
+
+    assert_revised_on_top(&world, &first_head, documented).await;
+    // Answered where it was asked: a reply in the comment's thread, by the App.
+    let thread: Vec<_> = world
+        .gh
+        .review_comments(OWNER, REPO, number)
+        .into_iter()
+        .filter(|c| c.in_reply_to == Some(comment_id))
+        .collect();
+    assert_eq!(thread.len(), 1, "{thread:#?}");
+    assert_eq!(thread[0].author, world.gh.bot_login());
+    assert!(
+        thread[0].body.contains("✅ **Pushed "),
+        "{}",
+        thread[0].body
+    );
+    let eyes = world.gh.reactions(
+        OWNER,
+        REPO,
+        gitkeeper_e2e::github::ReactionTarget::ReviewComment(comment_id),
+    );
+    assert_eq!(eyes.len(), 1);
+    // The model was told the file and line the comment is on.
+    let last = prompts(&world).pop().unwrap();
+    assert!(last.contains("Document this function."), "{last}");
+    assert!(last.contains("src/greet.ts"), "{last}");
+}
+
+#[tokio::test]
+async fn a_changes_requested_review_is_one_revision_covering_all_its_comments() {
+    let (world, bot, number, first_head, documented) = revision_world().await;
+
+    let (_, review) = world.gh.add_review_comment(
+        OWNER,
+        REPO,
+        number,
+        None,
+        "Codertocat",
+        "src/greet.ts",
+        Some(1),
+        "Add a doc comment.",
+    );
+    world.gh.add_review_comment(
+        OWNER,
+        REPO,
+        number,
+        Some(review),
+        "Codertocat",
+        "src/greet.ts",
+        Some(2),
+        "Keep the exclamation mark.",
+    );
+    let mut event = gitkeeper_e2e::bot::webhook_fixture("pull_request_review.submitted.json", 42);
+    event["pull_request"]["number"] = serde_json::json!(number);
+    event["pull_request"]["head"]["ref"] = serde_json::json!(BRANCH);
+    event["review"]["id"] = serde_json::json!(review);
+    event["review"]["state"] = serde_json::json!("changes_requested");
+    event["review"]["body"] = serde_json::json!("Two small things.");
+    assert_eq!(
+        bot.webhook("pull_request_review", "d-review", &event)
+            .await
+            .status(),
+        202
+    );
+    let jobs = settled(&bot, 2).await;
+    assert!(
+        jobs.iter().all(|j| j["state"] == "succeeded"),
+        "{jobs:#?}\n{}",
+        bot.log()
+    );
+    assert_eq!(
+        completions(&world.ollama),
+        2,
+        "one revision for the whole review"
+    );
+    assert_revised_on_top(&world, &first_head, documented).await;
+    let last = prompts(&world).pop().unwrap();
+    for part in [
+        "Two small things.",
+        "`src/greet.ts` line 1: Add a doc comment.",
+        "`src/greet.ts` line 2: Keep the exclamation mark.",
+    ] {
+        assert!(last.contains(part), "missing {part:?} in:\n{last}");
+    }
+    let status = world.status_comments(number);
+    assert_eq!(status.len(), 1);
+    assert!(status[0].contains("✅ **Pushed "), "{}", status[0]);
+}

@@ -625,3 +625,106 @@ async fn a_check_run_goes_from_in_progress_to_its_conclusion_with_the_report() {
     );
     assert!(text.chars().count() <= 65_535);
 }
+
+#[tokio::test]
+async fn review_threads_are_read_per_review_and_answered_in_place() {
+    let branch = "gitkeeper/42-tax";
+    let (gh, github, _) = double_with_branch(branch).await;
+    let pull = open_or_update(&github, &shop(), &plan(branch, "Body", None))
+        .await
+        .unwrap()
+        .pull;
+    let n = pull.number.0;
+    let (first, review) = gh.add_review_comment(
+        "acme",
+        "shop",
+        n,
+        None,
+        "alice",
+        "src/orders.ts",
+        Some(1),
+        "Round to cents.",
+    );
+    gh.add_review_comment(
+        "acme",
+        "shop",
+        n,
+        Some(review),
+        "alice",
+        "src/orders.ts",
+        None,
+        "And name it total.",
+    );
+    let (other, _) = gh.add_review_comment(
+        "acme",
+        "shop",
+        n,
+        None,
+        "alice",
+        "README.md",
+        Some(1),
+        "Unrelated.",
+    );
+
+    let comments = github
+        .review_comments(&shop(), pull.number, gitkeeper_bot::ids::ReviewId(review))
+        .await
+        .unwrap();
+    let bodies: Vec<_> = comments
+        .iter()
+        .map(|c| (c.path.as_str(), c.line, c.body.as_str()))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            ("src/orders.ts", Some(1), "Round to cents."),
+            ("src/orders.ts", None, "And name it total."),
+        ]
+    );
+
+    github
+        .reply_to_review_comment(
+            &shop(),
+            pull.number,
+            gitkeeper_bot::ids::CommentId(first),
+            "Done in abc1234.",
+        )
+        .await
+        .unwrap();
+    let replies: Vec<_> = gh
+        .review_comments("acme", "shop", n)
+        .into_iter()
+        .filter(|c| c.in_reply_to == Some(first))
+        .collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].author, "gitkeeper[bot]");
+    assert_eq!(replies[0].body, "Done in abc1234.");
+    assert_eq!(replies[0].path, "src/orders.ts");
+
+    // GitHub's refusals: a comment of another pull request, an unknown review, a blank reply.
+    let wrong_pull = github
+        .reply_to_review_comment(
+            &shop(),
+            IssueNumber(42),
+            gitkeeper_bot::ids::CommentId(other),
+            "x",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_pull.status().map(|s| s.as_u16()), Some(404));
+    let unknown = github
+        .review_comments(&shop(), pull.number, gitkeeper_bot::ids::ReviewId(999_999))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.status().map(|s| s.as_u16()), Some(404));
+    let blank = github
+        .reply_to_review_comment(
+            &shop(),
+            pull.number,
+            gitkeeper_bot::ids::CommentId(first),
+            "  ",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(blank.status().map(|s| s.as_u16()), Some(422));
+}

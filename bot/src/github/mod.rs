@@ -16,7 +16,9 @@ pub use client::{GithubApp, Installation};
 pub use git_data::{FileMode, GitCommit, Sha, TreeChange};
 pub use issues::{Issue, IssueComment, Reaction};
 pub(crate) use pulls::cap_head;
-pub use pulls::{CheckConclusion, CheckOutput, NewPull, PullHead, PullRepo, PullRequest};
+pub use pulls::{
+    CheckConclusion, CheckOutput, NewPull, PullHead, PullRepo, PullRequest, ReviewComment,
+};
 
 use http::{Method, StatusCode};
 

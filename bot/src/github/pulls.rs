@@ -9,7 +9,7 @@ use serde_json::json;
 use super::GithubError;
 use super::client::Installation;
 use super::git_data::Sha;
-use crate::ids::IssueNumber;
+use crate::ids::{CommentId, IssueNumber, ReviewId};
 use crate::intent::RepoRef;
 
 /// A pull request (the fields the bot reads).
@@ -35,6 +35,17 @@ pub struct PullHead {
     /// The repository the branch is in (`None` when it was deleted).
     #[serde(default)]
     pub repo: Option<PullRepo>,
+}
+
+/// A comment on a line of a pull request's diff.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReviewComment {
+    pub id: CommentId,
+    pub path: String,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub body: String,
 }
 
 /// The repository of a pull request's head or base.
@@ -123,6 +134,34 @@ impl Installation {
         number: IssueNumber,
     ) -> Result<PullRequest, GithubError> {
         let path = repo_path(repo, &format!("pulls/{number}"));
+        self.call(Method::GET, &path, None).await?.json(&path)
+    }
+
+    /// Reply in the thread of review comment `comment` on pull request `number`.
+    pub async fn reply_to_review_comment(
+        &self,
+        repo: &RepoRef,
+        number: IssueNumber,
+        comment: CommentId,
+        body: &str,
+    ) -> Result<(), GithubError> {
+        let path = repo_path(repo, &format!("pulls/{number}/comments/{comment}/replies"));
+        self.call(Method::POST, &path, Some(&json!({ "body": body })))
+            .await?;
+        Ok(())
+    }
+
+    /// The line comments of review `review` on pull request `number`.
+    pub async fn review_comments(
+        &self,
+        repo: &RepoRef,
+        number: IssueNumber,
+        review: ReviewId,
+    ) -> Result<Vec<ReviewComment>, GithubError> {
+        let path = repo_path(
+            repo,
+            &format!("pulls/{number}/reviews/{review}/comments?per_page=100"),
+        );
         self.call(Method::GET, &path, None).await?.json(&path)
     }
 

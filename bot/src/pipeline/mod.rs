@@ -272,6 +272,7 @@ impl Pipeline {
                             comment: instructions.clone(),
                             file: None,
                             line: None,
+                            thread: None,
                         };
                         self.revise(gh, job, status, *number, &ask, cancel).await
                     }
@@ -298,13 +299,18 @@ impl Pipeline {
                             comment: body.clone(),
                             file: Some(path.clone()),
                             line: *line,
+                            thread: Some(*comment_id),
                         }
                     }
-                    ReviseScope::Review { body, .. } => Ask {
-                        comment: body.clone(),
-                        file: None,
-                        line: None,
-                    },
+                    ReviseScope::Review { review_id, body } => {
+                        let comments = gh.review_comments(repo, *pull_request, *review_id).await?;
+                        Ask {
+                            comment: review_request(body, &comments),
+                            file: None,
+                            line: None,
+                            thread: None,
+                        }
+                    }
                 };
                 status
                     .headline("👀 **Gitkeeper picked up the requested changes.**")
@@ -407,6 +413,25 @@ pub(crate) fn for_comment(text: &str) -> String {
         .replace("-->", "--&gt;")
 }
 
+/// One revision request from a review: its summary and every line comment.
+fn review_request(body: &str, comments: &[crate::github::ReviewComment]) -> String {
+    let mut text = body.trim().to_string();
+    if !comments.is_empty() {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str("Comments on lines of the diff:");
+        for c in comments {
+            let at = match c.line {
+                Some(line) => format!("`{}` line {line}", c.path),
+                None => format!("`{}`", c.path),
+            };
+            text.push_str(&format!("\n- {at}: {}", c.body.trim()));
+        }
+    }
+    text
+}
+
 /// The issue number in a pull request body's marker.
 fn marked_issue(body: &str) -> Option<IssueNumber> {
     let rest = body.split("<!-- gitkeeper:issue=").nth(1)?;
@@ -417,6 +442,28 @@ fn marked_issue(body: &str) -> Option<IssueNumber> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_review_becomes_one_request_with_every_line_comment() {
+        let comment = |path: &str, line: Option<u64>, body: &str| crate::github::ReviewComment {
+            id: crate::ids::CommentId(1),
+            path: path.into(),
+            line,
+            body: body.into(),
+        };
+        let text = review_request(
+            "Two things. ",
+            &[
+                comment("src/a.ts", Some(3), "Use cents."),
+                comment("src/b.ts", None, " Rename this. "),
+            ],
+        );
+        assert_eq!(
+            text,
+            "Two things.\n\nComments on lines of the diff:\n- `src/a.ts` line 3: Use cents.\n- `src/b.ts`: Rename this."
+        );
+        assert_eq!(review_request("Only this.", &[]), "Only this.");
+    }
 
     #[test]
     fn model_text_in_comments_mentions_nobody_and_hides_no_marker() {

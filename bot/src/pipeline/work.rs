@@ -20,7 +20,7 @@ use super::{Outcome, Pipeline, PipelineError, for_comment, marked_issue};
 use crate::checkout::{Checkout, Want};
 use crate::generate::{Generation, GenerationOutcome, Progress, Revision, utc_day_start};
 use crate::github::{CheckConclusion, CheckOutput, GitCommit, Installation, PullRequest, Sha};
-use crate::ids::IssueNumber;
+use crate::ids::{CommentId, IssueNumber};
 use crate::intent::{
     CLARIFICATION_LABEL, HUMAN_REVIEW_LABEL, NEEDS_HUMAN_LABEL, RepoRef, Target, WORKING_LABEL,
     target_key,
@@ -63,6 +63,30 @@ pub struct Ask {
     pub comment: String,
     pub file: Option<String>,
     pub line: Option<u64>,
+    /// The review comment whose thread gets the answer too.
+    pub thread: Option<CommentId>,
+}
+
+/// The status comment plus, for a line comment, a reply in its thread.
+pub(super) struct Answer<'a> {
+    gh: &'a Installation,
+    repo: &'a RepoRef,
+    status: &'a StatusComment,
+    number: IssueNumber,
+    thread: Option<CommentId>,
+}
+
+impl Answer<'_> {
+    pub(super) async fn finish(&self, headline: &str, details: &str) -> Result<(), PipelineError> {
+        self.status.finish(headline, details).await?;
+        if let Some(comment) = self.thread {
+            let text = format!("{headline}\n\n{}", details.trim());
+            self.gh
+                .reply_to_review_comment(self.repo, self.number, comment, text.trim_end())
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// The issue a Gitkeeper pull request is for, from its body's marker.
@@ -266,7 +290,7 @@ impl Pipeline {
         let repo = job.intent.repo();
         let pull = gh.pull(repo, number).await?;
         let Some(issue_number) = issue_of(&pull) else {
-            status
+            self.answer(gh, job, status, number, ask)
                 .finish(
                     "🤔 **This pull request was not opened by Gitkeeper.**",
                     "Gitkeeper revises only its own pull requests.",
@@ -275,7 +299,7 @@ impl Pipeline {
             return Ok(Outcome::Done);
         };
         if pull.state != "open" {
-            status
+            self.answer(gh, job, status, number, ask)
                 .finish(
                     "🤔 **This pull request is closed.**",
                     &format!(
@@ -287,7 +311,7 @@ impl Pipeline {
             return Ok(Outcome::Done);
         }
         if pull.from_fork() {
-            status
+            self.answer(gh, job, status, number, ask)
                 .finish(
                     "🔒 **Gitkeeper cannot push to this pull request's branch.**",
                     "Its head branch is in another repository (a fork), where the App has no write access. Push the change yourself, or let Gitkeeper open its own pull request from an issue.",
@@ -343,7 +367,7 @@ impl Pipeline {
                 update_branch(gh, repo, &pull.head.branch, &commit, OnDiverged::Refuse).await?;
                 self.check_run(gh, repo, &commit, validation, &run.route)
                     .await?;
-                status
+                self.answer(gh, job, status, number, ask)
                     .finish(
                         &format!("✅ **Pushed {} to this pull request.**", short(&commit.sha)),
                         &format!(
@@ -361,7 +385,7 @@ impl Pipeline {
                 Outcome::Done
             }
             GenerationOutcome::Clarify { question, model } => {
-                status
+                self.answer(gh, job, status, number, ask)
                     .finish(
                         &format!("❓ **`{model}` needs more to go on.**"),
                         &format!(
@@ -374,7 +398,7 @@ impl Pipeline {
                 Outcome::Done
             }
             GenerationOutcome::Parked { model, tier } => {
-                status
+                self.answer(gh, job, status, number, ask)
                     .finish(
                         "⏸️ **The revision needs a paid model.**",
                         &format!(
@@ -385,7 +409,7 @@ impl Pipeline {
                 Outcome::Done
             }
             GenerationOutcome::Exhausted { last_error } => {
-                status
+                self.answer(gh, job, status, number, ask)
                     .finish(
                         "❌ **Gitkeeper could not make a revision that passes the checks.**",
                         &format!(
@@ -403,6 +427,25 @@ impl Pipeline {
         };
         cleanup(checkout).await;
         Ok(outcome)
+    }
+
+    /// Where a revision's result is told: the status comment, and the
+    /// review thread when the request came from a line comment.
+    fn answer<'a>(
+        &'a self,
+        gh: &'a Installation,
+        job: &'a Job,
+        status: &'a StatusComment,
+        number: IssueNumber,
+        ask: &'a Ask,
+    ) -> Answer<'a> {
+        Answer {
+            gh,
+            repo: job.intent.repo(),
+            status,
+            number,
+            thread: ask.thread,
+        }
     }
 
     /// The job was stopped mid-task: by a maintainer (say so, leave the

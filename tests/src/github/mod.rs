@@ -41,6 +41,7 @@ mod middleware;
 mod pulls;
 mod rate_limit;
 mod reactions;
+mod reviews;
 mod shapes;
 mod state;
 
@@ -77,6 +78,18 @@ pub struct PullView {
     pub open: bool,
     pub author: String,
     pub requested_reviewers: Vec<String>,
+}
+
+/// A review comment (on a line of a pull request) as the double holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewCommentView {
+    pub id: u64,
+    pub review_id: u64,
+    pub in_reply_to: Option<u64>,
+    pub path: String,
+    pub line: Option<u64>,
+    pub body: String,
+    pub author: String,
 }
 
 /// A check run as the double holds it.
@@ -459,6 +472,70 @@ impl GithubDouble {
             .collect()
     }
 
+    /// Seed a review comment by `author` on `path`, `line` of pull request
+    /// `number`, as part of review `review_id` (a new review when `None`).
+    /// Returns (comment id, review id).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_review_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        review_id: Option<u64>,
+        author: &str,
+        path: &str,
+        line: Option<u64>,
+        body: &str,
+    ) -> (u64, u64) {
+        let mut st = self.ctx.lock();
+        let key = RepoKey::new(owner, repo);
+        assert!(
+            st.repos
+                .get(&key)
+                .is_some_and(|r| r.pulls.contains_key(&number)),
+            "add_review_comment: pull request {owner}/{repo}#{number} does not exist"
+        );
+        st.user(author);
+        let id = st.next_id();
+        let review_id = review_id.unwrap_or_else(|| st.next_id());
+        st.review_comments.insert(
+            id,
+            state::ReviewComment {
+                id,
+                repo: key,
+                pull_number: number,
+                review_id,
+                in_reply_to: None,
+                path: path.to_string(),
+                line,
+                body: body.to_string(),
+                author: author.to_string(),
+                created_at: Utc::now(),
+            },
+        );
+        (id, review_id)
+    }
+
+    /// Review comments on pull request `number`, oldest first.
+    pub fn review_comments(&self, owner: &str, repo: &str, number: u64) -> Vec<ReviewCommentView> {
+        let key = RepoKey::new(owner, repo);
+        self.ctx
+            .lock()
+            .review_comments
+            .values()
+            .filter(|c| c.repo == key && c.pull_number == number)
+            .map(|c| ReviewCommentView {
+                id: c.id,
+                review_id: c.review_id,
+                in_reply_to: c.in_reply_to,
+                path: c.path.clone(),
+                line: c.line,
+                body: c.body.clone(),
+                author: c.author.clone(),
+            })
+            .collect()
+    }
+
     /// Reactions on an issue or a comment, oldest first.
     pub fn reactions(&self, owner: &str, repo: &str, target: ReactionTarget) -> Vec<Reaction> {
         let key = RepoKey::new(owner, repo);
@@ -616,6 +693,7 @@ fn router(ctx: Arc<Ctx>) -> Router {
         .merge(pulls::routes())
         .merge(labels::routes())
         .merge(checks::routes())
+        .merge(reviews::routes())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -38,6 +38,30 @@ pub(crate) fn routes() -> Router<Arc<Ctx>> {
             "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
             post(create_for_comment),
         )
+        .route(
+            "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
+            post(create_for_review_comment),
+        )
+}
+
+const REVIEW_COMMENT_DOCS: &str = "https://docs.github.com/rest/reactions/reactions#create-reaction-for-a-pull-request-review-comment";
+
+async fn create_for_review_comment(
+    State(ctx): State<Arc<Ctx>>,
+    Path((owner, repo, comment_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    request: Bytes,
+) -> Result<Response, ApiError> {
+    let id = path_number(&comment_id, REVIEW_COMMENT_DOCS)?;
+    create(
+        &ctx,
+        &owner,
+        &repo,
+        ReactionTarget::ReviewComment(id),
+        &headers,
+        &request,
+        REVIEW_COMMENT_DOCS,
+    )
 }
 
 async fn create_for_issue(
@@ -90,6 +114,9 @@ fn create(
     let exists = match target {
         ReactionTarget::Issue(number) => st.repos[&key].issues.contains_key(&number),
         ReactionTarget::Comment(id) => st.comments.get(&id).is_some_and(|c| c.repo == key),
+        ReactionTarget::ReviewComment(id) => {
+            st.review_comments.get(&id).is_some_and(|c| c.repo == key)
+        }
     };
     if !exists {
         return Err(ApiError::not_found(docs));

@@ -157,6 +157,22 @@ pub(crate) struct Comment {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A comment on a line of a pull request's diff.
+#[derive(Clone)]
+pub(crate) struct ReviewComment {
+    pub id: u64,
+    pub repo: RepoKey,
+    pub pull_number: u64,
+    /// The review it belongs to (replies and single comments have their own).
+    pub review_id: u64,
+    pub in_reply_to: Option<u64>,
+    pub path: String,
+    pub line: Option<u64>,
+    pub body: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Clone)]
 pub(crate) struct StoredReaction {
     pub id: u64,
@@ -174,6 +190,8 @@ pub enum ReactionTarget {
     Issue(u64),
     /// An issue comment, by id.
     Comment(u64),
+    /// A pull request review comment (on a line of the diff), by id.
+    ReviewComment(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +251,7 @@ pub(crate) struct GithubState {
     pub tokens_issued: usize,
     users: BTreeMap<String, User>,
     pub comments: BTreeMap<u64, Comment>,
+    pub review_comments: BTreeMap<u64, ReviewComment>,
     pub reactions: Vec<StoredReaction>,
     pub check_runs: BTreeMap<u64, CheckRun>,
     pub requests: Vec<RecordedRequest>,
@@ -252,6 +271,7 @@ impl GithubState {
             tokens_issued: 0,
             users: BTreeMap::new(),
             comments: BTreeMap::new(),
+            review_comments: BTreeMap::new(),
             reactions: Vec::new(),
             check_runs: BTreeMap::new(),
             requests: Vec::new(),
