@@ -858,3 +858,90 @@ async fn a_changes_requested_review_is_one_revision_covering_all_its_comments() 
     assert_eq!(status.len(), 1);
     assert!(status[0].contains("✅ **Pushed "), "{}", status[0]);
 }
+
+#[tokio::test]
+async fn after_a_human_pushes_revisions_build_on_their_commit_and_retry_never_overwrites_it() {
+    let (world, bot, number, _, documented) = revision_world().await;
+    let human = world
+        .gh
+        .push_files(
+            OWNER,
+            REPO,
+            BRANCH,
+            &[("NOTES.md", "Reviewed by a human.\n")],
+            "Add review notes",
+        )
+        .await;
+
+    let ask = "/gitkeeper revise add a doc comment to greet";
+    let id = world.gh.add_comment(OWNER, REPO, number, "Codertocat", ask);
+    bot.webhook("issue_comment", "d-revise", &comment(number, id, ask, true))
+        .await;
+    let jobs = settled(&bot, 2).await;
+    assert!(
+        jobs.iter().all(|j| j["state"] == "succeeded"),
+        "{jobs:#?}\n{}",
+        bot.log()
+    );
+    assert_revised_on_top(&world, &human, documented).await;
+    let revised = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    assert_eq!(
+        world
+            .gh
+            .file_at(OWNER, REPO, &revised, "NOTES.md")
+            .await
+            .as_deref(),
+        Some("Reviewed by a human.\n"),
+        "the human's file is kept"
+    );
+
+    // A human pushes again: their commit is the head, and a retry (which
+    // starts over from main) must not run over it, nor spend a model call.
+    let human_again = world
+        .gh
+        .push_files(
+            OWNER,
+            REPO,
+            BRANCH,
+            &[("NOTES.md", "Still mine.\n")],
+            "More notes",
+        )
+        .await;
+    let id = world
+        .gh
+        .add_comment(OWNER, REPO, number, "Codertocat", "/gitkeeper retry");
+    bot.webhook(
+        "issue_comment",
+        "d-retry",
+        &comment(number, id, "/gitkeeper retry", true),
+    )
+    .await;
+    let jobs = settled(&bot, 3).await;
+    let retry = jobs
+        .iter()
+        .find(|j| j["intent"]["command"]["command"] == "retry")
+        .unwrap();
+    assert_eq!(retry["state"], "failed", "{jobs:#?}\n{}", bot.log());
+    assert_eq!(
+        world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap(),
+        human_again,
+        "never force-pushed over the human's commit"
+    );
+    assert_eq!(
+        retry["last_error"],
+        format!("{BRANCH} has commits the bot did not make")
+    );
+    assert_eq!(
+        completions(&world.ollama),
+        2,
+        "no model call for the refused retry"
+    );
+    let status = world.status_comments(number);
+    assert!(
+        status
+            .iter()
+            .any(|s| s.contains("✋ **Gitkeeper will not overwrite this branch.**")),
+        "{status:#?}"
+    );
+    assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
+}

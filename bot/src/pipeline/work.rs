@@ -67,6 +67,13 @@ pub struct Ask {
     pub thread: Option<CommentId>,
 }
 
+/// Who made a branch's head commit.
+enum BranchOwner {
+    Absent,
+    Bot,
+    Someone(Sha),
+}
+
 /// The status comment plus, for a line comment, a reply in its thread.
 pub(super) struct Answer<'a> {
     gh: &'a Installation,
@@ -105,6 +112,28 @@ impl Pipeline {
         cancel: &CancellationToken,
     ) -> Result<Outcome, PipelineError> {
         let repo = job.intent.repo();
+        // A branch someone else pushed to is never overwritten: say so
+        // before spending anything on models.
+        let branch = branch_name(request.issue, &request.title);
+        let on_diverged = match self.branch_owner(gh, repo, &branch).await? {
+            BranchOwner::Absent => OnDiverged::Refuse,
+            BranchOwner::Bot => OnDiverged::Reset,
+            BranchOwner::Someone(head) => {
+                status
+                    .finish(
+                        "✋ **Gitkeeper will not overwrite this branch.**",
+                        &format!(
+                            "`{branch}` ends with commit {} that Gitkeeper did not make, and starting over would replace it. Ask for changes on the pull request with `{} revise <instructions>` (they build on that commit), or delete the branch and retry.",
+                            short(&head),
+                            self.prefix()
+                        ),
+                    )
+                    .await?;
+                return Ok(Outcome::Failed(format!(
+                    "{branch} has commits the bot did not make"
+                )));
+            }
+        };
         gh.add_labels(repo, request.issue, &[WORKING_LABEL]).await?;
         status.step("Reading the repository").await?;
         let checkout = self.checkout(job, &Want::DefaultBranch).await?;
@@ -167,8 +196,6 @@ impl Pipeline {
                 let updates = updates_from_work_dir(checkout.dir(), applied)?;
                 let parent = Sha(checkout.commit().to_string());
                 let commit = commit_updates(gh, repo, &parent, &updates, &message).await?;
-                let branch = branch_name(request.issue, &request.title);
-                let on_diverged = self.redo_policy(gh, repo, &branch).await?;
                 update_branch(gh, repo, &branch, &commit, on_diverged).await?;
                 let prompts = self.prompts(checkout.dir())?;
                 let body = report::pr_body(
@@ -607,22 +634,22 @@ impl Pipeline {
         })
     }
 
-    /// The bot's branch may be reset for a redo only when its head is the
-    /// bot's own commit; anything else someone pushed is left alone.
-    async fn redo_policy(
+    /// Who made the head commit of `branch`: the bot's branch may be reset
+    /// for a redo only when its head is the bot's own commit.
+    async fn branch_owner(
         &self,
         gh: &Installation,
         repo: &RepoRef,
         branch: &str,
-    ) -> Result<OnDiverged, PipelineError> {
+    ) -> Result<BranchOwner, PipelineError> {
         let Some(head) = gh.branch_head(repo, branch).await? else {
-            return Ok(OnDiverged::Refuse);
+            return Ok(BranchOwner::Absent);
         };
         let commit = gh.get_commit(repo, &head).await?;
         Ok(if commit.message.contains("\nGitkeeper-Prompt-SHA256: ") {
-            OnDiverged::Reset
+            BranchOwner::Bot
         } else {
-            OnDiverged::Refuse
+            BranchOwner::Someone(head)
         })
     }
 
