@@ -100,6 +100,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// How the bot's closed pull requests ended, by the model that wrote
+    /// them and the task type: merged, closed, revision rounds.
+    Stats {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -257,6 +264,32 @@ async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
                         format!("{ago}s ago"),
                         r.hardware.to_string(),
                         r.models.join(", ")
+                    );
+                }
+            }
+        }
+        Cmd::Stats { json } => {
+            let store =
+                queue::open(&settings.database_url(), settings.database.max_connections).await?;
+            let stats = store.pull_stats().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else if stats.is_empty() {
+                println!("No Gitkeeper pull request has been closed yet.");
+            } else {
+                println!(
+                    "{:<20} {:<10} {:>6} {:>7} {:>7} {:>8}",
+                    "MODEL", "TASK", "PRS", "MERGED", "RATE", "ROUNDS"
+                );
+                for s in stats {
+                    let rate = if s.pulls > 0 {
+                        100.0 * s.merged as f64 / s.pulls as f64
+                    } else {
+                        0.0
+                    };
+                    println!(
+                        "{:<20} {:<10} {:>6} {:>7} {:>6.0}% {:>8.1}",
+                        s.worker, s.task_type, s.pulls, s.merged, rate, s.avg_revision_rounds
                     );
                 }
             }

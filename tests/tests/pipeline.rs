@@ -945,3 +945,47 @@ async fn after_a_human_pushes_revisions_build_on_their_commit_and_retry_never_ov
     );
     assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
 }
+
+#[tokio::test]
+async fn a_merged_pull_request_counts_for_its_model_and_task_type() {
+    let (world, bot, number, _, _) = revision_world().await;
+    let ask = "/gitkeeper revise add a doc comment to greet";
+    let id = world.gh.add_comment(OWNER, REPO, number, "Codertocat", ask);
+    bot.webhook("issue_comment", "d-revise", &comment(number, id, ask, true))
+        .await;
+    settled(&bot, 2).await;
+
+    let mut closed = gitkeeper_e2e::bot::webhook_fixture("pull_request.closed.json", 42);
+    closed["pull_request"]["number"] = serde_json::json!(number);
+    closed["pull_request"]["head"]["ref"] = serde_json::json!(BRANCH);
+    closed["pull_request"]["body"] = serde_json::json!(world.gh.pulls(OWNER, REPO)[0].body);
+    closed["pull_request"]["merged"] = serde_json::json!(true);
+    let answer = bot.webhook("pull_request", "d-merged", &closed).await;
+    assert_eq!(answer.status(), 202);
+    let answer: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(answer["status"], "recorded");
+
+    let out = bot.cli(&["stats", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        stats,
+        serde_json::json!([{
+            "worker": "local-small",
+            "task_type": "fix",
+            "pulls": 1,
+            "merged": 1,
+            "avg_revision_rounds": 1.0,
+        }])
+    );
+    let table = bot.cli(&["stats"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("local-small") && text.contains("100%"),
+        "{text}"
+    );
+}

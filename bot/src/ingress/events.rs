@@ -7,6 +7,7 @@ use crate::config::TriggerSettings;
 use crate::ids::{CommentId, InstallationId, IssueNumber, RepoId, ReviewId};
 use crate::ingress::command;
 use crate::intent::{CLARIFICATION_LABEL, Intent, RepoRef, ReviseScope, Sender, Target};
+use crate::publish::marked_issue;
 
 /// Branches the bot writes to start with this; review comments elsewhere are not for us.
 pub const BOT_BRANCH_PREFIX: &str = "gitkeeper/";
@@ -18,6 +19,8 @@ pub enum Parsed {
     Work(Intent),
     /// An installation appeared, changed or went away.
     Installation(InstallationChange),
+    /// One of the bot's pull requests was closed (merged or not).
+    PullClosed(PullClosed),
     /// GitHub's `ping` when the webhook is set up.
     Ping,
     /// Nothing to do; the reason is logged and counted.
@@ -31,6 +34,16 @@ pub struct InstallationChange {
     pub account: String,
     pub removed: bool,
     pub suspended: bool,
+}
+
+/// A closed pull request of the bot's, for the outcome statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullClosed {
+    pub repo: RepoRef,
+    pub pull: IssueNumber,
+    /// The issue it was for, from the marker in its body.
+    pub issue: IssueNumber,
+    pub merged: bool,
 }
 
 /// A payload that cannot be read as the event it claims to be.
@@ -184,6 +197,22 @@ struct ReviewEvent {
 }
 
 #[derive(Deserialize)]
+struct PullRequestEvent {
+    action: String,
+    pull_request: ClosedPull,
+    repository: Repository,
+}
+
+#[derive(Deserialize)]
+struct ClosedPull {
+    number: u64,
+    head: BranchRef,
+    body: Option<String>,
+    #[serde(default)]
+    merged: Option<bool>,
+}
+
+#[derive(Deserialize)]
 struct InstallationObject {
     id: u64,
     account: Owner,
@@ -214,6 +243,9 @@ pub fn parse(
             review_comment(serde_json::from_slice(body).map_err(malformed)?)
         }
         "pull_request_review" => review(serde_json::from_slice(body).map_err(malformed)?),
+        "pull_request" => Ok(pull_request(
+            serde_json::from_slice(body).map_err(malformed)?,
+        )),
         "installation" | "installation_repositories" => {
             installation(serde_json::from_slice(body).map_err(malformed)?)
         }
@@ -327,6 +359,25 @@ fn answer(e: IssueCommentEvent, text: &str) -> Parsed {
         &e.sender,
         Some(text.to_string()),
     )
+}
+
+/// A closed pull request on the bot's branch, with the bot's marker.
+fn pull_request(e: PullRequestEvent) -> Parsed {
+    if e.action != "closed" {
+        return Parsed::Ignored("pull request action not handled");
+    }
+    if !e.pull_request.head.name.starts_with(BOT_BRANCH_PREFIX) {
+        return Parsed::Ignored("pull request the bot did not open");
+    }
+    let Some(issue) = e.pull_request.body.as_deref().and_then(marked_issue) else {
+        return Parsed::Ignored("pull request without the bot's marker");
+    };
+    Parsed::PullClosed(PullClosed {
+        repo: e.repository.to_ref(),
+        pull: IssueNumber(e.pull_request.number),
+        issue,
+        merged: e.pull_request.merged.unwrap_or(false),
+    })
 }
 
 fn review_comment(e: ReviewCommentEvent) -> Result<Parsed, MalformedPayload> {
@@ -510,6 +561,35 @@ mod tests {
         v["issue"].as_object_mut().unwrap().remove("pull_request");
         v["sender"]["type"] = json!("Bot");
         assert_eq!(run("issue_comment", &v), Parsed::Ignored("sent by a bot"));
+    }
+
+    #[test]
+    fn a_closed_bot_pull_request_is_an_outcome() {
+        let mut v = fixture("pull_request.closed.json");
+        v["pull_request"]["head"]["ref"] = json!("gitkeeper/7-fix-it");
+        v["pull_request"]["body"] = json!("Text\n\n<!-- gitkeeper:issue=7 -->");
+        v["pull_request"]["merged"] = json!(true);
+        let Parsed::PullClosed(closed) = run("pull_request", &v) else {
+            panic!("expected PullClosed");
+        };
+        assert_eq!(closed.issue, IssueNumber(7));
+        assert!(closed.merged);
+        assert_eq!(
+            closed.pull,
+            IssueNumber(v["pull_request"]["number"].as_u64().unwrap())
+        );
+        v["pull_request"]["merged"] = json!(false);
+        assert!(matches!(
+            run("pull_request", &v),
+            Parsed::PullClosed(PullClosed { merged: false, .. })
+        ));
+        // Not the bot's: another branch, or no marker; not closed.
+        v["pull_request"]["body"] = json!("no marker");
+        assert!(matches!(run("pull_request", &v), Parsed::Ignored(_)));
+        v["pull_request"]["head"]["ref"] = json!("feature/x");
+        assert!(matches!(run("pull_request", &v), Parsed::Ignored(_)));
+        let opened = fixture("pull_request.opened.json");
+        assert!(matches!(run("pull_request", &opened), Parsed::Ignored(_)));
     }
 
     #[test]

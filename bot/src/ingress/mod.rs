@@ -171,19 +171,25 @@ async fn webhook(State(state): State<Ingress>, headers: HeaderMap, body: Bytes) 
             )
         }
         Parsed::Installation(change) => {
-            let result = match state
-                .store
-                .accept(&delivery("installation"), None, now)
-                .await
-            {
-                Ok(Accepted::Duplicate) => Ok("duplicate"),
-                Ok(Accepted::Stored(_)) => state
-                    .store
-                    .record_installation(&change, now)
-                    .await
-                    .map(|_| "recorded"),
-                Err(e) => Err(e),
+            let result = record_once(
+                &state,
+                &delivery("installation"),
+                Record::Installation(change),
+                now,
+            )
+            .await;
+            store_answer(&state, &event, &delivery_id, result.map(|s| (s, None)))
+        }
+        Parsed::PullClosed(closed) => {
+            let outcome = crate::queue::PullOutcome {
+                repo: closed.repo.full_name(),
+                pull_number: closed.pull.0,
+                merged: closed.merged,
+                pull_key: crate::intent::target_key(&closed.repo, closed.pull),
+                issue_key: crate::intent::target_key(&closed.repo, closed.issue),
             };
+            let result =
+                record_once(&state, &delivery("outcome"), Record::Outcome(outcome), now).await;
             store_answer(&state, &event, &delivery_id, result.map(|s| (s, None)))
         }
         Parsed::Work(intent) => {
@@ -202,6 +208,29 @@ async fn webhook(State(state): State<Ingress>, headers: HeaderMap, body: Bytes) 
             store_answer(&state, &event, &delivery_id, result)
         }
     }
+}
+
+/// What a delivery that queues no job records.
+enum Record {
+    Installation(crate::ingress::events::InstallationChange),
+    Outcome(crate::queue::PullOutcome),
+}
+
+/// Record `record` unless `delivery` was seen before.
+async fn record_once(
+    state: &Ingress,
+    delivery: &Delivery,
+    record: Record,
+    now: i64,
+) -> Result<&'static str, crate::queue::StoreError> {
+    if state.store.accept(delivery, None, now).await? == Accepted::Duplicate {
+        return Ok("duplicate");
+    }
+    match record {
+        Record::Installation(change) => state.store.record_installation(&change, now).await?,
+        Record::Outcome(outcome) => state.store.record_pull_outcome(&outcome, now).await?,
+    }
+    Ok("recorded")
 }
 
 fn store_answer(

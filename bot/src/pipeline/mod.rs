@@ -17,7 +17,6 @@ use crate::checkout::{CheckoutError, Checkouts};
 use crate::config::{RepoRole, Settings};
 use crate::generate::ModelPool;
 use crate::github::{GithubApp, GithubError, Installation, Reaction};
-use crate::ids::IssueNumber;
 use crate::intent::{Command, Intent, ReviseScope, Target, WORKING_LABEL};
 use crate::queue::{Job, JobStore, StoreError};
 use status::StatusComment;
@@ -432,13 +431,6 @@ fn review_request(body: &str, comments: &[crate::github::ReviewComment]) -> Stri
     text
 }
 
-/// The issue number in a pull request body's marker.
-fn marked_issue(body: &str) -> Option<IssueNumber> {
-    let rest = body.split("<!-- gitkeeper:issue=").nth(1)?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().map(IssueNumber)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,19 +465,5 @@ mod tests {
             "ask @\u{200b}octocat &lt;!-- gitkeeper:question --&gt; ok"
         );
         assert!(!text.contains("<!--"));
-    }
-
-    #[test]
-    fn the_issue_is_read_from_the_pull_request_marker() {
-        assert_eq!(
-            marked_issue("text\n\n<!-- gitkeeper:issue=42 -->"),
-            Some(IssueNumber(42))
-        );
-        assert_eq!(marked_issue("no marker"), None);
-        assert_eq!(marked_issue("<!-- gitkeeper:issue=x -->"), None);
-        assert_eq!(
-            marked_issue(&crate::publish::marker(IssueNumber(7))),
-            Some(IssueNumber(7))
-        );
     }
 }

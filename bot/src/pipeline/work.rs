@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::report::{self, Described};
 use super::status::StatusComment;
-use super::{Outcome, Pipeline, PipelineError, for_comment, marked_issue};
+use super::{Outcome, Pipeline, PipelineError, for_comment};
 use crate::checkout::{Checkout, Want};
 use crate::generate::{Generation, GenerationOutcome, Progress, Revision, utc_day_start};
 use crate::github::{CheckConclusion, CheckOutput, GitCommit, Installation, PullRequest, Sha};
@@ -28,7 +28,7 @@ use crate::intent::{
 use crate::prompts::Prompts;
 use crate::publish::{
     CommitKind, CommitMessage, OnDiverged, PullPlan, Trailers, branch_name, commit_updates,
-    open_or_update, update_branch, updates_from_work_dir,
+    marked_issue, open_or_update, update_branch, updates_from_work_dir,
 };
 use crate::queue::worker::CANCELLED_BY_REQUEST;
 use crate::queue::{AttemptOutcome, AttemptRole, Job, now_ms};

@@ -15,7 +15,7 @@ mod pull_request;
 pub use branch::{BranchUpdate, OnDiverged, branch_name, update_branch};
 pub use changes::{FileUpdate, updates_from_work_dir};
 pub use message::{CommitKind, CommitMessage, Trailers};
-pub use pull_request::{PullOutcome, PullPlan, marker, open_or_update};
+pub use pull_request::{PullOutcome, PullPlan, marked_issue, marker, open_or_update};
 
 use crate::github::{FileMode, GitCommit, GithubError, Installation, Sha, TreeChange};
 use crate::ids::IssueNumber;

@@ -42,6 +42,13 @@ pub fn marker(issue: IssueNumber) -> String {
     format!("<!-- gitkeeper:issue={issue} -->")
 }
 
+/// The issue number in a pull request body's marker.
+pub fn marked_issue(body: &str) -> Option<IssueNumber> {
+    let rest = body.split("<!-- gitkeeper:issue=").nth(1)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().map(IssueNumber)
+}
+
 fn body_with_marker(plan: &PullPlan<'_>) -> String {
     let marker = marker(plan.issue);
     let room = MAX_BODY_CHARS.saturating_sub(marker.chars().count() + 2);
@@ -129,5 +136,21 @@ async fn find_ours(
             branch: plan.branch.to_string(),
             number: pull.number,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issue_is_read_back_from_the_marker() {
+        assert_eq!(
+            marked_issue("text\n\n<!-- gitkeeper:issue=42 -->"),
+            Some(IssueNumber(42))
+        );
+        assert_eq!(marked_issue("no marker"), None);
+        assert_eq!(marked_issue("<!-- gitkeeper:issue=x -->"), None);
+        assert_eq!(marked_issue(&marker(IssueNumber(7))), Some(IssueNumber(7)));
     }
 }

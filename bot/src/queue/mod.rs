@@ -75,7 +75,10 @@ use crate::ingress::events::InstallationChange;
 use crate::intent::Intent;
 
 pub use postgres::PostgresStore;
-pub use records::{Attempt, AttemptOutcome, AttemptRole, TaskOutcome, TaskRecord, TrailStore};
+pub use records::{
+    Attempt, AttemptOutcome, AttemptRole, PullOutcome, PullStat, TaskOutcome, TaskRecord,
+    TrailStore,
+};
 pub use runners::{GenerationRecord, GenerationState, RunnerStore};
 pub use sqlite::SqliteStore;
 

@@ -323,6 +323,8 @@ pub(super) const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq
 pub(super) const SELECT_ATTEMPTS: &str = "SELECT seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, outcome, error, created_at FROM attempts WHERE job_id = $1 ORDER BY id";
 pub(super) const UPSERT_TASK: &str = "INSERT INTO task_records (job_id, task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (job_id) DO UPDATE SET task_id = excluded.task_id, repo = excluded.repo, task_type = excluded.task_type, description = excluded.description, complexity = excluded.complexity, worker = excluded.worker, checker = excluded.checker, outcome = excluded.outcome, attempts = excluded.attempts, escalations = excluded.escalations, validation_method = excluded.validation_method, latency_ms = excluded.latency_ms, tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, cost_usd = excluded.cost_usd, prompt_sha256 = excluded.prompt_sha256, updated_at = excluded.updated_at";
 pub(super) const SELECT_TASK: &str = "SELECT task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at FROM task_records WHERE job_id = $1";
+pub(super) const UPSERT_PULL_OUTCOME: &str = "INSERT INTO pull_outcomes (repo, pull_number, merged, revision_rounds, task_job_id, closed_at) VALUES ($1, $2, $3, (SELECT COUNT(*) FROM task_records t JOIN jobs j ON j.id = t.job_id WHERE j.target_key = $4), (SELECT MAX(t.job_id) FROM task_records t JOIN jobs j ON j.id = t.job_id WHERE (j.target_key = $5 OR j.target_key = $4) AND t.outcome = 'pass'), $6) ON CONFLICT (repo, pull_number) DO UPDATE SET merged = excluded.merged, revision_rounds = excluded.revision_rounds, task_job_id = excluded.task_job_id, closed_at = excluded.closed_at";
+pub(super) const PULL_STATS: &str = "SELECT COALESCE(t.worker, ''), t.task_type, COUNT(*), SUM(CASE WHEN p.merged THEN 1 ELSE 0 END), CAST(AVG(p.revision_rounds) AS DOUBLE PRECISION) FROM pull_outcomes p JOIN task_records t ON t.job_id = p.task_job_id GROUP BY t.worker, t.task_type ORDER BY 1, 2";
 pub(super) const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) FROM attempts WHERE repo = $1 AND created_at >= $2";
 
 /// The attempt trail of the job store (every `JobStore` is one).
@@ -342,6 +344,35 @@ pub trait TrailStore: Send + Sync {
     async fn task_record(&self, job: JobId) -> Result<Option<TaskRecord>, StoreError>;
     /// USD that `repo`'s attempts cost since `since` (ms), for the daily budget.
     async fn spent_since(&self, repo: &str, since: i64) -> Result<f64, StoreError>;
+    /// Record how a Gitkeeper pull request ended (a later close replaces an earlier one).
+    async fn record_pull_outcome(&self, outcome: &PullOutcome, now: i64) -> Result<(), StoreError>;
+    /// Merge rate and revision rounds by the model that wrote the change and the task type.
+    async fn pull_stats(&self) -> Result<Vec<PullStat>, StoreError>;
+}
+
+/// How one of the bot's pull requests ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullOutcome {
+    /// `owner/name`.
+    pub repo: String,
+    pub pull_number: u64,
+    pub merged: bool,
+    /// The job key of the pull request (its revision rounds run there).
+    pub pull_key: String,
+    /// The job key of the issue it closes (where the task ran).
+    pub issue_key: String,
+}
+
+/// Outcomes of the pull requests one model wrote for one task type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullStat {
+    /// The `[models.<name>]` whose change was kept.
+    pub worker: String,
+    pub task_type: String,
+    pub pulls: i64,
+    pub merged: i64,
+    /// Model runs on the pull request after it opened (revise, reviews, redo), on average.
+    pub avg_revision_rounds: f64,
 }
 
 /// [`TrailStore`] for a store with a `pool`: the same text for both backends.
@@ -426,6 +457,42 @@ macro_rules! record_methods {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(records::TaskRecord::try_from).transpose()
+            }
+
+            async fn record_pull_outcome(
+                &self,
+                o: &records::PullOutcome,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(records::UPSERT_PULL_OUTCOME)
+                    .bind(&o.repo)
+                    .bind(records::to_i64(o.pull_number))
+                    .bind(o.merged)
+                    .bind(&o.pull_key)
+                    .bind(&o.issue_key)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn pull_stats(&self) -> Result<Vec<records::PullStat>, StoreError> {
+                let rows: Vec<(String, String, i64, i64, f64)> =
+                    sqlx::query_as(records::PULL_STATS)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(worker, task_type, pulls, merged, avg_revision_rounds)| {
+                        records::PullStat {
+                            worker,
+                            task_type,
+                            pulls,
+                            merged,
+                            avg_revision_rounds,
+                        }
+                    })
+                    .collect())
             }
 
             async fn spent_since(&self, repo: &str, since: i64) -> Result<f64, StoreError> {

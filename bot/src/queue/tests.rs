@@ -486,3 +486,101 @@ async fn spent_since_sums_one_repos_costs_from_a_time() {
         );
     }
 }
+
+fn task(worker: &str, task_type: crate::route::TaskType, outcome: TaskOutcome) -> TaskRecord {
+    TaskRecord {
+        task_id: "t".into(),
+        repo: "octo/app".into(),
+        task_type,
+        description: "d".into(),
+        complexity: 2,
+        worker: Some(worker.into()),
+        checker: None,
+        outcome,
+        attempts: 1,
+        escalations: 0,
+        validation_method: "quick".into(),
+        latency_ms: 1,
+        tokens_in: 1,
+        tokens_out: 1,
+        cost_usd: 0.0,
+        prompt_sha256: None,
+        created_at: 1,
+    }
+}
+
+#[tokio::test]
+async fn pull_outcomes_count_revision_rounds_and_group_by_model_and_task_type() {
+    use crate::route::TaskType;
+    for (store, _dir) in stores().await {
+        // Issue 7 → PR 8 by local-small, revised twice on the PR (one run failed).
+        let wrote = job_for(&store, "d-w", 7).await;
+        store
+            .record_task(
+                wrote,
+                &task("local-small", TaskType::Fix, TaskOutcome::Pass),
+                1,
+            )
+            .await
+            .unwrap();
+        for (d, outcome) in [("d-r1", TaskOutcome::Pass), ("d-r2", TaskOutcome::Fail)] {
+            let revise = job_for(&store, d, 8).await;
+            store
+                .record_task(revise, &task("local-small", TaskType::Fix, outcome), 2)
+                .await
+                .unwrap();
+        }
+        // Issue 9 → PR 10 by cloud-claude, closed without merging, no revision.
+        let other = job_for(&store, "d-o", 9).await;
+        store
+            .record_task(
+                other,
+                &task("cloud-claude", TaskType::Implement, TaskOutcome::Pass),
+                3,
+            )
+            .await
+            .unwrap();
+        let outcome = |pull: u64, issue: u64, merged: bool| PullOutcome {
+            repo: "octo/app".into(),
+            pull_number: pull,
+            merged,
+            pull_key: intent(1, pull).target_key(),
+            issue_key: intent(1, issue).target_key(),
+        };
+        // Closed, reopened, then merged: the last close counts.
+        store
+            .record_pull_outcome(&outcome(8, 7, false), 10)
+            .await
+            .unwrap();
+        store
+            .record_pull_outcome(&outcome(8, 7, true), 11)
+            .await
+            .unwrap();
+        store
+            .record_pull_outcome(&outcome(10, 9, false), 12)
+            .await
+            .unwrap();
+        let stats = store.pull_stats().await.unwrap();
+        assert_eq!(
+            stats,
+            [
+                PullStat {
+                    worker: "cloud-claude".into(),
+                    task_type: "implement".into(),
+                    pulls: 1,
+                    merged: 0,
+                    avg_revision_rounds: 0.0,
+                },
+                PullStat {
+                    worker: "local-small".into(),
+                    task_type: "fix".into(),
+                    pulls: 1,
+                    merged: 1,
+                    avg_revision_rounds: 2.0,
+                },
+            ],
+            "{}",
+            store.backend()
+        );
+    }
+}
