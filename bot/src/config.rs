@@ -28,6 +28,17 @@ pub struct Settings {
     /// `[route]`: the escalation matrix, cost guard and checker.
     pub route: crate::route::RouteSettings,
     pub runner: RunnerSettings,
+    pub publish: PublishSettings,
+}
+
+/// `[publish]`: what the bot opens on GitHub.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishSettings {
+    /// When every tier fails, open the closest attempt (its edits applied
+    /// but its checks failed) as a draft pull request instead of only
+    /// reporting on the issue.
+    pub open_draft_on_failure: bool,
 }
 
 /// `[context]`: how much of a repository a model is shown (per-model
@@ -543,6 +554,7 @@ impl Settings {
                 "poll_interval_ms": self.runner.poll_interval_ms,
                 "admin_token": secret(&self.runner.admin_token),
             },
+            "publish": self.publish,
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -555,7 +567,7 @@ impl Settings {
 /// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
 pub const SECTIONS: &[&str] = &[
     "server", "github", "database", "data", "trigger", "worker", "log", "models", "context",
-    "prompts", "route", "runner",
+    "prompts", "route", "runner", "publish",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].

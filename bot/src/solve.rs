@@ -335,7 +335,7 @@ impl fmt::Display for SolveReport {
                 f,
                 "\nResult: tier {tier} ({model}) is paid and [route] require_approval_for_cloud is set: run again with --approve-cloud to allow it."
             )?,
-            GenerationOutcome::Exhausted { last_error } => writeln!(
+            GenerationOutcome::Exhausted { last_error, .. } => writeln!(
                 f,
                 "\nResult: every tier failed; last error: {}",
                 last_error.as_deref().unwrap_or("none")

@@ -303,7 +303,7 @@ async fn escalates_to_the_next_tier_when_attempts_run_out() {
     );
     assert!(record.tokens_out > 0);
     assert!((record.cost_usd - generation.attempts[2].cost_usd).abs() < 1e-12);
-    assert_eq!(record.validation_method, "syntax (edits-applied+parse)");
+    assert_eq!(record.validation_method, "quick (edits-applied+parse)");
     // The recorded hash is the hash of exactly what Claude was sent.
     let sent: Vec<ChatMessage> = claude[0]
         .messages()

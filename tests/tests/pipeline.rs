@@ -989,3 +989,62 @@ async fn a_merged_pull_request_counts_for_its_model_and_task_type() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn with_drafts_on_failure_the_closest_attempt_becomes_a_draft_for_a_human() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(breaking_answer()));
+    let mut options = world.options();
+    options.config_toml = Some(format!(
+        "{}\n[publish]\nopen_draft_on_failure = true\n",
+        gitkeeper_e2e::world::config_toml(&world.ollama.url())
+    ));
+    let bot = gitkeeper_e2e::bot::BotProcess::start(&options, world.dir.path()).await;
+    bot.webhook("issues", "d-draft", &labeled(ISSUE)).await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "failed", "{jobs:#?}\n{}", bot.log());
+
+    let pulls = world.gh.pulls(OWNER, REPO);
+    assert_eq!(pulls.len(), 1, "{pulls:#?}");
+    let pull = &pulls[0];
+    assert!(pull.draft);
+    assert!(
+        pull.body
+            .contains("**Draft: this change does not pass the repository's checks.**"),
+        "{}",
+        pull.body
+    );
+    assert!(pull.body.contains("❌ failed"), "{}", pull.body);
+    assert!(pull.body.contains("Closes #7"));
+    assert!(!pull.body.contains("Succeeded with"), "{}", pull.body);
+    assert_eq!(
+        world.gh.labels(OWNER, REPO, pull.number),
+        ["gitkeeper:needs-human"]
+    );
+    assert_eq!(
+        world.gh.labels(OWNER, REPO, ISSUE),
+        ["gitkeeper:needs-human"]
+    );
+    // The draft's commit holds the failing attempt; its check run says so.
+    let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
+    let content = world
+        .gh
+        .file_at(OWNER, REPO, &head, "src/greet.ts")
+        .await
+        .unwrap();
+    assert!(content.contains("export const greeting"), "{content}");
+    let message = world
+        .gh
+        .git(OWNER, REPO, &["log", "-1", "--format=%B", &head])
+        .await;
+    assert!(message.contains("Draft: the closest attempt"), "{message}");
+    let checks = world.gh.check_runs(OWNER, REPO);
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].conclusion.as_deref(), Some("failure"));
+    let status = world.status_comments(ISSUE);
+    assert!(
+        status[0].contains(&format!("📝 **Opened draft #{}", pull.number)),
+        "{}",
+        status[0]
+    );
+}

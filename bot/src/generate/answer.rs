@@ -27,6 +27,9 @@ pub enum Judged {
         errors: Vec<String>,
         /// Files the answer's edits named.
         files: Vec<String>,
+        /// Edits that applied but failed validation (already reverted), with
+        /// the report: the closest a tier came.
+        rejected: Option<Box<(AppliedEdits, ValidationReport)>>,
     },
     /// Applied and validated; the edits are on disk.
     Passed {
@@ -41,6 +44,7 @@ impl Judged {
             outcome,
             errors: trim_errors(errors),
             files,
+            rejected: None,
         }
     }
 }
@@ -120,9 +124,11 @@ pub async fn judge(
         return Ok(Judged::Passed { applied, report });
     }
     revert(work_dir, &applied).await?;
-    Ok(Judged::failed(
-        AttemptOutcome::ValidationFailed,
-        report.errors(),
+    let errors = report.errors();
+    Ok(Judged::Failed {
+        outcome: AttemptOutcome::ValidationFailed,
+        errors: trim_errors(errors),
         files,
-    ))
+        rejected: Some(Box::new((applied, report))),
+    })
 }

@@ -27,7 +27,7 @@ use gitkeeper::edits::{AppliedEdits, EditFormat, PathPolicy};
 
 pub use budget::{CostGuard, utc_day_start};
 pub use checker::{CheckerVerdict, parse_verdict};
-pub use outcome::{Generation, GenerationOutcome};
+pub use outcome::{Closest, Generation, GenerationOutcome};
 pub use pool::ModelPool;
 pub use progress::{Progress, ProgressSender};
 pub use workdir::{RevertError, revert};
@@ -103,6 +103,7 @@ struct Run<'a> {
     guard: CostGuard,
     attempts: Vec<Attempt>,
     last_error: Option<String>,
+    closest: Option<Box<Closest>>,
 }
 
 /// What one model call and its judgement came to.
@@ -164,6 +165,7 @@ impl Generator {
             ),
             attempts: Vec::new(),
             last_error: None,
+            closest: None,
         };
         let route = input.route;
         let mut escalations = 0;
@@ -188,6 +190,7 @@ impl Generator {
         }
         let outcome = outcome.unwrap_or(GenerationOutcome::Exhausted {
             last_error: run.last_error.clone(),
+            closest: run.closest.take(),
         });
         Ok(Generation {
             outcome,
@@ -358,16 +361,28 @@ impl Generator {
                 outcome,
                 errors,
                 files,
-            } => (
-                outcome,
-                errors.first().map(|e| summarize(e)),
-                Step::Failed {
+                rejected,
+            } => {
+                if let Some(rejected) = rejected {
+                    let (applied, validation) = *rejected;
+                    run.closest = Some(Box::new(Closest {
+                        applied,
+                        validation,
+                        model: call.model.to_string(),
+                        prompt_sha256: call.prompt.sha256.clone(),
+                    }));
+                }
+                (
                     outcome,
-                    answer: completion.text.clone(),
-                    errors,
-                    files,
-                },
-            ),
+                    errors.first().map(|e| summarize(e)),
+                    Step::Failed {
+                        outcome,
+                        answer: completion.text.clone(),
+                        errors,
+                        files,
+                    },
+                )
+            }
             Judged::Passed { applied, report } => {
                 match self.check(run, &applied, &report, call.tier).await? {
                     Review::Park { model } => {
@@ -383,6 +398,12 @@ impl Generator {
                     }
                     Review::Reject(notes) => {
                         revert(input.work_dir, &applied).await?;
+                        run.closest = Some(Box::new(Closest {
+                            applied: applied.clone(),
+                            validation: report.clone(),
+                            model: call.model.to_string(),
+                            prompt_sha256: call.prompt.sha256.clone(),
+                        }));
                         (
                             AttemptOutcome::CheckerRejected,
                             Some(summarize(&notes)),

@@ -28,7 +28,21 @@ pub enum GenerationOutcome {
     /// Waiting for `/gitkeeper approve` before the paid tier `model`.
     Parked { model: String, tier: u32 },
     /// Every tier ran out: manual review or a skip decision.
-    Exhausted { last_error: Option<String> },
+    Exhausted {
+        last_error: Option<String>,
+        /// The last answer whose edits applied but did not pass (validation
+        /// or the checker), for a draft pull request; not on disk.
+        closest: Option<Box<Closest>>,
+    },
+}
+
+/// An answer that applied but did not pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closest {
+    pub applied: AppliedEdits,
+    pub validation: ValidationReport,
+    pub model: String,
+    pub prompt_sha256: String,
 }
 
 /// The loop's result with its attempt trail.

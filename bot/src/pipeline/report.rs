@@ -24,16 +24,27 @@ pub struct Described<'a> {
     pub worker: &'a str,
     pub route: &'a Route,
     pub generation: &'a Generation,
+    /// The closest failed attempt, opened as a draft for a human to finish.
+    pub draft: bool,
 }
 
 /// The pull request body, rendered from `pr_description.md`.
 pub fn pr_body(prompts: &Prompts, d: &Described<'_>) -> Result<String, PromptError> {
-    let mut summary = format!(
-        "Gitkeeper wrote this change for #{}: **{}**. `{}` made it; the repository's checks ran on it before this pull request was opened.",
-        d.issue,
-        one_line(d.title),
-        d.worker
-    );
+    let mut summary = if d.draft {
+        format!(
+            "⚠️ **Draft: this change does not pass the repository's checks.** Gitkeeper tried every tier of the ladder for #{}: **{}**; this is the closest attempt, by `{}`. The failing checks are under Validation; a human should finish it (push to this branch), or comment `/gitkeeper escalate`.",
+            d.issue,
+            one_line(d.title),
+            d.worker
+        )
+    } else {
+        format!(
+            "Gitkeeper wrote this change for #{}: **{}**. `{}` made it; the repository's checks ran on it before this pull request was opened.",
+            d.issue,
+            one_line(d.title),
+            d.worker
+        )
+    };
     if let Some(v) = d.checker {
         summary.push_str(&format!(
             "\n\nThe reviewer model passed it (confidence {:.2}): {}",
@@ -46,7 +57,7 @@ pub fn pr_body(prompts: &Prompts, d: &Described<'_>) -> Result<String, PromptErr
         diff_summary: d.applied.diff().summary(),
         files: file_lines(d.applied),
         validation: validation_section(d.validation),
-        route: route_section(d.route, d.generation, Some(d.worker)),
+        route: route_section(d.route, d.generation, (!d.draft).then_some(d.worker)),
         attempts: attempt_rows(d.generation),
         tokens: d.generation.tokens_in() + d.generation.tokens_out(),
         cost: format!("{:.4}", d.generation.cost_usd()),

@@ -18,7 +18,9 @@ use super::report::{self, Described};
 use super::status::StatusComment;
 use super::{Outcome, Pipeline, PipelineError, for_comment};
 use crate::checkout::{Checkout, Want};
-use crate::generate::{Generation, GenerationOutcome, Progress, Revision, utc_day_start};
+use crate::generate::{
+    CheckerVerdict, Generation, GenerationOutcome, Progress, Revision, utc_day_start,
+};
 use crate::github::{CheckConclusion, CheckOutput, GitCommit, Installation, PullRequest, Sha};
 use crate::ids::{CommentId, IssueNumber};
 use crate::intent::{
@@ -27,14 +29,16 @@ use crate::intent::{
 };
 use crate::prompts::Prompts;
 use crate::publish::{
-    CommitKind, CommitMessage, OnDiverged, PullPlan, Trailers, branch_name, commit_updates,
-    marked_issue, open_or_update, update_branch, updates_from_work_dir,
+    CommitKind, CommitMessage, FileUpdate, OnDiverged, PullPlan, Trailers, branch_name,
+    commit_updates, marked_issue, open_or_update, update_branch, updates_from_applied,
+    updates_from_work_dir,
 };
 use crate::queue::worker::CANCELLED_BY_REQUEST;
 use crate::queue::{AttemptOutcome, AttemptRole, Job, now_ms};
 use crate::route::{Route, TaskType, ValidationLevel};
 use crate::task::{TaskRun, TaskSpec, run_task};
 use crate::validate::ValidationReport;
+use gitkeeper::edits::AppliedEdits;
 
 /// The check run's name on the pull request's head commit.
 pub const CHECK_NAME: &str = "Gitkeeper";
@@ -65,6 +69,18 @@ pub struct Ask {
     pub line: Option<u64>,
     /// The review comment whose thread gets the answer too.
     pub thread: Option<CommentId>,
+}
+
+/// A change to publish and what is known about it.
+struct Change<'a> {
+    updates: Vec<FileUpdate>,
+    applied: &'a AppliedEdits,
+    validation: &'a ValidationReport,
+    checker: Option<&'a CheckerVerdict>,
+    worker: &'a str,
+    prompt_sha256: &'a str,
+    /// The closest failed attempt, opened as a draft.
+    draft: bool,
 }
 
 /// Who made a branch's head commit.
@@ -102,6 +118,73 @@ pub fn issue_of(pull: &PullRequest) -> Option<IssueNumber> {
 }
 
 impl Pipeline {
+    /// Commit `change` on `branch` (on top of the checkout's commit), open or
+    /// update its pull request, and report the validation in a check run.
+    #[allow(clippy::too_many_arguments)]
+    async fn publish_pull(
+        &self,
+        gh: &Installation,
+        repo: &RepoRef,
+        request: &Request,
+        checkout: &Checkout,
+        run: &TaskRun,
+        branch: &str,
+        on_diverged: OnDiverged,
+        change: &Change<'_>,
+    ) -> Result<(crate::publish::PullOutcome, GitCommit), PipelineError> {
+        let message = CommitMessage {
+            kind: commit_kind(run.route.classification.task_type),
+            summary: request.title.clone(),
+            issue: request.issue,
+            body: change.draft.then(|| {
+                "Draft: the closest attempt, which does not pass the repository's checks."
+                    .to_string()
+            }),
+            trailers: trailers(&run.generation, change.worker, change.prompt_sha256),
+        }
+        .render();
+        let parent = Sha(checkout.commit().to_string());
+        let commit = commit_updates(gh, repo, &parent, &change.updates, &message).await?;
+        update_branch(gh, repo, branch, &commit, on_diverged).await?;
+        let prompts = self.prompts(checkout.dir())?;
+        let body = report::pr_body(
+            &prompts,
+            &Described {
+                issue: request.issue.0,
+                title: &request.title,
+                applied: change.applied,
+                validation: change.validation,
+                checker: change.checker,
+                worker: change.worker,
+                route: &run.route,
+                generation: &run.generation,
+                draft: change.draft,
+            },
+        )?;
+        let base = checkout.branch().unwrap_or("main");
+        let pull = open_or_update(
+            gh,
+            repo,
+            &PullPlan {
+                issue: request.issue,
+                branch,
+                base,
+                title: &request.title,
+                body: &body,
+                draft: change.draft,
+                reviewer: Some(&request.sender),
+            },
+        )
+        .await?;
+        self.check_run(gh, repo, &commit, change.validation, &run.route)
+            .await?;
+        if run.route.validation == ValidationLevel::Critical {
+            gh.add_labels(repo, pull.pull.number, &[HUMAN_REVIEW_LABEL])
+                .await?;
+        }
+        Ok((pull, commit))
+    }
+
     /// Carry out `request` on a fresh checkout of the default branch.
     pub(super) async fn generate(
         &self,
@@ -137,7 +220,6 @@ impl Pipeline {
         gh.add_labels(repo, request.issue, &[WORKING_LABEL]).await?;
         status.step("Reading the repository").await?;
         let checkout = self.checkout(job, &Want::DefaultBranch).await?;
-        let base_branch = checkout.branch().unwrap_or("main").to_string();
         let mut body = request.body.clone();
         if let Some(answer) = &request.answer {
             let question = gh
@@ -184,53 +266,27 @@ impl Pipeline {
                 status
                     .step("Committing and opening the pull request")
                     .await?;
-                let trailers = trailers(&run.generation, worker, prompt_sha256);
-                let message = CommitMessage {
-                    kind: commit_kind(run.route.classification.task_type),
-                    summary: request.title.clone(),
-                    issue: request.issue,
-                    body: None,
-                    trailers,
-                }
-                .render();
-                let updates = updates_from_work_dir(checkout.dir(), applied)?;
-                let parent = Sha(checkout.commit().to_string());
-                let commit = commit_updates(gh, repo, &parent, &updates, &message).await?;
-                update_branch(gh, repo, &branch, &commit, on_diverged).await?;
-                let prompts = self.prompts(checkout.dir())?;
-                let body = report::pr_body(
-                    &prompts,
-                    &Described {
-                        issue: request.issue.0,
-                        title: &request.title,
-                        applied,
-                        validation,
-                        checker: checker.as_ref(),
-                        worker,
-                        route: &run.route,
-                        generation: &run.generation,
-                    },
-                )?;
-                let pull = open_or_update(
-                    gh,
-                    repo,
-                    &PullPlan {
-                        issue: request.issue,
-                        branch: &branch,
-                        base: &base_branch,
-                        title: &request.title,
-                        body: &body,
-                        draft: false,
-                        reviewer: Some(&request.sender),
-                    },
-                )
-                .await?;
-                self.check_run(gh, repo, &commit, validation, &run.route)
+                let change = Change {
+                    updates: updates_from_work_dir(checkout.dir(), applied)?,
+                    applied,
+                    validation,
+                    checker: checker.as_ref(),
+                    worker,
+                    prompt_sha256,
+                    draft: false,
+                };
+                let (pull, _) = self
+                    .publish_pull(
+                        gh,
+                        repo,
+                        request,
+                        &checkout,
+                        &run,
+                        &branch,
+                        on_diverged,
+                        &change,
+                    )
                     .await?;
-                if run.route.validation == ValidationLevel::Critical {
-                    gh.add_labels(repo, pull.pull.number, &[HUMAN_REVIEW_LABEL])
-                        .await?;
-                }
                 gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
                 let verb = if pull.opened { "Opened" } else { "Updated" };
                 let mut details = format!(
@@ -272,7 +328,7 @@ impl Pipeline {
                     .finish(
                         "⏸️ **Waiting for approval of a paid model.**",
                         &format!(
-                            "Tier {tier} (`{model}`) is a paid cloud model and `[route] require_approval_for_cloud` is set. Comment `{} approve` to allow it; the work then starts again with paid tiers allowed.\n\n{}",
+                            "Tier {tier} (`{model}`) is a paid cloud model and `[route] require_approval_for_cloud` is set. Comment `{} approve` to allow it; the work then goes on from that tier.\n\n{}",
                             self.prefix(),
                             report::failure_report(&run.route, &run.generation, None)
                         ),
@@ -280,15 +336,60 @@ impl Pipeline {
                     .await?;
                 Outcome::Waiting(format!("tier {tier} ({model}) needs approval"))
             }
-            GenerationOutcome::Exhausted { last_error } => {
+            GenerationOutcome::Exhausted {
+                last_error,
+                closest,
+            } => {
                 gh.add_labels(repo, request.issue, &[NEEDS_HUMAN_LABEL])
                     .await?;
+                let mut headline =
+                    "❌ **Gitkeeper could not make a change that passes the checks.**".to_string();
+                let mut draft_note = String::new();
+                if let Some(closest) = closest
+                    .as_deref()
+                    .filter(|_| self.settings.publish.open_draft_on_failure)
+                {
+                    status
+                        .step("Opening the closest attempt as a draft")
+                        .await?;
+                    let change = Change {
+                        updates: updates_from_applied(&closest.applied)?,
+                        applied: &closest.applied,
+                        validation: &closest.validation,
+                        checker: None,
+                        worker: &closest.model,
+                        prompt_sha256: &closest.prompt_sha256,
+                        draft: true,
+                    };
+                    let (pull, _) = self
+                        .publish_pull(
+                            gh,
+                            repo,
+                            request,
+                            &checkout,
+                            &run,
+                            &branch,
+                            on_diverged,
+                            &change,
+                        )
+                        .await?;
+                    gh.add_labels(repo, pull.pull.number, &[NEEDS_HUMAN_LABEL])
+                        .await?;
+                    headline = format!(
+                        "📝 **Opened draft #{} with the closest attempt; it does not pass the checks.**",
+                        pull.pull.number
+                    );
+                    draft_note = format!(
+                        "The draft holds `{}`'s last change that applied; its failing checks are in the pull request and its check run. ",
+                        closest.model
+                    );
+                }
                 gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
                 status
                     .finish(
-                        "❌ **Gitkeeper could not make a change that passes the checks.**",
+                        &headline,
                         &format!(
-                            "Every tier of the ladder was tried. Comment `{p} escalate` to start one tier higher, or make the issue more precise and comment `{p} retry`.\n\n{}",
+                            "Every tier of the ladder was tried. {draft_note}Comment `{p} escalate` to start one tier higher, or make the issue more precise and comment `{p} retry`.\n\n{}",
                             report::failure_report(&run.route, &run.generation, last_error.as_deref()),
                             p = self.prefix()
                         ),
@@ -435,7 +536,7 @@ impl Pipeline {
                     .await?;
                 Outcome::Done
             }
-            GenerationOutcome::Exhausted { last_error } => {
+            GenerationOutcome::Exhausted { last_error, .. } => {
                 self.answer(gh, job, status, number, ask)
                     .finish(
                         "❌ **Gitkeeper could not make a revision that passes the checks.**",

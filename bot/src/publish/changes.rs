@@ -58,6 +58,30 @@ pub fn updates_from_work_dir(
     Ok(updates)
 }
 
+/// The updates for `applied` from its own after-contents (for edits that
+/// are no longer on disk, such as a failed attempt published as a draft).
+/// Files are written as regular files.
+pub fn updates_from_applied(applied: &AppliedEdits) -> Result<Vec<FileUpdate>, PublishError> {
+    let mut updates: Vec<FileUpdate> = Vec::new();
+    for change in &applied.changes {
+        if !is_safe_path(&change.path) {
+            return Err(PublishError::UnsafePath {
+                path: change.path.clone(),
+            });
+        }
+        let update = FileUpdate {
+            path: change.path.clone(),
+            content: change.after.as_ref().map(|text| text.clone().into_bytes()),
+            mode: FileMode::Regular,
+        };
+        match updates.iter_mut().find(|u| u.path == update.path) {
+            Some(existing) => *existing = update,
+            None => updates.push(update),
+        }
+    }
+    Ok(updates)
+}
+
 fn read_update(work_dir: &Path, path: &str) -> Result<FileUpdate, PublishError> {
     let full = work_dir.join(path);
     let read_error = |source| PublishError::Read {
@@ -100,6 +124,34 @@ fn is_executable(_meta: &std::fs::Metadata) -> bool {
 mod tests {
     use super::*;
     use gitkeeper::edits::FileChange;
+
+    #[test]
+    fn updates_from_applied_edits_write_after_contents_and_delete_removed_paths() {
+        let applied = AppliedEdits {
+            changes: vec![
+                change("src/a.ts", Some("a1\n"), None),
+                change("src/old.ts", None, None),
+                change("src/new.ts", Some("n\n"), Some("src/old.ts")),
+                change("src/a.ts", Some("a2\n"), None),
+            ],
+        };
+        let updates = updates_from_applied(&applied).unwrap();
+        assert_eq!(
+            updates,
+            [
+                FileUpdate::write("src/a.ts", "a2\n"),
+                FileUpdate::delete("src/old.ts"),
+                FileUpdate::write("src/new.ts", "n\n"),
+            ]
+        );
+        let unsafe_path = AppliedEdits {
+            changes: vec![change(".git/config", Some("x"), None)],
+        };
+        assert!(matches!(
+            updates_from_applied(&unsafe_path),
+            Err(PublishError::UnsafePath { .. })
+        ));
+    }
 
     fn change(path: &str, after: Option<&str>, renamed_from: Option<&str>) -> FileChange {
         FileChange {

@@ -13,7 +13,7 @@ mod message;
 mod pull_request;
 
 pub use branch::{BranchUpdate, OnDiverged, branch_name, update_branch};
-pub use changes::{FileUpdate, updates_from_work_dir};
+pub use changes::{FileUpdate, updates_from_applied, updates_from_work_dir};
 pub use message::{CommitKind, CommitMessage, Trailers};
 pub use pull_request::{PullOutcome, PullPlan, marked_issue, marker, open_or_update};
 
