@@ -71,14 +71,59 @@ impl Default for RunnerConfig {
     }
 }
 
-/// One local server.
+/// One local server: a table `{ kind = "ollama", endpoint = "http://..." }`
+/// in the file, or `kind` / `kind=URL` in `GITKEEPER_RUNNER__BACKENDS`
+/// (comma-separated; `lmstudio` names the OpenAI-compatible kind too).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "BackendSpec")]
 pub struct BackendConfig {
     pub kind: LocalBackend,
     /// Base URL; unset means the kind's default.
-    #[serde(default)]
     pub endpoint: Option<String>,
+}
+
+/// How a backend may be written.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BackendSpec {
+    Table(BackendTable),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackendTable {
+    kind: LocalBackend,
+    #[serde(default)]
+    endpoint: Option<String>,
+}
+
+impl TryFrom<BackendSpec> for BackendConfig {
+    type Error = String;
+
+    fn try_from(spec: BackendSpec) -> Result<Self, String> {
+        match spec {
+            BackendSpec::Table(BackendTable { kind, endpoint }) => {
+                Ok(BackendConfig { kind, endpoint })
+            }
+            BackendSpec::Text(text) => {
+                let (kind, endpoint) = match text.split_once('=') {
+                    Some((kind, url)) => (kind.trim(), Some(url.trim().to_string())),
+                    None => (text.trim(), None),
+                };
+                let kind = match kind.to_ascii_lowercase().as_str() {
+                    "ollama" => LocalBackend::Ollama,
+                    "openai" | "lmstudio" | "lm-studio" => LocalBackend::Openai,
+                    other => {
+                        return Err(format!(
+                            "unknown backend kind `{other}` in `{text}`: use ollama or openai (LM Studio), optionally as kind=URL"
+                        ));
+                    }
+                };
+                Ok(BackendConfig { kind, endpoint })
+            }
+        }
+    }
 }
 
 /// `[models."<model>"]`: how one model is run here.
@@ -136,6 +181,7 @@ impl RunnerConfig {
             .try_parsing(true)
             .list_separator(",")
             .with_list_parse_key("required_models")
+            .with_list_parse_key("backends")
             .source(env);
         let raw = config::Config::builder()
             .add_source(
@@ -302,6 +348,35 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn backends_come_from_the_environment_as_a_comma_list() {
+        let c = RunnerConfig::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[(
+                "GITKEEPER_RUNNER__BACKENDS",
+                "ollama=http://10.0.0.5:11434,lmstudio",
+            )]),
+        )
+        .unwrap();
+        let b = c.backends(&|_| None);
+        assert_eq!(
+            b.iter()
+                .map(|b| (b.kind, b.endpoint.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (LocalBackend::Ollama, "http://10.0.0.5:11434"),
+                (LocalBackend::Openai, DEFAULT_LM_STUDIO_ENDPOINT),
+            ]
+        );
+        let bad = RunnerConfig::load_with_env(
+            Path::new("/nonexistent.toml"),
+            env(&[("GITKEEPER_RUNNER__BACKENDS", "vllm=http://x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("unknown backend kind `vllm`"), "{bad}");
     }
 
     #[test]
