@@ -179,9 +179,10 @@ async fn when_every_tier_fails_the_issue_is_labelled_for_a_human_and_nothing_is_
     assert_eq!(status.len(), 1);
     for part in [
         "could not make a change that passes the checks",
+        "- ❌ Validating",
         "/gitkeeper escalate",
         "validation_failed",
-        "greet is still exported",
+        "| greet is still exported failed: ",
     ] {
         assert!(
             status[0].contains(part),

@@ -587,13 +587,15 @@ impl Run<'_> {
 
 /// The first line of an error, at most 300 characters, for the trail.
 fn summarize(error: &str) -> String {
-    let line = error
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
+    let mut lines = error.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("");
+    // "<check> failed:" says little without the line after it.
+    let line = match lines.next() {
+        Some(next) if first.ends_with(':') => format!("{first} {next}"),
+        _ => first.to_string(),
+    };
     match line.char_indices().nth(300) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_string(),
+        None => line,
     }
 }

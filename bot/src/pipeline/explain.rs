@@ -142,7 +142,7 @@ impl Pipeline {
             None => {
                 let error = error.unwrap_or_default();
                 status
-                    .finish(
+                    .fail(
                         "⚠️ **The explanation could not be written.**",
                         &format!("`{name}` did not answer: {error}"),
                     )

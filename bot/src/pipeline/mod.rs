@@ -170,7 +170,7 @@ impl Pipeline {
             self.prefix()
         );
         if let Err(e) = status
-            .finish("❌ **Gitkeeper could not finish this.**", &details)
+            .fail("❌ **Gitkeeper could not finish this.**", &details)
             .await
         {
             tracing::warn!(error = %e, "cannot report the failure on GitHub");

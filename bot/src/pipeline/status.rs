@@ -16,6 +16,9 @@ use crate::github::{GithubError, Installation};
 use crate::ids::{CommentId, IssueNumber};
 use crate::intent::RepoRef;
 
+/// Marks a finished step that failed (never shown: it becomes ❌).
+const FAILED_MARK: &str = "\u{0}failed\u{0}";
+
 /// How often progress from the generation loop is written to GitHub at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(750);
 
@@ -84,9 +87,28 @@ impl StatusComment {
 
     /// Finish with `headline` and `details` below the finished steps.
     pub async fn finish(&self, headline: &str, details: &str) -> Result<(), GithubError> {
+        self.conclude(headline, details, false).await
+    }
+
+    /// Like [`StatusComment::finish`], marking the step in progress as the one that failed.
+    pub async fn fail(&self, headline: &str, details: &str) -> Result<(), GithubError> {
+        self.conclude(headline, details, true).await
+    }
+
+    /// [`StatusComment::fail`] when `failed`, else [`StatusComment::finish`].
+    pub async fn conclude(
+        &self,
+        headline: &str,
+        details: &str,
+        failed: bool,
+    ) -> Result<(), GithubError> {
         let mut state = self.inner.state.lock().await;
         if let Some(previous) = state.current.take() {
-            state.done.push(previous);
+            state.done.push(if failed {
+                format!("{FAILED_MARK}{previous}")
+            } else {
+                previous
+            });
         }
         state.headline = headline.to_string();
         let text = format!("{}\n\n{}", render(&state), details.trim());
@@ -166,7 +188,10 @@ fn render(state: &State) -> String {
         text.push('\n');
     }
     for step in &state.done {
-        text.push_str(&format!("- ✅ {step}\n"));
+        match step.strip_prefix(FAILED_MARK) {
+            Some(failed) => text.push_str(&format!("- ❌ {failed}\n")),
+            None => text.push_str(&format!("- ✅ {step}\n")),
+        }
     }
     if let Some(step) = &state.current {
         text.push_str(&format!("- ⏳ {step}…\n"));
@@ -190,6 +215,12 @@ mod tests {
             render(&state),
             "🛠️ **Gitkeeper is working on this.**\n\n- ✅ Picked up\n- ✅ Read the repository\n- ⏳ Generating with `qwen2.5-coder:14b` (tier 1, attempt 2/3)…"
         );
+        let failed = State {
+            headline: "**No.**".into(),
+            done: vec!["Read".into(), format!("{FAILED_MARK}Validating")],
+            ..State::default()
+        };
+        assert_eq!(render(&failed), "**No.**\n\n- ✅ Read\n- ❌ Validating");
         let bare = State {
             headline: "**Done.**".into(),
             ..State::default()

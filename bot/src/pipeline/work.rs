@@ -102,6 +102,16 @@ pub(super) struct Answer<'a> {
 impl Answer<'_> {
     pub(super) async fn finish(&self, headline: &str, details: &str) -> Result<(), PipelineError> {
         self.status.finish(headline, details).await?;
+        self.reply(headline, details).await
+    }
+
+    /// Like [`Answer::finish`] for a revision that failed.
+    pub(super) async fn fail(&self, headline: &str, details: &str) -> Result<(), PipelineError> {
+        self.status.fail(headline, details).await?;
+        self.reply(headline, details).await
+    }
+
+    async fn reply(&self, headline: &str, details: &str) -> Result<(), PipelineError> {
         if let Some(comment) = self.thread {
             let text = format!("{headline}\n\n{}", details.trim());
             self.gh
@@ -386,13 +396,14 @@ impl Pipeline {
                 }
                 gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
                 status
-                    .finish(
+                    .conclude(
                         &headline,
                         &format!(
                             "Every tier of the ladder was tried. {draft_note}Comment `{p} escalate` to start one tier higher, or make the issue more precise and comment `{p} retry`.\n\n{}",
                             report::failure_report(&run.route, &run.generation, last_error.as_deref()),
                             p = self.prefix()
                         ),
+                        draft_note.is_empty(),
                     )
                     .await?;
                 Outcome::Failed(format!(
@@ -538,7 +549,7 @@ impl Pipeline {
             }
             GenerationOutcome::Exhausted { last_error, .. } => {
                 self.answer(gh, job, status, number, ask)
-                    .finish(
+                    .fail(
                         "❌ **Gitkeeper could not make a revision that passes the checks.**",
                         &format!(
                             "The branch is unchanged.\n\n{}",
