@@ -8,7 +8,7 @@
 //! read once, on the base commit, before any edit), or leave a failed
 //! attempt's edits in the work dir (the loop reverts them).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use gitkeeper::context::ContextPackage;
@@ -20,7 +20,7 @@ use crate::prompts::Prompts;
 use crate::route::{Route, TaskInput, route};
 use crate::validate::StaticValidator;
 use crate::validate::build::{BuildValidator, Chain};
-use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox};
+use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox, secret_paths};
 
 /// What to do, as the maintainer asked it.
 #[derive(Debug, Clone)]
@@ -118,7 +118,7 @@ pub async fn run_task(
     if settings.prompts.repo_overrides {
         prompts = prompts.with_repo_overrides(work)?;
     }
-    let build = build_validator(work, &route).await;
+    let build = build_validator(work, &route, secret_paths(settings)).await;
     let generator = Generator::new(
         models,
         prompts,
@@ -171,17 +171,20 @@ fn start_at_first_paid(route: &mut Route) {
 /// are judged by them (an attempt cannot edit its own checks), and what
 /// already fails there does not count against attempts. An invalid repo
 /// config is reported by the build check itself on every attempt.
-async fn build_validator(work: &Path, route: &Route) -> BuildValidator {
+async fn build_validator(work: &Path, route: &Route, hidden: Vec<PathBuf>) -> BuildValidator {
     match gitkeeper::validate::plan_commands(work) {
         Ok(plan) => {
-            let build =
-                BuildValidator::new(Arc::new(ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP)));
+            let build = BuildValidator::new(Arc::new(
+                ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP).with_hidden(hidden),
+            ));
             let baseline = build.baseline(work, route.validation, plan).await;
             if !baseline.failing().is_empty() {
                 tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
             }
             build.with_baseline(baseline)
         }
-        Err(_) => BuildValidator::new(Arc::new(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP))),
+        Err(_) => BuildValidator::new(Arc::new(
+            ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP).with_hidden(hidden),
+        )),
     }
 }

@@ -199,9 +199,11 @@ async fn retry_feeds_the_first_error_into_the_second_prompt() {
             ("local-large".into(), AttemptOutcome::Passed)
         ]
     );
+    // The trail keeps the error's first lines on one line; the prompt has them all.
     let first_error = generation.attempts[0].error.as_deref().unwrap();
+    let (headline, detail) = first_error.split_once(": - ").unwrap();
     assert!(
-        feedback.contains(first_error),
+        feedback.contains(&format!("{headline}:\n\n- {}", &detail[..40])),
         "{first_error} not in {feedback}"
     );
 }

@@ -88,6 +88,9 @@ pub struct ProcessSandbox {
     allowed: Vec<(String, String)>,
     output_cap: usize,
     isolation: Isolation,
+    /// Paths commands must not see (secrets, other repositories' mirrors):
+    /// an empty directory or an empty file in their place under `bwrap`.
+    hidden: Vec<PathBuf>,
 }
 
 /// How far commands are walled off from the machine.
@@ -135,7 +138,13 @@ impl Isolation {
     }
 
     /// The program and arguments that run `argv` under this isolation.
-    fn wrap(&self, work_dir: &Path, argv: &[String], network: bool) -> Vec<String> {
+    fn wrap(
+        &self,
+        work_dir: &Path,
+        argv: &[String],
+        network: bool,
+        hidden: &[PathBuf],
+    ) -> Vec<String> {
         match self {
             Isolation::None => argv.to_vec(),
             Isolation::Bwrap(bwrap) => {
@@ -154,6 +163,19 @@ impl Isolation {
                 ] {
                     wrapped.push(arg.into());
                 }
+                // Hidden paths first, so the work dir bound after them stays
+                // visible even when it lies inside one.
+                for path in hidden {
+                    let Ok(meta) = std::fs::metadata(path) else {
+                        continue;
+                    };
+                    let target = path.to_string_lossy().into_owned();
+                    if meta.is_dir() {
+                        wrapped.extend(["--tmpfs".into(), target]);
+                    } else {
+                        wrapped.extend(["--ro-bind".into(), "/dev/null".into(), target]);
+                    }
+                }
                 wrapped.extend(["--bind".into(), work.clone(), work.clone()]);
                 wrapped.extend(["--chdir".into(), work]);
                 wrapped.push("--die-with-parent".into());
@@ -166,6 +188,45 @@ impl Isolation {
             }
         }
     }
+}
+
+/// What repository commands must never read, from the bot's settings: the
+/// App's private key, the config file (it may hold secrets), the data dir
+/// (the job store, other repositories' mirrors and job dirs) and the usual
+/// credential stores in the bot user's home. Hidden only under `bwrap`.
+pub fn secret_paths(settings: &crate::config::Settings) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    if let Some(key) = &settings.github.private_key_path {
+        paths.push(key.clone());
+    }
+    let config = std::env::var_os("GITKEEPER_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("gitkeeper.toml"));
+    paths.push(config);
+    paths.push(settings.data.dir.clone());
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
+        for name in [
+            ".ssh",
+            ".aws",
+            ".gnupg",
+            ".docker",
+            ".kube",
+            ".netrc",
+            ".git-credentials",
+            ".npmrc",
+            ".pypirc",
+            ".config/gh",
+            ".config/gcloud",
+            ".cargo/credentials.toml",
+            ".cargo/credentials",
+        ] {
+            paths.push(home.join(name));
+        }
+    }
+    paths
+        .into_iter()
+        .map(|p| std::path::absolute(&p).unwrap_or(p))
+        .collect()
 }
 
 /// Default cap on kept output: 64 KiB of head plus tail.
@@ -196,7 +257,15 @@ impl ProcessSandbox {
             allowed,
             output_cap: output_cap.max(1024),
             isolation: Isolation::detect(),
+            hidden: Vec::new(),
         }
+    }
+
+    /// The same sandbox with `paths` hidden from commands (where isolation
+    /// allows; a work dir inside a hidden directory stays visible).
+    pub fn with_hidden(mut self, paths: Vec<PathBuf>) -> Self {
+        self.hidden = paths;
+        self
     }
 
     /// The same sandbox with `isolation` instead of the detected one.
@@ -216,7 +285,7 @@ impl ProcessSandbox {
         network: bool,
         home: &Path,
     ) -> tokio::process::Command {
-        let argv = self.isolation.wrap(work_dir, argv, network);
+        let argv = self.isolation.wrap(work_dir, argv, network, &self.hidden);
         let mut command = tokio::process::Command::new(&argv[0]);
         command
             .args(&argv[1..])
@@ -560,6 +629,58 @@ mod tests {
         );
         let plain = sandbox.clone().with_isolation(Isolation::None);
         assert!(reaches_loopback(&plain, dir.path(), false).await);
+    }
+
+    #[tokio::test]
+    async fn hidden_secrets_are_empty_inside_and_a_work_dir_among_them_stays_visible() {
+        let data = tempfile::tempdir().unwrap();
+        let key = data.path().join("app.pem");
+        std::fs::write(&key, "-----BEGIN RSA PRIVATE KEY----- secret").unwrap();
+        let mirror = data.path().join("repos/other/private.git");
+        std::fs::create_dir_all(&mirror).unwrap();
+        std::fs::write(mirror.join("HEAD"), "ref: refs/heads/main").unwrap();
+        let work = data.path().join("work/7");
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::write(work.join("src.ts"), "export {};").unwrap();
+        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP)
+            .with_hidden(vec![key.clone(), data.path().to_path_buf()]);
+        if sandbox.isolation() == &Isolation::None {
+            eprintln!("bwrap is not usable here: hiding not tested");
+            return;
+        }
+        let script = format!(
+            "cat {key} || true; echo; ls {mirror} || echo no-mirror; cat src.ts; touch out.txt && echo wrote",
+            key = key.display(),
+            mirror = mirror.display()
+        );
+        let out = sandbox
+            .run(&work, &sh(&script, Duration::from_secs(10)))
+            .await
+            .unwrap();
+        assert!(!out.output.contains("PRIVATE KEY"), "{}", out.output);
+        assert!(!out.output.contains("HEAD"), "{}", out.output);
+        assert!(out.output.contains("no-mirror"), "{}", out.output);
+        assert!(out.output.contains("export {};"), "{}", out.output);
+        assert!(out.output.contains("wrote"), "{}", out.output);
+        assert!(work.join("out.txt").exists());
+        // Outside the sandbox nothing changed.
+        assert!(
+            std::fs::read_to_string(&key)
+                .unwrap()
+                .contains("PRIVATE KEY")
+        );
+    }
+
+    #[test]
+    fn secret_paths_name_the_key_the_data_dir_and_home_credentials() {
+        let mut settings = crate::config::Settings::default();
+        settings.github.private_key_path = Some(PathBuf::from("/etc/gitkeeper/app.pem"));
+        settings.data.dir = PathBuf::from("/var/lib/gitkeeper");
+        let paths = secret_paths(&settings);
+        assert!(paths.contains(&PathBuf::from("/etc/gitkeeper/app.pem")));
+        assert!(paths.contains(&PathBuf::from("/var/lib/gitkeeper")));
+        assert!(paths.iter().any(|p| p.ends_with(".ssh")));
+        assert!(paths.iter().all(|p| p.is_absolute()), "{paths:?}");
     }
 
     #[tokio::test]
