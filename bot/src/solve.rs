@@ -200,6 +200,8 @@ async fn run_in(
         work,
         &spec,
         None,
+        // No job checkout, so no cache whose baseline a commit would key.
+        None,
     )
     .await?;
     let mut report = SolveReport {

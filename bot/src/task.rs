@@ -8,7 +8,7 @@
 //! read once, on the base commit, before any edit), or leave a failed
 //! attempt's edits in the work dir (the loop reverts them).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use gitkeeper::context::ContextPackage;
@@ -20,6 +20,7 @@ use crate::prompts::Prompts;
 use crate::route::{Route, TaskInput, route};
 use crate::validate::StaticValidator;
 use crate::validate::build::{BuildValidator, Chain};
+use crate::validate::cache::ValidationCache;
 use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox, secret_paths};
 
 /// What to do, as the maintainer asked it.
@@ -70,13 +71,15 @@ pub enum TaskError {
     Interrupted(String),
 }
 
-/// Run `spec` in `work` with the models in `models`.
+/// Run `spec` in `work` with the models in `models`. `base_commit`, the
+/// commit `work` holds, lets the build reuse an earlier job's outcomes on it.
 pub async fn run_task(
     settings: &Settings,
     models: ModelPool,
     work: &Path,
     spec: &TaskSpec<'_>,
     progress: Option<&ProgressSender>,
+    base_commit: Option<&str>,
 ) -> Result<TaskRun, TaskError> {
     let context_options =
         gitkeeper::validate::repo_context_options(work, settings.context.options())?;
@@ -118,7 +121,7 @@ pub async fn run_task(
     if settings.prompts.repo_overrides {
         prompts = prompts.with_repo_overrides(work)?;
     }
-    let build = build_validator(work, &route, secret_paths(settings)).await;
+    let build = build_validator(work, &route, settings, base_commit).await;
     let generator = Generator::new(
         models,
         prompts,
@@ -170,14 +173,30 @@ fn start_at_first_paid(route: &mut Route) {
 /// The repository's own commands, planned once on the base commit: attempts
 /// are judged by them (an attempt cannot edit its own checks), and what
 /// already fails there does not count against attempts. An invalid repo
-/// config is reported by the build check itself on every attempt.
-async fn build_validator(work: &Path, route: &Route, hidden: Vec<PathBuf>) -> BuildValidator {
+/// config is reported by the build check itself on every attempt. A job's
+/// checkout gets the repository's cache under `<data.dir>/cache`; `solve`'s
+/// worktree is no job checkout and runs without one. Every command runs
+/// with the bot's secrets hidden ([`secret_paths`]).
+async fn build_validator(
+    work: &Path,
+    route: &Route,
+    settings: &Settings,
+    base_commit: Option<&str>,
+) -> BuildValidator {
+    let hidden = secret_paths(settings);
     match gitkeeper::validate::plan_commands(work) {
         Ok(plan) => {
-            let build = BuildValidator::new(Arc::new(
+            let mut build = BuildValidator::new(Arc::new(
                 ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP).with_hidden(hidden),
             ));
-            let baseline = build.baseline(work, route.validation, plan).await;
+            if let Some(cache) =
+                ValidationCache::for_checkout(&settings.data.dir.join("cache"), work)
+            {
+                build = build.with_cache(cache);
+            }
+            let baseline = build
+                .baseline(work, route.validation, plan, base_commit)
+                .await;
             if !baseline.failing().is_empty() {
                 tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gitkeeper::validate::{
     Command, CommandPlan, CommandsError, ConfigError, Origin, PlanSource, Stage, ValidationLevel,
-    lock_file_hash, plan_commands,
+    lock_file_hash, lock_files, plan_commands,
 };
 
 fn plan(files: &[(&str, &str)]) -> CommandPlan {
@@ -340,7 +340,15 @@ fn lock_file_hash_is_sha256_and_keys_the_cache() {
     );
     write(dir.path(), &[("package-lock.json", "abd")]);
     let changed = plan_commands(dir.path()).expect("plan");
-    assert_ne!(changed.dependency_cache_key(), Some(key));
+    assert_ne!(changed.dependency_cache_key(), Some(key.clone()));
+    // The first plan keyed by the work dir's lock files as they are now.
+    let now = lock_files(dir.path());
+    assert_eq!(now, changed.lock_files);
+    assert_eq!(
+        first.dependency_cache_key_with(&now),
+        changed.dependency_cache_key()
+    );
+    assert_eq!(first.dependency_cache_key_with(&[]), None);
 }
 
 #[test]

@@ -279,6 +279,21 @@ async fn retry_on_the_pull_request_redoes_the_task_on_the_same_branch_and_pull_r
         "{jobs:#?}\n{}",
         bot.log()
     );
+    // Both jobs started from main: the retry took the check's outcome there
+    // from the cache the first job left in the data dir.
+    let cached = world
+        .dir
+        .path()
+        .join("cache/baseline/codertocat/hello-world");
+    assert_eq!(std::fs::read_dir(&cached).map_or(0, Iterator::count), 1);
+    assert_eq!(
+        bot.log()
+            .matches("the base commit's outcomes come from the cache")
+            .count(),
+        1,
+        "{}",
+        bot.log()
+    );
 
     // Redone from main, so the bot's own branch was reset, not stacked.
     let pulls = world.gh.pulls(OWNER, REPO);

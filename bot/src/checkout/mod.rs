@@ -24,13 +24,15 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 
 pub use error::CheckoutError;
+pub(crate) use paths::RepoSlug;
+pub(crate) use worktree::repository_of;
 pub use worktree::{Checkout, clean_stale_work_dirs};
 
 use crate::ids::{IssueNumber, JobId};
 use crate::intent::RepoRef;
 use lock::{MirrorFileLock, RepoLocks};
 use mirror::{Mirror, Resolved};
-use paths::{Layout, RepoSlug};
+use paths::Layout;
 
 /// Which commit a job needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +186,7 @@ impl Task {
         // Owned from here on, so a failure below removes the half-written directory.
         let checkout = Checkout::new(
             self.job_dir.clone(),
+            self.slug.clone(),
             resolved.commit.to_string(),
             resolved.branch,
             self.job,
@@ -274,6 +277,24 @@ mod tests {
         .unwrap();
         assert_eq!(task.url, "http://127.0.0.1:9/acme/widgets.git");
         assert_eq!(task.job_dir, PathBuf::from("/data/work/7"));
+    }
+
+    #[test]
+    fn a_live_checkout_tells_which_repository_its_directory_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let job_dir = dir.path().join("work/7");
+        std::fs::create_dir_all(&job_dir).unwrap();
+        let slug = RepoSlug::new("Acme", "Widgets").unwrap();
+        let first = Checkout::new(job_dir.clone(), slug.clone(), "c1".into(), None, JobId(7));
+        assert_eq!(repository_of(&job_dir), Some(slug.clone()));
+        assert_eq!(repository_of(dir.path()), None);
+        // The job ran again: the old checkout going must not forget the new one.
+        let other = RepoSlug::new("acme", "gadgets").unwrap();
+        let second = Checkout::new(job_dir.clone(), other.clone(), "c2".into(), None, JobId(7));
+        drop(first);
+        assert_eq!(repository_of(&job_dir), Some(other));
+        drop(second);
+        assert_eq!(repository_of(&job_dir), None);
     }
 
     #[test]

@@ -2,12 +2,16 @@
 //! `<data_dir>/work/<job>/`, owned by a [`Checkout`] that removes it when the
 //! job ends. The directory holds the files only, no `.git`: nothing in it
 //! points back at the mirror, so a build run there cannot touch the mirror or
-//! find a credential.
+//! find a credential. While a checkout lives, [`repository_of`] tells which
+//! repository its directory holds.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use super::error::CheckoutError;
+use super::paths::RepoSlug;
 use crate::ids::JobId;
 
 /// A commit checked out into a job's own directory, removed when dropped.
@@ -19,16 +23,48 @@ pub struct Checkout {
     job: JobId,
     /// `false` once `cleanup` has run, so `Drop` has nothing left to do.
     owned: bool,
+    /// This checkout's entry in [`live_checkouts`].
+    registration: u64,
+}
+
+/// Which repository each live job directory holds, by directory: for code
+/// that is handed only the directory (the build validator keys its caches
+/// by repository). Entries go when their [`Checkout`] does.
+fn live_checkouts() -> &'static Mutex<HashMap<PathBuf, (u64, RepoSlug)>> {
+    static LIVE: OnceLock<Mutex<HashMap<PathBuf, (u64, RepoSlug)>>> = OnceLock::new();
+    LIVE.get_or_init(Default::default)
+}
+
+/// The repository checked out at `dir` by a live [`Checkout`] of this
+/// process; `None` for any other directory (such as `solve`'s worktree).
+pub(crate) fn repository_of(dir: &Path) -> Option<RepoSlug> {
+    let live = live_checkouts()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    live.get(dir).map(|(_, repo)| repo.clone())
 }
 
 impl Checkout {
-    pub(crate) fn new(dir: PathBuf, commit: String, branch: Option<String>, job: JobId) -> Self {
+    pub(crate) fn new(
+        dir: PathBuf,
+        repo: RepoSlug,
+        commit: String,
+        branch: Option<String>,
+        job: JobId,
+    ) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let registration = NEXT.fetch_add(1, Ordering::Relaxed);
+        live_checkouts()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(dir.clone(), (registration, repo));
         Self {
             dir,
             commit,
             branch,
             job,
             owned: true,
+            registration,
         }
     }
 
@@ -64,6 +100,18 @@ impl Checkout {
 
 impl Drop for Checkout {
     fn drop(&mut self) {
+        {
+            let mut live = live_checkouts()
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // A later checkout of the same job may own the directory by now.
+            if live
+                .get(&self.dir)
+                .is_some_and(|(r, _)| *r == self.registration)
+            {
+                live.remove(&self.dir);
+            }
+        }
         if !self.owned {
             return;
         }

@@ -705,7 +705,7 @@ impl Pipeline {
         let (progress, watcher) = watch::channel(Progress::Starting);
         let follower = status.follow(watcher);
         let result = tokio::select! {
-            r = run_task(&self.settings, self.models(), checkout.dir(), spec, Some(&progress)) => Some(r),
+            r = run_task(&self.settings, self.models(), checkout.dir(), spec, Some(&progress), Some(checkout.commit())) => Some(r),
             _ = cancel.cancelled() => None,
         };
         drop(progress);

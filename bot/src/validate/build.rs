@@ -2,6 +2,12 @@
 //! [`Sandbox`]: from `.github/gitkeeper.yml` or detected (package manager
 //! and scripts, Cargo, Python tools, `make check`). Each command is one
 //! check; a failure's output tail is what the model reads next.
+//!
+//! With a [`ValidationCache`], the setup is copied from an earlier job with
+//! the same lock files instead of run, and a base commit's outcomes are
+//! reused by the next job on that commit. The cache is only ever filled from
+//! the base commit, never from an attempt's files, and it can never fail a
+//! validation: when it does not work the commands run as without it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -12,6 +18,7 @@ use async_trait::async_trait;
 use gitkeeper::edits::AppliedEdits;
 use gitkeeper::validate::{self as checks};
 
+use super::cache::{self, BaselineOutcome, Saved, Snapshot, ValidationCache};
 use super::sandbox::{Sandbox, SandboxCommand};
 use super::{CheckResult, ValidationReport, Validator};
 use crate::route::ValidationLevel;
@@ -22,11 +29,14 @@ pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(1800);
 /// Most characters of a failed command's output fed back to a model (its end).
 const MAX_FEEDBACK_CHARS: usize = 3000;
+/// Characters of the dependency key shown in a report.
+const KEY_PREFIX_CHARS: usize = 12;
 
 /// Runs the repository's commands for the level.
 pub struct BuildValidator {
     sandbox: Arc<dyn Sandbox>,
     baseline: Option<Baseline>,
+    cache: Option<Arc<ValidationCache>>,
 }
 
 impl BuildValidator {
@@ -34,7 +44,14 @@ impl BuildValidator {
         Self {
             sandbox,
             baseline: None,
+            cache: None,
         }
+    }
+
+    /// Reuse installs and base-commit outcomes of earlier jobs of the repository.
+    pub fn with_cache(mut self, cache: ValidationCache) -> Self {
+        self.cache = Some(Arc::new(cache));
+        self
     }
 }
 
@@ -43,8 +60,12 @@ fn failed(name: &str, detail: String, duration: Duration) -> CheckResult {
         name: name.into(),
         passed: false,
         detail,
-        duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        duration_ms: millis(duration),
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The last `max` characters of `text`.
@@ -97,18 +118,104 @@ fn error_lines(output: &str) -> BTreeSet<String> {
 struct Ran {
     result: CheckResult,
     output: Option<String>,
+    /// The command's place in the level's plan, when it ran to an end (an
+    /// outcome worth remembering for the base commit).
+    command: Option<usize>,
+}
+
+/// What every command of one validation shares.
+struct Limits {
+    deadline: Instant,
+    per_command: Duration,
+    /// Go on after a failure (the base commit: every outcome is wanted).
+    keep_going: bool,
+    /// Variables pointing commands at the repository's shared caches.
+    env: Vec<(String, String)>,
+    /// The repository's shared cache dirs: setup writes them, checks read them.
+    shared: Vec<std::path::PathBuf>,
+}
+
+/// Whether the commands run on the base commit (whose setup may fill the
+/// dependency cache) or on an attempt (which only ever reads it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    Base,
+    Attempt,
+}
+
+/// Run blocking cache work off the runtime; a panic is an error like any other.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, cache::CacheError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the cache worker stopped: {e}")),
+    }
 }
 
 impl BuildValidator {
     /// Run `plan` (made on the base commit) on the work dir as it is, before
-    /// the first attempt, and remember what already fails.
+    /// the first attempt, and remember what already fails. With a cache and
+    /// `base_commit`, a job on a commit an earlier job ran every check of
+    /// (within [`cache::MAX_AGE`]) takes their outcomes instead of running.
     pub async fn baseline(
         &self,
         work_dir: &Path,
         level: ValidationLevel,
         plan: checks::CommandPlan,
+        base_commit: Option<&str>,
     ) -> Baseline {
-        let (_, runs) = self.run_level(work_dir, level, true, Ok(&plan)).await;
+        let commands = plan.for_level(level).commands;
+        let remembered = match (&self.cache, base_commit) {
+            (Some(cache), Some(commit)) => {
+                let dependency_key = plan.dependency_cache_key();
+                let keys: Vec<String> = commands
+                    .iter()
+                    .map(|c| cache::baseline_key(commit, dependency_key.as_deref(), c))
+                    .collect();
+                Some((cache.clone(), keys))
+            }
+            _ => None,
+        };
+        if let Some((cache, keys)) = &remembered {
+            if let Some(failed) = cached_baseline(cache, &commands, keys).await {
+                tracing::info!(
+                    commit = base_commit.unwrap_or_default(),
+                    "the base commit's outcomes come from the cache"
+                );
+                return Baseline { plan, failed };
+            }
+        }
+        let (_, runs) = self
+            .run_level(work_dir, level, true, Ok(&plan), On::Base)
+            .await;
+        if let Some((cache, keys)) = remembered {
+            let outcomes: Vec<(String, BaselineOutcome)> = runs
+                .iter()
+                .filter_map(|r| {
+                    let key = keys.get(r.command?)?.clone();
+                    let error_lines = if r.result.passed {
+                        BTreeSet::new()
+                    } else {
+                        error_lines(r.output.as_deref().unwrap_or(""))
+                    };
+                    let outcome =
+                        BaselineOutcome::new(r.result.name.clone(), r.result.passed, error_lines);
+                    Some((key, outcome))
+                })
+                .collect();
+            let stored = blocking(move || {
+                for (key, outcome) in outcomes {
+                    cache.store_baseline_outcome(&key, &outcome)?;
+                }
+                cache.prune_baseline_outcomes();
+                Ok(())
+            })
+            .await;
+            if let Err(error) = stored {
+                tracing::warn!(%error, "the base commit's outcomes were not cached");
+            }
+        }
         Baseline {
             plan,
             failed: runs
@@ -134,6 +241,7 @@ impl BuildValidator {
         level: ValidationLevel,
         keep_going: bool,
         plan: Result<&checks::CommandPlan, checks::CommandsError>,
+        on: On,
     ) -> (String, Vec<Ran>) {
         let method = format!("commands:{}", level.as_str());
         let plan = match plan {
@@ -145,16 +253,141 @@ impl BuildValidator {
                     vec![Ran {
                         result,
                         output: None,
+                        command: None,
                     }],
                 );
             }
         };
         let level_plan = plan.for_level(level);
-        let per_command = plan.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT);
-        let deadline = Instant::now() + plan.total_timeout.unwrap_or(DEFAULT_TOTAL_TIMEOUT);
+        let mut limits = Limits {
+            deadline: Instant::now() + plan.total_timeout.unwrap_or(DEFAULT_TOTAL_TIMEOUT),
+            per_command: plan.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+            keep_going,
+            env: Vec::new(),
+            shared: Vec::new(),
+        };
+        if let Some(cache) = self
+            .cache
+            .clone()
+            .filter(|_| !level_plan.commands.is_empty())
+        {
+            let shared = cache.clone();
+            match blocking(move || shared.prepare()).await {
+                Ok(()) => {
+                    limits.env = cache.sandbox_env();
+                    limits.shared = cache.shared_dirs();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "commands run without the shared dependency caches");
+                }
+            }
+        }
+        let setup_count = level_plan
+            .commands
+            .iter()
+            .take_while(|c| c.stage == checks::Stage::Setup)
+            .count();
+        let (setup, rest) = level_plan.commands.split_at(setup_count);
         let mut runs = Vec::new();
-        for command in &level_plan.commands {
-            let left = deadline.saturating_duration_since(Instant::now());
+        if self
+            .setup(work_dir, plan, setup, on, &limits, &mut runs)
+            .await
+        {
+            self.run_commands(work_dir, rest, setup_count, &limits, &mut runs)
+                .await;
+        }
+        (method, runs)
+    }
+
+    /// The setup commands, or their result copied from the dependency cache;
+    /// on the base commit a passing setup is saved there. False when the
+    /// run stops here.
+    async fn setup(
+        &self,
+        work_dir: &Path,
+        plan: &checks::CommandPlan,
+        setup: &[checks::Command],
+        on: On,
+        limits: &Limits,
+        runs: &mut Vec<Ran>,
+    ) -> bool {
+        let cached = match &self.cache {
+            Some(cache) if !setup.is_empty() && cache::setup_is_relocatable(setup) => {
+                // The work dir's lock files now: an attempt may have changed them.
+                let dir = work_dir.to_path_buf();
+                let locks = blocking(move || Ok(checks::lock_files(&dir))).await;
+                locks
+                    .ok()
+                    .and_then(|locks| plan.dependency_cache_key_with(&locks))
+                    .map(|key| (cache.clone(), key))
+            }
+            _ => None,
+        };
+        let Some((cache, key)) = cached else {
+            return self.run_commands(work_dir, setup, 0, limits, runs).await;
+        };
+        let started = Instant::now();
+        let restore = {
+            let (cache, key, dir) = (cache.clone(), key.clone(), work_dir.to_path_buf());
+            blocking(move || cache.restore_dependencies(&key, &dir)).await
+        };
+        match restore {
+            Ok(true) => {
+                runs.push(Ran {
+                    result: CheckResult {
+                        name: format!(
+                            "setup (cached: {})",
+                            key.get(..KEY_PREFIX_CHARS).unwrap_or(&key)
+                        ),
+                        passed: true,
+                        detail: String::new(),
+                        duration_ms: millis(started.elapsed()),
+                    },
+                    output: None,
+                    command: None,
+                });
+                return true;
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "the setup runs instead of its cached result"),
+        }
+        let before = match on {
+            On::Attempt => None,
+            On::Base => {
+                let dir = work_dir.to_path_buf();
+                blocking(move || Snapshot::take(&dir))
+                    .await
+                    .inspect_err(|error| tracing::warn!(%error, "the setup will not be cached"))
+                    .ok()
+            }
+        };
+        let first = runs.len();
+        let go_on = self.run_commands(work_dir, setup, 0, limits, runs).await;
+        let all_passed =
+            runs.len() - first == setup.len() && runs[first..].iter().all(|r| r.result.passed);
+        if let Some(before) = before.filter(|_| all_passed) {
+            let (dir, saving) = (work_dir.to_path_buf(), key.clone());
+            match blocking(move || cache.save_dependencies(&saving, &dir, &before)).await {
+                Ok(Saved::Stored) => tracing::info!(key, "the setup's result is cached"),
+                Ok(Saved::AlreadyCached) => {}
+                Err(error) => tracing::warn!(%error, "the setup's result is not cached"),
+            }
+        }
+        go_on
+    }
+
+    /// Run `commands` (from position `offset` in the level's plan) in order;
+    /// false when the run stopped (a failure, or the total time limit).
+    async fn run_commands(
+        &self,
+        work_dir: &Path,
+        commands: &[checks::Command],
+        offset: usize,
+        limits: &Limits,
+        runs: &mut Vec<Ran>,
+    ) -> bool {
+        for (index, command) in commands.iter().enumerate() {
+            let left = limits.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 let result = failed(
                     &command.name,
@@ -164,14 +397,27 @@ impl BuildValidator {
                 runs.push(Ran {
                     result,
                     output: None,
+                    command: None,
                 });
-                break;
+                return false;
             }
-            let timeout = command.timeout.unwrap_or(per_command).min(left);
+            let timeout = command.timeout.unwrap_or(limits.per_command).min(left);
             let run = SandboxCommand {
                 argv: command.argv.clone(),
                 network: command.network,
                 timeout,
+                env: limits.env.clone(),
+                // Installs fill the shared caches; checks only read them.
+                writable: if command.network {
+                    limits.shared.clone()
+                } else {
+                    Vec::new()
+                },
+                readable: if command.network {
+                    Vec::new()
+                } else {
+                    limits.shared.clone()
+                },
             };
             let ran = match self.sandbox.run(work_dir, &run).await {
                 Ok(outcome) if outcome.passed() => Ran {
@@ -179,10 +425,10 @@ impl BuildValidator {
                         name: command.name.clone(),
                         passed: true,
                         detail: String::new(),
-                        duration_ms: u64::try_from(outcome.duration.as_millis())
-                            .unwrap_or(u64::MAX),
+                        duration_ms: millis(outcome.duration),
                     },
                     output: None,
+                    command: Some(offset + index),
                 },
                 Ok(outcome) => {
                     let why = if outcome.timed_out {
@@ -207,21 +453,23 @@ impl BuildValidator {
                             outcome.duration,
                         ),
                         output: Some(outcome.output),
+                        command: Some(offset + index),
                     }
                 }
                 Err(e) => Ran {
                     result: failed(&command.name, e.to_string(), Duration::ZERO),
                     output: None,
+                    command: None,
                 },
             };
-            let stop = !ran.result.passed && !keep_going;
+            let stop = !ran.result.passed && !limits.keep_going;
             runs.push(ran);
             // A failed install or check makes the rest meaningless.
             if stop {
-                break;
+                return false;
             }
         }
-        (method, runs)
+        true
     }
 
     /// A failure that also happened on the base commit passes when it prints
@@ -258,6 +506,47 @@ impl BuildValidator {
     }
 }
 
+/// The base commit's failures from the cache, when every check of `commands`
+/// has an outcome there (a setup's outcome counts when there is one): all or
+/// nothing, since a check may need what an earlier one built.
+async fn cached_baseline(
+    cache: &Arc<ValidationCache>,
+    commands: &[checks::Command],
+    keys: &[String],
+) -> Option<HashMap<String, BTreeSet<String>>> {
+    if commands.iter().all(|c| c.stage == checks::Stage::Setup) {
+        return None;
+    }
+    let lookups = {
+        let (cache, keys) = (cache.clone(), keys.to_vec());
+        blocking(move || {
+            Ok(keys
+                .iter()
+                .map(|key| {
+                    cache.baseline_outcome(key).unwrap_or_else(|error| {
+                        tracing::warn!(%error, "a cached base-commit outcome is not used");
+                        None
+                    })
+                })
+                .collect::<Vec<_>>())
+        })
+        .await
+        .ok()?
+    };
+    let mut failed = HashMap::new();
+    for (command, outcome) in commands.iter().zip(lookups) {
+        match outcome {
+            Some(outcome) if !outcome.passed => {
+                failed.insert(command.name.clone(), outcome.error_lines);
+            }
+            Some(_) => {}
+            None if command.stage == checks::Stage::Setup => {}
+            None => return None,
+        }
+    }
+    Some(failed)
+}
+
 #[async_trait]
 impl Validator for BuildValidator {
     async fn validate(
@@ -275,7 +564,9 @@ impl Validator for BuildValidator {
                 planned.as_ref().map_err(Clone::clone)
             }
         };
-        let (method, runs) = self.run_level(work_dir, level, keep_going, plan).await;
+        let (method, runs) = self
+            .run_level(work_dir, level, keep_going, plan, On::Attempt)
+            .await;
         let mut results = Vec::new();
         for ran in runs {
             let result = self.judge(ran);
@@ -318,7 +609,9 @@ impl Validator for Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox};
+    use crate::validate::sandbox::{
+        CommandOutcome, DEFAULT_OUTPUT_CAP, ProcessSandbox, SandboxError,
+    };
 
     fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -415,7 +708,7 @@ mod tests {
         let build = validator();
         let plan = checks::plan_commands(dir.path()).unwrap();
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Standard, plan)
+            .baseline(dir.path(), ValidationLevel::Standard, plan, None)
             .await;
         assert_eq!(baseline.failing(), vec!["make check"]);
         let build = build.with_baseline(baseline);
@@ -469,7 +762,7 @@ mod tests {
         let build = validator();
         let plan = checks::plan_commands(dir.path()).unwrap();
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Standard, plan)
+            .baseline(dir.path(), ValidationLevel::Standard, plan, None)
             .await;
         let build = build.with_baseline(baseline);
         // The attempt drops the tax and rewrites the check into one that passes.
@@ -496,7 +789,7 @@ mod tests {
         let build = validator();
         let plan = checks::plan_commands(dir.path()).unwrap();
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Standard, plan)
+            .baseline(dir.path(), ValidationLevel::Standard, plan, None)
             .await;
         assert!(baseline.failing().is_empty());
         let build = build.with_baseline(baseline);
@@ -543,5 +836,175 @@ mod tests {
             .await;
         assert_eq!(report.method, "fails");
         assert_eq!(report.checks.len(), 1);
+    }
+
+    /// The real sandbox, counting what it is asked to run.
+    struct Counting {
+        inner: ProcessSandbox,
+        ran: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Counting {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                inner: ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP),
+                ran: Default::default(),
+            })
+        }
+
+        /// How often a command whose arguments contain `word` ran.
+        fn times(&self, word: &str) -> usize {
+            let ran = self.ran.lock().unwrap();
+            ran.iter().filter(|argv| argv.contains(word)).count()
+        }
+    }
+
+    #[async_trait]
+    impl Sandbox for Counting {
+        async fn run(
+            &self,
+            work_dir: &Path,
+            command: &SandboxCommand,
+        ) -> Result<CommandOutcome, SandboxError> {
+            self.ran.lock().unwrap().push(command.argv.join(" "));
+            self.inner.run(work_dir, command).await
+        }
+    }
+
+    /// One job of `acme/shop`: a checkout of `files`, its baseline on
+    /// `commit`, and the validation of an attempt that changed nothing.
+    struct Job {
+        dir: tempfile::TempDir,
+        sandbox: Arc<Counting>,
+        build: BuildValidator,
+    }
+
+    async fn job(cache_root: &Path, files: &[(&str, &str)], commit: Option<&str>) -> Job {
+        let dir = repo(files);
+        let sandbox = Counting::new();
+        let cache = ValidationCache::new(cache_root, "acme", "shop").unwrap();
+        let build = BuildValidator::new(sandbox.clone()).with_cache(cache);
+        let plan = checks::plan_commands(dir.path()).unwrap();
+        let baseline = build
+            .baseline(dir.path(), ValidationLevel::Standard, plan, commit)
+            .await;
+        Job {
+            dir,
+            sandbox,
+            build: build.with_baseline(baseline),
+        }
+    }
+
+    impl Job {
+        async fn validate(&self) -> ValidationReport {
+            self.build
+                .validate(
+                    self.dir.path(),
+                    &AppliedEdits::default(),
+                    ValidationLevel::Standard,
+                )
+                .await
+        }
+    }
+
+    const INSTALLING: &str = "validate:\n  setup:\n    - sh -c 'mkdir -p node_modules/left-pad && echo installed > node_modules/left-pad/index.js && echo installing-left-pad'\n  checks:\n    - run: sh -c 'grep -q installed node_modules/left-pad/index.js'\n      name: uses left-pad\n      stage: test\n";
+
+    fn shop(lock: &'static str) -> [(&'static str, &'static str); 3] {
+        [
+            (".github/gitkeeper.yml", INSTALLING),
+            ("package.json", "{\"name\":\"shop\"}"),
+            ("package-lock.json", lock),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_second_job_with_the_same_lock_file_restores_the_install_instead_of_running_it() {
+        let cache = tempfile::tempdir().unwrap();
+        let first = job(cache.path(), &shop("{\"v\":1}"), Some("c1")).await;
+        assert_eq!(first.sandbox.times("installing-left-pad"), 1);
+
+        let second = job(cache.path(), &shop("{\"v\":1}"), Some("c2")).await;
+        let report = second.validate().await;
+        assert!(report.passed, "{report:#?}");
+        assert_eq!(second.sandbox.times("installing-left-pad"), 0);
+        assert!(second.sandbox.times("grep -q installed") >= 1);
+        assert!(
+            report.checks[0].name.starts_with("setup (cached: ") && report.checks[0].passed,
+            "{report:#?}"
+        );
+        assert_eq!(report.checks[1].name, "uses left-pad");
+        assert_eq!(
+            std::fs::read_to_string(second.dir.path().join("node_modules/left-pad/index.js"))
+                .unwrap(),
+            "installed\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_changed_lock_file_runs_the_setup_again() {
+        let cache = tempfile::tempdir().unwrap();
+        job(cache.path(), &shop("{\"v\":1}"), Some("c1")).await;
+        let bumped = job(cache.path(), &shop("{\"v\":2}"), Some("c2")).await;
+        assert_eq!(bumped.sandbox.times("installing-left-pad"), 1);
+
+        // An attempt that changes the lock file installs again, from its own files.
+        let same = job(cache.path(), &shop("{\"v\":1}"), Some("c3")).await;
+        assert_eq!(same.sandbox.times("installing-left-pad"), 0);
+        std::fs::write(same.dir.path().join("package-lock.json"), "{\"v\":3}").unwrap();
+        let report = same.validate().await;
+        assert!(report.passed, "{report:#?}");
+        assert_eq!(report.checks[0].name, INSTALLING_NAME);
+        assert_eq!(same.sandbox.times("installing-left-pad"), 1);
+        // What an attempt installed is never saved.
+        let lock_three = job(cache.path(), &shop("{\"v\":3}"), Some("c4")).await;
+        assert_eq!(lock_three.sandbox.times("installing-left-pad"), 1);
+    }
+
+    const INSTALLING_NAME: &str = "sh -c 'mkdir -p node_modules/left-pad && echo installed > node_modules/left-pad/index.js && echo installing-left-pad'";
+
+    #[tokio::test]
+    async fn a_failed_setup_is_not_cached() {
+        let cache = tempfile::tempdir().unwrap();
+        let config = "validate:\n  setup:\n    - sh -c 'mkdir -p node_modules/half && echo registry-down && exit 1'\n  checks:\n    - run: sh -c 'test -d node_modules/half'\n      stage: test\n";
+        let files = [
+            (".github/gitkeeper.yml", config),
+            ("package.json", "{}"),
+            ("package-lock.json", "{}"),
+        ];
+        let first = job(cache.path(), &files, Some("c1")).await;
+        assert_eq!(first.sandbox.times("registry-down"), 1);
+        let second = job(cache.path(), &files, Some("c2")).await;
+        assert_eq!(second.sandbox.times("registry-down"), 1);
+        let deps = cache.path().join("deps/acme/shop");
+        let entries = std::fs::read_dir(&deps).map_or(0, |d| d.count());
+        assert_eq!(entries, 0, "nothing under {}", deps.display());
+    }
+
+    #[tokio::test]
+    async fn a_second_baseline_on_the_same_commit_runs_nothing() {
+        let cache = tempfile::tempdir().unwrap();
+        let config = "validate:\n  setup: []\n  checks:\n    - run: sh -c 'echo typecheck-ran'\n      stage: typecheck\n    - run: sh -c 'echo the flaky test hit an error; exit 1'\n      name: flaky test\n      stage: test\n";
+        let files = [(".github/gitkeeper.yml", config)];
+        let first = job(cache.path(), &files, Some("c1")).await;
+        assert_eq!(first.sandbox.times("typecheck-ran"), 1);
+
+        let again = job(cache.path(), &files, Some("c1")).await;
+        assert_eq!(again.sandbox.ran.lock().unwrap().len(), 0);
+        // The cached failure is still pre-existing for the attempts.
+        assert_eq!(
+            again.build.baseline.as_ref().unwrap().failing(),
+            vec!["flaky test"]
+        );
+        let report = again.validate().await;
+        assert!(report.passed, "{report:#?}");
+        assert_eq!(
+            report.checks[1].name,
+            "flaky test (failed before this change too)"
+        );
+
+        let other_commit = job(cache.path(), &files, Some("c2")).await;
+        assert_eq!(other_commit.sandbox.times("typecheck-ran"), 1);
+        let unknown_commit = job(cache.path(), &files, None).await;
+        assert_eq!(unknown_commit.sandbox.times("typecheck-ran"), 1);
     }
 }

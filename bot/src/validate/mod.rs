@@ -6,6 +6,7 @@
 //! own build in a sandbox). A validator must never modify the work dir.
 
 pub mod build;
+pub mod cache;
 pub mod sandbox;
 
 use std::path::Path;

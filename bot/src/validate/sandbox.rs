@@ -1,13 +1,15 @@
 //! Running a repository's own commands (install, typecheck, lint, build,
 //! test) without handing them anything of the bot's: a cleared environment
-//! (only `PATH`, `HOME` inside the job dir, `LANG`, `CI=true` and the
-//! variables the repository's config allows), a wall-clock limit per command,
-//! output kept to its head and tail, and the whole process group killed on
-//! time-out so nothing a build started outlives it.
+//! (only `PATH`, `HOME` inside the job dir, `LANG`, `CI=true`, the
+//! variables the repository's config allows and the ones the command names,
+//! such as `CARGO_HOME` of the dependency cache), a wall-clock limit per
+//! command, output kept to its head and tail, and the whole process group
+//! killed on time-out so nothing a build started outlives it.
 //!
 //! Must never: pass the App key, an installation token or a model API key to
 //! a command (the environment is built from nothing); leave a process running
-//! after `run` returns.
+//! after `run` returns; let a command write outside the work dir and the
+//! directories its [`SandboxCommand`] names (where isolation is available).
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -25,6 +27,15 @@ pub struct SandboxCommand {
     /// isolation is available).
     pub network: bool,
     pub timeout: Duration,
+    /// Variables set by the bot (never from the host environment), applied
+    /// after the repository's allowed ones.
+    pub env: Vec<(String, String)>,
+    /// Directories outside the work dir the command may write (isolation
+    /// makes everything else but the work dir read-only).
+    pub writable: Vec<PathBuf>,
+    /// Directories outside the work dir the command reads, visible even
+    /// where isolation hides their parent (a private `/tmp`).
+    pub readable: Vec<PathBuf>,
 }
 
 /// How a command ended.
@@ -98,8 +109,9 @@ pub struct ProcessSandbox {
 pub enum Isolation {
     /// Plain child processes (no `bwrap` on this machine, or it cannot run here).
     None,
-    /// `bwrap`: the system read-only, only the work dir writable, a private
-    /// `/tmp`, and no network unless the command is a dependency install.
+    /// `bwrap`: the system read-only, only the work dir (and the command's
+    /// `writable` dirs) writable, a private `/tmp`, and no network unless the
+    /// command is a dependency install.
     Bwrap(PathBuf),
 }
 
@@ -138,13 +150,8 @@ impl Isolation {
     }
 
     /// The program and arguments that run `argv` under this isolation.
-    fn wrap(
-        &self,
-        work_dir: &Path,
-        argv: &[String],
-        network: bool,
-        hidden: &[PathBuf],
-    ) -> Vec<String> {
+    fn wrap(&self, work_dir: &Path, command: &SandboxCommand, hidden: &[PathBuf]) -> Vec<String> {
+        let argv = &command.argv;
         match self {
             Isolation::None => argv.to_vec(),
             Isolation::Bwrap(bwrap) => {
@@ -177,9 +184,15 @@ impl Isolation {
                     }
                 }
                 wrapped.extend(["--bind".into(), work.clone(), work.clone()]);
+                let binds = (command.writable.iter().map(|d| ("--bind", d)))
+                    .chain(command.readable.iter().map(|d| ("--ro-bind", d)));
+                for (how, dir) in binds {
+                    let dir = dir.to_string_lossy().into_owned();
+                    wrapped.extend([how.into(), dir.clone(), dir]);
+                }
                 wrapped.extend(["--chdir".into(), work]);
                 wrapped.push("--die-with-parent".into());
-                if !network {
+                if !command.network {
                     wrapped.push("--unshare-net".into());
                 }
                 wrapped.push("--".into());
@@ -281,13 +294,12 @@ impl ProcessSandbox {
     fn command(
         &self,
         work_dir: &Path,
-        argv: &[String],
-        network: bool,
+        command: &SandboxCommand,
         home: &Path,
     ) -> tokio::process::Command {
-        let argv = self.isolation.wrap(work_dir, argv, network, &self.hidden);
-        let mut command = tokio::process::Command::new(&argv[0]);
-        command
+        let argv = self.isolation.wrap(work_dir, command, &self.hidden);
+        let mut process = tokio::process::Command::new(&argv[0]);
+        process
             .args(&argv[1..])
             .current_dir(work_dir)
             .env_clear()
@@ -296,11 +308,12 @@ impl ProcessSandbox {
             .env("LANG", "C.UTF-8")
             .env("CI", "true")
             .envs(self.allowed.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             // Its own process group, so a time-out kills everything it started.
             .process_group(0)
             .kill_on_drop(true);
-        command
+        process
     }
 }
 
@@ -335,7 +348,7 @@ impl Sandbox for ProcessSandbox {
             dir: work_dir.to_path_buf(),
             source,
         })?;
-        let mut process = self.command(work_dir, &command.argv, command.network, &home);
+        let mut process = self.command(work_dir, command, &home);
         process.stdout(writer).stderr(writer_err);
         let started = Instant::now();
         let spawned = process.spawn();
@@ -441,6 +454,9 @@ mod tests {
             argv: vec!["sh".into(), "-c".into(), script.into()],
             network: false,
             timeout,
+            env: Vec::new(),
+            writable: Vec::new(),
+            readable: Vec::new(),
         }
     }
 
@@ -491,6 +507,40 @@ mod tests {
                 .contains(&name),
                 "unexpected variable {name}"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_commands_own_variables_and_shared_dirs_reach_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        // Under the private /tmp of bwrap too, like a test's data dir.
+        let shared = dir.path().join("cargo-home");
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::create_dir_all(&shared).unwrap();
+        let script = "echo \"home=$CARGO_HOME\"; touch \"$CARGO_HOME/wrote\" && echo wrote-shared; ls \"$CARGO_HOME\"";
+        let mut command = sh(script, Duration::from_secs(10));
+        command.env = vec![("CARGO_HOME".into(), shared.display().to_string())];
+        command.writable = vec![shared.clone()];
+        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        let out = sandbox.run(&work, &command).await.unwrap();
+        assert!(
+            out.output.contains(&format!("home={}", shared.display())),
+            "{}",
+            out.output
+        );
+        assert!(out.output.contains("wrote-shared"), "{}", out.output);
+        assert!(shared.join("wrote").exists());
+
+        // A check sees the shared dir; with isolation it cannot change it.
+        std::fs::remove_file(shared.join("wrote")).unwrap();
+        std::fs::write(shared.join("crate.txt"), "fetched").unwrap();
+        command.readable = std::mem::take(&mut command.writable);
+        let out = sandbox.run(&work, &command).await.unwrap();
+        assert!(out.output.contains("crate.txt"), "{}", out.output);
+        if sandbox.isolation() != &Isolation::None {
+            assert!(!out.output.contains("wrote-shared"), "{}", out.output);
+            assert!(!shared.join("wrote").exists());
         }
     }
 
@@ -588,6 +638,9 @@ mod tests {
                     ],
                     network,
                     timeout: Duration::from_secs(20),
+                    env: Vec::new(),
+                    writable: Vec::new(),
+                    readable: Vec::new(),
                 },
             )
             .await
@@ -694,6 +747,9 @@ mod tests {
                     argv: vec!["no-such-tool-gitkeeper".into()],
                     network: false,
                     timeout: Duration::from_secs(5),
+                    env: Vec::new(),
+                    writable: Vec::new(),
+                    readable: Vec::new(),
                 },
             )
             .await
@@ -708,6 +764,9 @@ mod tests {
                     argv: vec![],
                     network: false,
                     timeout: Duration::from_secs(5),
+                    env: Vec::new(),
+                    writable: Vec::new(),
+                    readable: Vec::new(),
                 },
             )
             .await

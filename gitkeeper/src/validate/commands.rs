@@ -309,11 +309,18 @@ impl CommandPlan {
     /// and hash and the setup commands (a changed install command invalidates
     /// the cache too); `None` without lock files, which makes caching unsafe.
     pub fn dependency_cache_key(&self) -> Option<String> {
-        if self.lock_files.is_empty() {
+        self.dependency_cache_key_with(&self.lock_files)
+    }
+
+    /// [`Self::dependency_cache_key`] with `lock_files` instead of the
+    /// plan's own: the key of a work dir whose lock files changed since the
+    /// plan was made (an attempt that adds a dependency), see [`lock_files`].
+    pub fn dependency_cache_key_with(&self, lock_files: &[LockFile]) -> Option<String> {
+        if lock_files.is_empty() {
             return None;
         }
         let mut hasher = Sha256::new();
-        for lock in &self.lock_files {
+        for lock in lock_files {
             hasher.update(lock.path.as_bytes());
             hasher.update([0]);
             hasher.update(lock.sha256.as_bytes());
@@ -810,6 +817,14 @@ fn hash_lock_files(root: &RepoRoot) -> Vec<LockFile> {
             })
         })
         .collect()
+}
+
+/// The root lock files of the checkout at `work_dir` with their hashes, as
+/// [`plan_commands`] records them; empty when the directory cannot be read.
+pub fn lock_files(work_dir: &Path) -> Vec<LockFile> {
+    RepoRoot::new(work_dir)
+        .map(|root| hash_lock_files(&root))
+        .unwrap_or_default()
 }
 
 /// SHA-256 (lowercase hex) of the lock file at `rel` in `work_dir`, when it

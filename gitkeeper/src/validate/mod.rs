@@ -25,7 +25,8 @@ mod syntax;
 pub use changes::{ChangeKind, ChangedFile};
 pub use commands::{
     Command, CommandPlan, CommandsError, LevelPlan, LockFile, Origin, PlanSource, Stage,
-    ValidationLevel, load_config_file, lock_file_hash, plan_commands, repo_context_options,
+    ValidationLevel, load_config_file, lock_file_hash, lock_files, plan_commands,
+    repo_context_options,
 };
 pub use config::{
     CONFIG_PATH, ConfigError, ConfiguredCommand, ContextConfig, ValidateConfig, parse_config,
