@@ -1,10 +1,12 @@
 //! Test doubles for Gitkeeper's end-to-end tests: a GitHub double (REST API,
-//! App auth, smart-HTTP git) and helpers to start the real bot against it.
+//! App auth, smart-HTTP git), helpers to start the real bot against it, and
+//! a check of the requests it sent against GitHub's REST API description.
 //! Doubles must check what the real service checks; a double that accepts
 //! anything is not a test.
 
 pub mod bot;
 pub mod github;
 pub mod models;
+pub mod openapi;
 pub mod runner;
 pub mod world;

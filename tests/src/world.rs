@@ -18,6 +18,8 @@ pub const ISSUE: u64 = 7;
 pub const TITLE: &str = "Fix the greeting punctuation in src/greet.ts";
 pub const BODY: &str =
     "The greeting should read `Hello, <name>!` with a comma and an exclamation mark.";
+/// The branch the bot works on for issue #7.
+pub const BRANCH: &str = "gitkeeper/7-fix-the-greeting-punctuation-in-src";
 pub const QWEN_7B: &str = "qwen2.5-coder:7b";
 pub const QWEN_14B: &str = "qwen2.5-coder:14b";
 
@@ -136,6 +138,30 @@ pub fn comment(number: u64, comment_id: u64, body: &str, on_pull: bool) -> Value
     }
     v["comment"]["id"] = json!(comment_id);
     v["comment"]["body"] = json!(body);
+    v
+}
+
+/// `pull_request_review_comment.created` for comment `comment_id` on
+/// `src/greet.ts` line `line` of pull request `number` (on the bot's branch).
+pub fn review_comment(number: u64, comment_id: u64, line: u64, body: &str) -> Value {
+    let mut v = webhook_fixture("pull_request_review_comment.created.json", INSTALLATION);
+    v["pull_request"]["number"] = json!(number);
+    v["pull_request"]["head"]["ref"] = json!(BRANCH);
+    v["comment"]["id"] = json!(comment_id);
+    v["comment"]["path"] = json!("src/greet.ts");
+    v["comment"]["line"] = json!(line);
+    v["comment"]["body"] = json!(body);
+    v
+}
+
+/// `pull_request_review.submitted` for review `review_id` in `state` on pull request `number`.
+pub fn review(number: u64, review_id: u64, state: &str, body: &str) -> Value {
+    let mut v = webhook_fixture("pull_request_review.submitted.json", INSTALLATION);
+    v["pull_request"]["number"] = json!(number);
+    v["pull_request"]["head"]["ref"] = json!(BRANCH);
+    v["review"]["id"] = json!(review_id);
+    v["review"]["state"] = json!(state);
+    v["review"]["body"] = json!(body);
     v
 }
 
