@@ -574,8 +574,10 @@ mod tests {
         let pid_file = dir.path().join("child.pid");
         let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
         let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+        // Long enough for the shell to start its child and write the pid
+        // even on a loaded machine; the time-out still fires long before 60 s.
         let out = sandbox
-            .run(dir.path(), &sh(&script, Duration::from_millis(500)))
+            .run(dir.path(), &sh(&script, Duration::from_secs(2)))
             .await
             .unwrap();
         assert!(out.timed_out);
@@ -585,12 +587,22 @@ mod tests {
             .trim()
             .parse()
             .unwrap();
-        // The background `sleep` is gone too (reaped by init, so not even a zombie of ours).
-        let alive = std::path::Path::new(&format!("/proc/{pid}")).exists()
-            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .unwrap_or_default()
-                .contains(") Z ");
-        assert!(!alive, "the grandchild {pid} outlived the time-out");
+        // The background `sleep` is gone too (reaped by init, so not even a
+        // zombie of ours). A killed process may take a moment to disappear,
+        // so look for a while; a survivor would still be sleeping at the end.
+        let alive = || {
+            std::path::Path::new(&format!("/proc/{pid}")).exists()
+                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .contains(") Z ")
+        };
+        for _ in 0..100 {
+            if !alive() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!alive(), "the grandchild {pid} outlived the time-out");
     }
 
     #[tokio::test]
