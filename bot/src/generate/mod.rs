@@ -587,13 +587,23 @@ impl Run<'_> {
 
 /// The first line of an error, at most 300 characters, for the trail.
 fn summarize(error: &str) -> String {
-    let mut lines = error.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("");
-    // "<check> failed:" says little without the line after it.
-    let line = match lines.next() {
-        Some(next) if first.ends_with(':') => format!("{first} {next}"),
-        _ => first.to_string(),
-    };
+    // "<check> failed:" says little without the lines after it: join lines
+    // while they end in a colon (at most three).
+    let mut line = String::new();
+    for next in error
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+    {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(next);
+        if !next.ends_with(':') {
+            break;
+        }
+    }
     match line.char_indices().nth(300) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line,
