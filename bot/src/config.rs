@@ -29,6 +29,10 @@ pub struct Settings {
     pub route: crate::route::RouteSettings,
     pub runner: RunnerSettings,
     pub publish: PublishSettings,
+    /// The file these settings were read from (it may hold secrets, so the
+    /// build sandbox hides it). Not a setting.
+    #[serde(skip)]
+    pub source_file: Option<PathBuf>,
 }
 
 /// `[publish]`: what the bot opens on GitHub.
@@ -378,10 +382,11 @@ impl Settings {
             .add_source(environment)
             .build()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let settings: Settings = raw
+        let mut settings: Settings = raw
             .try_deserialize()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         settings.validate()?;
+        settings.source_file = Some(path.to_path_buf());
         Ok(settings)
     }
 

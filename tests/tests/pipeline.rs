@@ -1064,3 +1064,25 @@ async fn with_drafts_on_failure_the_closest_attempt_becomes_a_draft_for_a_human(
         status[0]
     );
 }
+
+#[tokio::test]
+async fn a_marker_in_someone_elses_comment_is_never_taken_for_the_bots() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    // Job ids are sequential: someone plants the first job's marker ahead of time.
+    let planted = "Fake progress <!-- gitkeeper:job=1 -->";
+    let spoof = world.gh.add_comment(OWNER, REPO, ISSUE, "mallory", planted);
+    let bot = world.start_bot().await;
+    bot.webhook("issues", "d-spoof", &labeled(ISSUE)).await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
+    let comments = world.gh.comments(OWNER, REPO, ISSUE);
+    let theirs = comments.iter().find(|c| c.id == spoof).unwrap();
+    assert_eq!(theirs.body, planted, "the planted comment was not touched");
+    let ours: Vec<_> = comments
+        .iter()
+        .filter(|c| c.author == world.gh.bot_login())
+        .collect();
+    assert_eq!(ours.len(), 1, "{comments:#?}");
+    assert!(ours[0].body.contains("✅ **Opened #"), "{}", ours[0].body);
+}

@@ -28,9 +28,44 @@ pub async fn revert(root: &Path, applied: &AppliedEdits) -> Result<(), RevertErr
         })?
 }
 
+/// `root/rel`, refusing when any part of `rel` below `root` is a symbolic
+/// link (the final part too, unless `final_may_be_link`): repository
+/// commands can swap a directory for a link to a host path, and the bot must
+/// never read or write through one.
+pub(crate) fn no_links(
+    root: &Path,
+    rel: &str,
+    final_may_be_link: bool,
+) -> Result<PathBuf, std::io::Error> {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    let mut path = root.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        if *part == ".." || *part == "." {
+            return Err(std::io::Error::other(format!(
+                "{rel} is not a plain path inside the work directory"
+            )));
+        }
+        path.push(part);
+        let last = i + 1 == parts.len();
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() && !(last && final_may_be_link) => {
+                return Err(std::io::Error::other(format!(
+                    "{} is a symbolic link (made by a repository command?); refusing to follow it out of the work directory",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(path)
+}
+
 fn revert_blocking(root: &Path, applied: &AppliedEdits) -> Result<(), RevertError> {
     for change in applied.changes.iter().rev() {
-        let path = root.join(&change.path);
+        let path = no_links(root, &change.path, false).map_err(|source| RevertError {
+            path: root.join(&change.path),
+            source,
+        })?;
         let err = |source| RevertError {
             path: path.clone(),
             source,
@@ -56,6 +91,34 @@ fn revert_blocking(root: &Path, applied: &AppliedEdits) -> Result<(), RevertErro
 mod tests {
     use super::*;
     use gitkeeper::edits::{Edit, EditKind, Edits, PathPolicy, apply_edits};
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn revert_never_writes_through_a_link_a_command_planted() {
+        let work = tempfile::tempdir().unwrap();
+        let host = tempfile::tempdir().unwrap();
+        std::fs::write(host.path().join("authorized_keys"), "mine\n").unwrap();
+        // A test run replaced src/ with a link to a host directory.
+        std::os::unix::fs::symlink(host.path(), work.path().join("src")).unwrap();
+        let applied = AppliedEdits {
+            changes: vec![gitkeeper::edits::FileChange {
+                path: "src/authorized_keys".into(),
+                before: Some("attacker\n".into()),
+                after: Some("x\n".into()),
+                renamed_from: None,
+            }],
+        };
+        let err = revert(work.path(), &applied).await.unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(host.path().join("authorized_keys")).unwrap(),
+            "mine\n"
+        );
+        assert!(no_links(work.path(), "src/a.ts", false).is_err());
+        assert!(no_links(work.path(), "src", true).is_ok());
+        assert!(no_links(work.path(), "other/../x", false).is_err());
+        assert!(no_links(work.path(), "lib/new.ts", false).is_ok());
+    }
 
     #[tokio::test]
     async fn revert_restores_changed_created_deleted_and_renamed_files() {

@@ -286,6 +286,11 @@ impl Installation {
         self.id
     }
 
+    /// The App's id (to tell its own comments from anyone's).
+    pub fn app_id(&self) -> u64 {
+        self.app.app_id()
+    }
+
     /// Send with the installation token; a 401 drops the cached token and tries once more.
     /// POSTs are never resent after a 5xx or a broken connection.
     pub(crate) async fn call(

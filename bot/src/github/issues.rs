@@ -16,6 +16,15 @@ pub struct IssueComment {
     #[serde(default)]
     pub body: Option<String>,
     pub html_url: String,
+    /// Set when a GitHub App made the comment.
+    #[serde(default)]
+    pub performed_via_github_app: Option<AppRef>,
+}
+
+/// The App a comment was made through.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppRef {
+    pub id: u64,
 }
 
 /// An issue as GitHub returns it (the fields the bot reads).
@@ -86,7 +95,8 @@ impl Installation {
             .json(&path)
     }
 
-    /// The first comment on the issue whose body contains `marker`.
+    /// The first comment this App made on the issue whose body contains
+    /// `marker` (anyone can write a marker; only the App's own count).
     pub async fn find_comment(
         &self,
         repo: &RepoRef,
@@ -100,10 +110,13 @@ impl Installation {
             );
             let answer = self.call(Method::GET, &path, None).await?;
             let comments: Vec<IssueComment> = answer.json(&path)?;
-            if let Some(found) = comments
-                .iter()
-                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
-            {
+            let app_id = self.app_id();
+            if let Some(found) = comments.iter().find(|c| {
+                c.performed_via_github_app
+                    .as_ref()
+                    .is_some_and(|a| a.id == app_id)
+                    && c.body.as_deref().is_some_and(|b| b.contains(marker))
+            }) {
                 return Ok(Some(found.clone()));
             }
             let has_next = answer

@@ -216,21 +216,23 @@ enum Record {
     Outcome(crate::queue::PullOutcome),
 }
 
-/// Record `record` unless `delivery` was seen before.
+/// Record `record`, then remember `delivery`. Both records are upserts, so
+/// recording a redelivery again is harmless, while a record that failed is
+/// not lost: the delivery is not marked seen and GitHub's redelivery retries it.
 async fn record_once(
     state: &Ingress,
     delivery: &Delivery,
     record: Record,
     now: i64,
 ) -> Result<&'static str, crate::queue::StoreError> {
-    if state.store.accept(delivery, None, now).await? == Accepted::Duplicate {
-        return Ok("duplicate");
-    }
     match record {
         Record::Installation(change) => state.store.record_installation(&change, now).await?,
         Record::Outcome(outcome) => state.store.record_pull_outcome(&outcome, now).await?,
     }
-    Ok("recorded")
+    Ok(match state.store.accept(delivery, None, now).await? {
+        Accepted::Duplicate => "duplicate",
+        Accepted::Stored(_) => "recorded",
+    })
 }
 
 fn store_answer(

@@ -350,13 +350,25 @@ impl Pipeline {
         };
         let issue = gh.issue(repo, issue_number).await?;
         if issue.pull_request.is_some() {
-            return Box::pin(self.original_task(
-                gh,
-                job,
-                status,
-                Target::PullRequest(issue_number),
-            ))
-            .await;
+            // A command written on a pull request's conversation arrives as an
+            // issue: look again as a pull request, once. A marker that points
+            // at a pull request is no task (and must not loop).
+            if matches!(target, Target::Issue(_)) {
+                return Box::pin(self.original_task(
+                    gh,
+                    job,
+                    status,
+                    Target::PullRequest(issue_number),
+                ))
+                .await;
+            }
+            status
+                .finish(
+                    "🤔 **This pull request does not point at a Gitkeeper task.**",
+                    "Its marker names another pull request, not an issue. Label an issue with the trigger label to start one.",
+                )
+                .await?;
+            return Ok(None);
         }
         Ok(Some(Request {
             issue: issue_number,

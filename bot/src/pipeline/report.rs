@@ -5,6 +5,7 @@
 use gitkeeper::edits::{AppliedEdits, Diff, FileChange};
 use gitkeeper::validate::{ChangeKind, ChangedFile};
 
+use super::for_comment;
 use crate::generate::{CheckerVerdict, Generation};
 use crate::prompts::{PrDescription, PrDescriptionAttempt, PromptError, Prompts};
 use crate::queue::AttemptRole;
@@ -49,7 +50,7 @@ pub fn pr_body(prompts: &Prompts, d: &Described<'_>) -> Result<String, PromptErr
         summary.push_str(&format!(
             "\n\nThe reviewer model passed it (confidence {:.2}): {}",
             v.confidence,
-            one_line(&v.notes)
+            one_line(&for_comment(&v.notes))
         ));
     }
     prompts.pr_description(&PrDescription {
@@ -121,7 +122,7 @@ pub fn validation_section(report: &ValidationReport) -> String {
         text.push_str(&format!(
             "\n<details><summary>{}</summary>\n\n```text\n{}\n```\n\n</details>\n",
             html_escape(&check.name),
-            tail(&check.detail, MAX_LOG_CHARS).replace("```", "ʼʼʼ")
+            for_comment(&tail(&check.detail, MAX_LOG_CHARS)).replace("```", "ʼʼʼ")
         ));
     }
     text.trim_end().to_string()
@@ -221,7 +222,11 @@ pub fn attempt_rows(g: &Generation) -> Vec<PrDescriptionAttempt> {
             outcome: a.outcome.as_str().to_string(),
             tokens: a.prompt_tokens.saturating_add(a.completion_tokens),
             cost: format!("{:.4}", a.cost_usd),
-            note: a.error.as_deref().map(cell).unwrap_or_default(),
+            note: a
+                .error
+                .as_deref()
+                .map(|e| cell(&for_comment(e)))
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -244,7 +249,10 @@ pub fn attempt_table(g: &Generation) -> String {
 pub fn failure_report(route: &Route, g: &Generation, last_error: Option<&str>) -> String {
     let mut text = String::new();
     if let Some(e) = last_error {
-        text.push_str(&format!("The last error: {}\n\n", one_line(e)));
+        text.push_str(&format!(
+            "The last error: {}\n\n",
+            one_line(&for_comment(e))
+        ));
     }
     text.push_str(&route_section(route, g, None));
     text.push_str("\n\n");

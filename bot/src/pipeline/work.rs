@@ -155,6 +155,15 @@ impl Pipeline {
         .render();
         let parent = Sha(checkout.commit().to_string());
         let commit = commit_updates(gh, repo, &parent, &change.updates, &message).await?;
+        // Someone may have pushed while the models worked: reset only a
+        // branch whose head is still the bot's own commit.
+        let on_diverged = match on_diverged {
+            OnDiverged::Reset => match self.branch_owner(gh, repo, branch).await? {
+                BranchOwner::Bot => OnDiverged::Reset,
+                BranchOwner::Absent | BranchOwner::Someone(_) => OnDiverged::Refuse,
+            },
+            refuse => refuse,
+        };
         update_branch(gh, repo, branch, &commit, on_diverged).await?;
         let prompts = self.prompts(checkout.dir())?;
         let body = report::pr_body(
@@ -655,7 +664,8 @@ impl Pipeline {
         let text = match (running, pending) {
             (0, 0) => "Nothing was running or waiting here.".to_string(),
             (r, p) => format!(
-                "{r} running job(s) will stop within a few seconds and {p} waiting job(s) were cancelled. Branches and pull requests are left as they are."
+                "{r} running job(s) will stop at their next heartbeat (within {}s) and {p} waiting job(s) were cancelled. Branches and pull requests are left as they are.",
+                (self.settings.worker.lease_secs / 3).max(1)
             ),
         };
         status.finish("🛑 **Cancel requested.**", &text).await?;

@@ -83,11 +83,12 @@ pub fn updates_from_applied(applied: &AppliedEdits) -> Result<Vec<FileUpdate>, P
 }
 
 fn read_update(work_dir: &Path, path: &str) -> Result<FileUpdate, PublishError> {
-    let full = work_dir.join(path);
     let read_error = |source| PublishError::Read {
         path: path.to_string(),
         source,
     };
+    // Never read through a directory a repository command swapped for a link.
+    let full = crate::generate::no_links(work_dir, path, true).map_err(read_error)?;
     let meta = std::fs::symlink_metadata(&full).map_err(read_error)?;
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(&full).map_err(read_error)?;

@@ -42,9 +42,10 @@ pub fn marker(issue: IssueNumber) -> String {
     format!("<!-- gitkeeper:issue={issue} -->")
 }
 
-/// The issue number in a pull request body's marker.
+/// The issue number in a pull request body's marker: the last one, which
+/// the bot appends after everything else in the body.
 pub fn marked_issue(body: &str) -> Option<IssueNumber> {
-    let rest = body.split("<!-- gitkeeper:issue=").nth(1)?;
+    let (_, rest) = body.rsplit_once("<!-- gitkeeper:issue=")?;
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok().map(IssueNumber)
 }
@@ -152,5 +153,10 @@ mod tests {
         assert_eq!(marked_issue("no marker"), None);
         assert_eq!(marked_issue("<!-- gitkeeper:issue=x -->"), None);
         assert_eq!(marked_issue(&marker(IssueNumber(7))), Some(IssueNumber(7)));
+        // Text quoted into the body cannot redirect it: the bot's marker is last.
+        assert_eq!(
+            marked_issue("<!-- gitkeeper:issue=99 --> quoted\n\n<!-- gitkeeper:issue=7 -->"),
+            Some(IssueNumber(7))
+        );
     }
 }

@@ -131,7 +131,7 @@ impl Isolation {
                 };
                 let works = std::process::Command::new(&bwrap)
                     .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
-                    .args(["--unshare-net", "--die-with-parent", "true"])
+                    .args(["--unshare-net", "--unshare-pid", "--die-with-parent", "true"])
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
@@ -191,6 +191,9 @@ impl Isolation {
                     wrapped.extend([how.into(), dir.clone(), dir]);
                 }
                 wrapped.extend(["--chdir".into(), work]);
+                // Its own PID namespace: commands cannot signal the bot or other
+                // jobs, and nothing they start outlives the sandbox.
+                wrapped.push("--unshare-pid".into());
                 wrapped.push("--die-with-parent".into());
                 if !command.network {
                     wrapped.push("--unshare-net".into());
@@ -212,11 +215,22 @@ pub fn secret_paths(settings: &crate::config::Settings) -> Vec<PathBuf> {
     if let Some(key) = &settings.github.private_key_path {
         paths.push(key.clone());
     }
-    let config = std::env::var_os("GITKEEPER_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("gitkeeper.toml"));
-    paths.push(config);
+    // The file the settings came from (`--config`), and the usual places.
+    if let Some(file) = &settings.source_file {
+        paths.push(file.clone());
+    }
+    if let Some(file) = std::env::var_os("GITKEEPER_CONFIG") {
+        paths.push(PathBuf::from(file));
+    }
+    paths.push(PathBuf::from("gitkeeper.toml"));
     paths.push(settings.data.dir.clone());
+    // A SQLite job store kept outside the data dir, with its journal files.
+    if let Some(db) = settings.database_url().strip_prefix("sqlite://") {
+        let db = db.split('?').next().unwrap_or(db);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            paths.push(PathBuf::from(format!("{db}{suffix}")));
+        }
+    }
     if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
         for name in [
             ".ssh",
@@ -225,7 +239,9 @@ pub fn secret_paths(settings: &crate::config::Settings) -> Vec<PathBuf> {
             ".docker",
             ".kube",
             ".netrc",
+            ".pgpass",
             ".git-credentials",
+            ".config/git/credentials",
             ".npmrc",
             ".pypirc",
             ".config/gh",
@@ -570,39 +586,30 @@ mod tests {
 
     #[tokio::test]
     async fn a_time_out_kills_the_whole_process_group() {
+        // Checked by effect, in the sandbox's own PID namespace or not: a
+        // background child that survived the kill would write a file later.
         let dir = tempfile::tempdir().unwrap();
-        let pid_file = dir.path().join("child.pid");
         let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
-        let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
-        // Long enough for the shell to start its child and write the pid
-        // even on a loaded machine; the time-out still fires long before 60 s.
+        let script = "(sleep 3; touch survived) & (setsid sh -c 'sleep 3; touch escaped') & echo started; wait";
         let out = sandbox
-            .run(dir.path(), &sh(&script, Duration::from_secs(2)))
+            .run(dir.path(), &sh(script, Duration::from_secs(1)))
             .await
             .unwrap();
         assert!(out.timed_out);
         assert_eq!(out.signal, Some(libc::SIGKILL));
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        // The background `sleep` is gone too (reaped by init, so not even a
-        // zombie of ours). A killed process may take a moment to disappear,
-        // so look for a while; a survivor would still be sleeping at the end.
-        let alive = || {
-            std::path::Path::new(&format!("/proc/{pid}")).exists()
-                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .unwrap_or_default()
-                    .contains(") Z ")
-        };
-        for _ in 0..100 {
-            if !alive() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(out.output.contains("started"), "{}", out.output);
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(
+            !dir.path().join("survived").exists(),
+            "a child in the process group outlived the time-out"
+        );
+        if sandbox.isolation() != &Isolation::None {
+            // With bwrap even a child that left the group dies with the sandbox.
+            assert!(
+                !dir.path().join("escaped").exists(),
+                "a setsid child outlived the sandbox"
+            );
         }
-        assert!(!alive(), "the grandchild {pid} outlived the time-out");
     }
 
     #[tokio::test]
@@ -742,7 +749,12 @@ mod tests {
         let mut settings = crate::config::Settings::default();
         settings.github.private_key_path = Some(PathBuf::from("/etc/gitkeeper/app.pem"));
         settings.data.dir = PathBuf::from("/var/lib/gitkeeper");
+        settings.source_file = Some(PathBuf::from("/etc/gitkeeper/gitkeeper.toml"));
+        settings.database.url = Some("sqlite:///srv/jobs.db?mode=rwc".to_string().into());
         let paths = secret_paths(&settings);
+        assert!(paths.contains(&PathBuf::from("/etc/gitkeeper/gitkeeper.toml")));
+        assert!(paths.contains(&PathBuf::from("/srv/jobs.db")));
+        assert!(paths.contains(&PathBuf::from("/srv/jobs.db-wal")));
         assert!(paths.contains(&PathBuf::from("/etc/gitkeeper/app.pem")));
         assert!(paths.contains(&PathBuf::from("/var/lib/gitkeeper")));
         assert!(paths.iter().any(|p| p.ends_with(".ssh")));
