@@ -1086,3 +1086,45 @@ async fn a_marker_in_someone_elses_comment_is_never_taken_for_the_bots() {
     assert_eq!(ours.len(), 1, "{comments:#?}");
     assert!(ours[0].body.contains("✅ **Opened #"), "{}", ours[0].body);
 }
+
+#[tokio::test]
+async fn a_renamed_issue_keeps_its_branch_and_pull_request() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    let bot = world.start_bot().await;
+    bot.webhook("issues", "d-first", &labeled(ISSUE)).await;
+    settled(&bot, 1).await;
+    // The maintainer renames the issue and labels it again.
+    let mut renamed = labeled(ISSUE);
+    renamed["issue"]["title"] = serde_json::json!("Greeting: use a comma and an exclamation mark");
+    renamed["label"]["id"] = serde_json::json!(4242);
+    bot.webhook("issues", "d-renamed", &renamed).await;
+    let jobs = settled(&bot, 2).await;
+    assert!(
+        jobs.iter().all(|j| j["state"] == "succeeded"),
+        "{jobs:#?}\n{}",
+        bot.log()
+    );
+    let pulls = world.gh.pulls(OWNER, REPO);
+    assert_eq!(pulls.len(), 1, "{pulls:#?}");
+    assert_eq!(pulls[0].head, BRANCH);
+    assert_eq!(
+        pulls[0].title,
+        "Greeting: use a comma and an exclamation mark"
+    );
+    assert_eq!(
+        world
+            .gh
+            .git(
+                OWNER,
+                REPO,
+                &[
+                    "for-each-ref",
+                    "--format=%(refname)",
+                    "refs/heads/gitkeeper/"
+                ]
+            )
+            .await,
+        format!("refs/heads/{BRANCH}")
+    );
+}

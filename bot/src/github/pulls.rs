@@ -127,6 +127,24 @@ impl Installation {
         Ok(pulls.into_iter().find(|p| p.head.branch == branch))
     }
 
+    /// The open pull request Gitkeeper made for `issue` (its branch starts
+    /// with `gitkeeper/<issue>` and its body ends with the issue's marker),
+    /// whatever the issue's title is now.
+    pub async fn open_pull_for_issue(
+        &self,
+        repo: &RepoRef,
+        issue: IssueNumber,
+    ) -> Result<Option<PullRequest>, GithubError> {
+        let path = repo_path(repo, "pulls?state=open&per_page=100");
+        let pulls: Vec<PullRequest> = self.call(Method::GET, &path, None).await?.json(&path)?;
+        let exact = format!("gitkeeper/{issue}");
+        let prefix = format!("gitkeeper/{issue}-");
+        Ok(pulls.into_iter().find(|p| {
+            (p.head.branch == exact || p.head.branch.starts_with(&prefix))
+                && p.body.as_deref().and_then(crate::publish::marked_issue) == Some(issue)
+        }))
+    }
+
     /// One pull request by number.
     pub async fn pull(
         &self,

@@ -15,7 +15,6 @@ use crate::github::Installation;
 use crate::intent::Target;
 use crate::models::CompletionRequest;
 use crate::prompts::ExplainPrompt;
-use crate::publish::branch_name;
 use crate::queue::{Attempt, AttemptOutcome, AttemptRole, Job, now_ms};
 
 /// Characters of diff a model is shown at most.
@@ -34,11 +33,7 @@ impl Pipeline {
         let repo = job.intent.repo();
         let pull = match target {
             Target::PullRequest(n) => Some(gh.pull(repo, n).await?),
-            Target::Issue(n) => {
-                let issue = gh.issue(repo, n).await?;
-                gh.open_pull_for_branch(repo, &branch_name(n, &issue.title))
-                    .await?
-            }
+            Target::Issue(n) => gh.open_pull_for_issue(repo, n).await?,
         };
         let Some((pull, issue_number)) = pull.and_then(|p| issue_of(&p).map(|i| (p, i))) else {
             status

@@ -216,7 +216,12 @@ impl Pipeline {
         let repo = job.intent.repo();
         // A branch someone else pushed to is never overwritten: say so
         // before spending anything on models.
-        let branch = branch_name(request.issue, &request.title);
+        // The branch of the pull request already open for the issue, even if
+        // the issue was renamed since; else one named after the title.
+        let branch = match gh.open_pull_for_issue(repo, request.issue).await? {
+            Some(pull) => pull.head.branch,
+            None => branch_name(request.issue, &request.title),
+        };
         let on_diverged = match self.branch_owner(gh, repo, &branch).await? {
             BranchOwner::Absent => OnDiverged::Refuse,
             BranchOwner::Bot => OnDiverged::Reset,
@@ -307,6 +312,10 @@ impl Pipeline {
                     )
                     .await?;
                 gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
+                // Whatever waited or failed before is settled now.
+                for label in [NEEDS_HUMAN_LABEL, CLARIFICATION_LABEL] {
+                    gh.remove_label(repo, request.issue, label).await?;
+                }
                 let verb = if pull.opened { "Opened" } else { "Updated" };
                 let mut details = format!(
                     "{verb} {} on `{branch}`: {}. `{worker}` wrote it; {} passed.",
@@ -640,8 +649,7 @@ impl Pipeline {
             Target::Issue(n) => {
                 let issue = gh.issue(repo, n).await?;
                 if issue.pull_request.is_none() {
-                    let branch = branch_name(n, &issue.title);
-                    if let Some(pull) = gh.open_pull_for_branch(repo, &branch).await? {
+                    if let Some(pull) = gh.open_pull_for_issue(repo, n).await? {
                         numbers.push(pull.number);
                     }
                 }
