@@ -49,6 +49,9 @@ pub struct TaskRun {
     pub route: Route,
     pub generation: Generation,
     pub package: ContextPackage,
+    /// The templates the task used (with the repository's overrides), for
+    /// rendering what is published about it.
+    pub prompts: Prompts,
 }
 
 /// Why the task could not run (a model's failure is not this: it is an
@@ -124,7 +127,7 @@ pub async fn run_task(
     let build = build_validator(work, &route, settings, base_commit).await;
     let generator = Generator::new(
         models,
-        prompts,
+        prompts.clone(),
         Arc::new(Chain(vec![
             Arc::new(StaticValidator::new(
                 context_options,
@@ -153,6 +156,7 @@ pub async fn run_task(
         route,
         generation,
         package,
+        prompts,
     })
 }
 

@@ -13,17 +13,6 @@ use gitkeeper_e2e::world::{
 
 const BRANCH: &str = "gitkeeper/7-fix-the-greeting-punctuation-in-src";
 
-/// The prompt text of every completion request the models got, in order.
-fn prompts(world: &World) -> Vec<String> {
-    world
-        .ollama
-        .requests()
-        .iter()
-        .filter(|r| r.is_completion())
-        .map(|r| r.prompt_text())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_labelled_issue_becomes_a_validated_pull_request() {
     let world = World::start().await;
@@ -146,7 +135,7 @@ async fn a_labelled_issue_becomes_a_validated_pull_request() {
     }
 
     // The model saw the issue as the task, with the file it names.
-    let prompts = prompts(&world);
+    let prompts = world.ollama.prompts();
     assert_eq!(prompts.len(), 1);
     assert!(prompts[0].contains("with a comma and an exclamation mark"));
     assert!(prompts[0].contains("return `Hello ${name}`;"));
@@ -248,7 +237,7 @@ async fn a_question_waits_for_an_answer_and_the_answer_resumes_the_work() {
     assert_eq!(resumed["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
     assert_eq!(world.gh.pulls(OWNER, REPO).len(), 1);
     assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
-    let last = prompts(&world).pop().unwrap();
+    let last = world.ollama.prompts().pop().unwrap();
     assert!(last.contains("Should it say Hello or Hi?"), "{last}");
     assert!(last.contains("Hello, with a comma."), "{last}");
 }
@@ -371,7 +360,7 @@ async fn revise_on_the_pull_request_adds_a_commit_on_top_of_its_head() {
     );
 
     // The model saw the instructions and the pull request's diff.
-    let last = prompts(&world).pop().unwrap();
+    let last = world.ollama.prompts().pop().unwrap();
     assert!(last.contains("add a doc comment to greet"), "{last}");
     assert!(last.contains("+  return `Hello, ${name}!`;"), "{last}");
     let status = world.status_comments(number);
@@ -427,7 +416,7 @@ async fn explain_answers_with_the_models_explanation_and_commits_nothing() {
     assert!(!text.contains("<!-- gitkeeper:question -->"), "{text}");
     assert!(text.contains("Written by `local-large`"), "{text}");
     // The model read the task and the pull request's diff; nothing was pushed.
-    let last = prompts(&world).pop().unwrap();
+    let last = world.ollama.prompts().pop().unwrap();
     assert!(
         last.contains("with a comma and an exclamation mark"),
         "{last}"
@@ -472,7 +461,7 @@ async fn with_no_runner_online_the_local_tier_is_skipped_and_the_report_says_why
         assert!(body.contains(part), "missing {part:?} in:\n{body}");
     }
     assert!(
-        prompts(&world).is_empty(),
+        world.ollama.prompts().is_empty(),
         "the local model was never called directly"
     );
     let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
@@ -512,14 +501,6 @@ async fn with_deepseek(
     (deepseek, options)
 }
 
-fn completions(double: &gitkeeper_e2e::models::ModelDouble) -> usize {
-    double
-        .requests()
-        .iter()
-        .filter(|r| r.is_completion())
-        .count()
-}
-
 #[tokio::test]
 async fn escalate_redoes_the_task_one_tier_up_the_ladder() {
     let world = World::start().await;
@@ -528,8 +509,8 @@ async fn escalate_redoes_the_task_one_tier_up_the_ladder() {
     let bot = gitkeeper_e2e::bot::BotProcess::start(&options, world.dir.path()).await;
     bot.webhook("issues", "d-first", &labeled(ISSUE)).await;
     settled(&bot, 1).await;
-    assert_eq!(completions(&world.ollama), 1);
-    assert_eq!(completions(&deepseek), 0);
+    assert_eq!(world.ollama.completion_requests().len(), 1);
+    assert_eq!(deepseek.completion_requests().len(), 0);
     let number = world.gh.pulls(OWNER, REPO)[0].number;
 
     let id = world
@@ -549,8 +530,8 @@ async fn escalate_redoes_the_task_one_tier_up_the_ladder() {
     );
     // The quick-edit ladder is local-small → cloud-deepseek: escalated, the
     // local model is not asked again.
-    assert_eq!(completions(&world.ollama), 1);
-    assert_eq!(completions(&deepseek), 1);
+    assert_eq!(world.ollama.completion_requests().len(), 1);
+    assert_eq!(deepseek.completion_requests().len(), 1);
     let head = world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap();
     let message = world
         .gh
@@ -586,8 +567,12 @@ async fn a_paid_tier_waits_for_approve_and_approve_goes_on_from_there() {
     bot.webhook("issues", "d-park", &labeled(ISSUE)).await;
     let jobs = settled(&bot, 1).await;
     assert_eq!(jobs[0]["state"], "waiting", "{jobs:#?}\n{}", bot.log());
-    assert_eq!(completions(&deepseek), 0, "no paid call before approval");
-    let local_calls = completions(&world.ollama);
+    assert_eq!(
+        deepseek.completion_requests().len(),
+        0,
+        "no paid call before approval"
+    );
+    let local_calls = world.ollama.completion_requests().len();
     assert_eq!(local_calls, 2, "local-small tried its two attempts");
     let status = world.status_comments(ISSUE);
     assert!(
@@ -613,9 +598,9 @@ async fn a_paid_tier_waits_for_approve_and_approve_goes_on_from_there() {
         .find(|j| j["intent"]["intent"] == "command")
         .expect("the approve job");
     assert_eq!(approved["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
-    assert_eq!(completions(&deepseek), 1);
+    assert_eq!(deepseek.completion_requests().len(), 1);
     assert_eq!(
-        completions(&world.ollama),
+        world.ollama.completion_requests().len(),
         local_calls,
         "the free tiers that failed are not run again"
     );
@@ -658,7 +643,7 @@ async fn cancel_stops_the_running_job_and_leaves_everything_as_it_was() {
     let bot = world.start_bot().await;
     bot.webhook("issues", "d-slow", &labeled(ISSUE)).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while completions(&world.ollama) == 0 {
+    while world.ollama.completion_requests().is_empty() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the model was never asked:\n{}",
@@ -809,7 +794,7 @@ async fn a_line_comment_is_revised_and_answered_in_its_thread() {
     );
     assert_eq!(eyes.len(), 1);
     // The model was told the file and line the comment is on.
-    let last = prompts(&world).pop().unwrap();
+    let last = world.ollama.prompts().pop().unwrap();
     assert!(last.contains("Document this function."), "{last}");
     assert!(last.contains("src/greet.ts"), "{last}");
 }
@@ -857,12 +842,12 @@ async fn a_changes_requested_review_is_one_revision_covering_all_its_comments() 
         bot.log()
     );
     assert_eq!(
-        completions(&world.ollama),
+        world.ollama.completion_requests().len(),
         2,
         "one revision for the whole review"
     );
     assert_revised_on_top(&world, &first_head, documented).await;
-    let last = prompts(&world).pop().unwrap();
+    let last = world.ollama.prompts().pop().unwrap();
     for part in [
         "Two small things.",
         "`src/greet.ts` line 1: Add a doc comment.",
@@ -948,7 +933,7 @@ async fn after_a_human_pushes_revisions_build_on_their_commit_and_retry_never_ov
         format!("{BRANCH} has commits the bot did not make")
     );
     assert_eq!(
-        completions(&world.ollama),
+        world.ollama.completion_requests().len(),
         2,
         "no model call for the refused retry"
     );

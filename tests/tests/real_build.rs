@@ -98,17 +98,6 @@ async fn typed_bot(world: &World, attempts: u32) -> BotProcess {
     BotProcess::start(&options, world.dir.path()).await
 }
 
-/// The prompt text of every completion request the models got, in order.
-fn prompts(world: &World) -> Vec<String> {
-    world
-        .ollama
-        .requests()
-        .iter()
-        .filter(|r| r.is_completion())
-        .map(|r| r.prompt_text())
-        .collect()
-}
-
 /// Milliseconds `npm ci` takes for the fixture with nothing cached.
 fn timed_npm_ci() -> u128 {
     let dir = tempfile::tempdir().unwrap();
@@ -157,7 +146,7 @@ async fn tsc_judges_attempts_a_type_error_is_fed_back_and_a_second_job_reuses_th
     assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
 
     // The first answer failed tsc; its error, with file and line, reached the second prompt.
-    let prompts = prompts(&world);
+    let prompts = world.ollama.prompts();
     assert_eq!(prompts.len(), 2);
     assert!(prompts[1].contains("TS2322"), "{}", prompts[1]);
     assert!(prompts[1].contains("src/greet.ts"), "{}", prompts[1]);
@@ -257,7 +246,7 @@ async fn invented_imports_models_and_fields_are_caught_before_any_build() {
     let jobs = bot.wait_for_jobs(1, Duration::from_secs(300)).await;
     assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
 
-    let prompts = prompts(&world);
+    let prompts = world.ollama.prompts();
     assert_eq!(prompts.len(), 4);
     // Each retry prompt names what the static checks found, and no build ran
     // on those attempts (the typecheck never reported on them).

@@ -8,6 +8,7 @@ use gitkeeper::validate::{ChangeKind, ChangedFile};
 use super::for_comment;
 use crate::generate::{CheckerVerdict, Generation};
 use crate::prompts::{PrDescription, PrDescriptionAttempt, PromptError, Prompts};
+use crate::publish::one_line;
 use crate::queue::AttemptRole;
 use crate::route::Route;
 use crate::validate::ValidationReport;
@@ -271,10 +272,6 @@ fn duration(ms: u64) -> String {
 /// Text safe inside one markdown table cell.
 fn cell(text: &str) -> String {
     one_line(text).replace('|', "\\|")
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn html_escape(text: &str) -> String {

@@ -16,9 +16,6 @@ use crate::github::{GithubError, Installation};
 use crate::ids::{CommentId, IssueNumber};
 use crate::intent::RepoRef;
 
-/// Marks a finished step that failed (never shown: it becomes ❌).
-const FAILED_MARK: &str = "\u{0}failed\u{0}";
-
 /// How often progress from the generation loop is written to GitHub at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(750);
 
@@ -40,7 +37,8 @@ struct Inner {
 struct State {
     id: Option<CommentId>,
     headline: String,
-    done: Vec<String>,
+    /// Finished steps and whether each failed.
+    done: Vec<(String, bool)>,
     current: Option<String>,
     last_written: Option<String>,
 }
@@ -69,7 +67,7 @@ impl StatusComment {
     pub async fn step(&self, step: &str) -> Result<(), GithubError> {
         let mut state = self.inner.state.lock().await;
         if let Some(previous) = state.current.take() {
-            state.done.push(previous);
+            state.done.push((previous, false));
         }
         state.current = Some(step.to_string());
         self.write(&mut state).await
@@ -104,11 +102,7 @@ impl StatusComment {
     ) -> Result<(), GithubError> {
         let mut state = self.inner.state.lock().await;
         if let Some(previous) = state.current.take() {
-            state.done.push(if failed {
-                format!("{FAILED_MARK}{previous}")
-            } else {
-                previous
-            });
+            state.done.push((previous, failed));
         }
         state.headline = headline.to_string();
         let text = format!("{}\n\n{}", render(&state), details.trim());
@@ -187,11 +181,9 @@ fn render(state: &State) -> String {
     if !state.done.is_empty() || state.current.is_some() {
         text.push('\n');
     }
-    for step in &state.done {
-        match step.strip_prefix(FAILED_MARK) {
-            Some(failed) => text.push_str(&format!("- ❌ {failed}\n")),
-            None => text.push_str(&format!("- ✅ {step}\n")),
-        }
+    for (step, failed) in &state.done {
+        let mark = if *failed { "❌" } else { "✅" };
+        text.push_str(&format!("- {mark} {step}\n"));
     }
     if let Some(step) = &state.current {
         text.push_str(&format!("- ⏳ {step}…\n"));
@@ -207,7 +199,10 @@ mod tests {
     fn finished_steps_are_ticked_and_the_current_one_is_pending() {
         let state = State {
             headline: "🛠️ **Gitkeeper is working on this.**".into(),
-            done: vec!["Picked up".into(), "Read the repository".into()],
+            done: vec![
+                ("Picked up".into(), false),
+                ("Read the repository".into(), false),
+            ],
             current: Some("Generating with `qwen2.5-coder:14b` (tier 1, attempt 2/3)".into()),
             ..State::default()
         };
@@ -217,7 +212,7 @@ mod tests {
         );
         let failed = State {
             headline: "**No.**".into(),
-            done: vec!["Read".into(), format!("{FAILED_MARK}Validating")],
+            done: vec![("Read".into(), false), ("Validating".into(), true)],
             ..State::default()
         };
         assert_eq!(render(&failed), "**No.**\n\n- ✅ Read\n- ❌ Validating");

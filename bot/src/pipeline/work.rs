@@ -165,9 +165,8 @@ impl Pipeline {
             refuse => refuse,
         };
         update_branch(gh, repo, branch, &commit, on_diverged).await?;
-        let prompts = self.prompts(checkout.dir())?;
         let body = report::pr_body(
-            &prompts,
+            &run.prompts,
             &Described {
                 issue: request.issue.0,
                 title: &request.title,

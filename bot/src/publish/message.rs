@@ -87,7 +87,7 @@ impl CommitMessage {
 
 /// Collapse whitespace (newlines included) to single spaces; a trailer or
 /// subject must stay on one line.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

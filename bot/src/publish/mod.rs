@@ -14,6 +14,7 @@ mod pull_request;
 
 pub use branch::{BranchUpdate, OnDiverged, branch_name, update_branch};
 pub use changes::{FileUpdate, updates_from_applied, updates_from_work_dir};
+pub(crate) use message::one_line;
 pub use message::{CommitKind, CommitMessage, Trailers};
 pub use pull_request::{PullOutcome, PullPlan, marked_issue, marker, open_or_update};
 

@@ -282,6 +282,14 @@ impl ModelDouble {
             .filter(RecordedRequest::is_completion)
             .collect()
     }
+
+    /// The prompt text of every completion request, in order.
+    pub fn prompts(&self) -> Vec<String> {
+        self.completion_requests()
+            .iter()
+            .map(RecordedRequest::prompt_text)
+            .collect()
+    }
 }
 
 impl Drop for ModelDouble {
