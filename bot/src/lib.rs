@@ -8,6 +8,7 @@ pub mod github;
 pub mod ids;
 pub mod ingress;
 pub mod intent;
+pub mod markers;
 pub mod metrics;
 pub mod models;
 pub mod pipeline;

@@ -30,7 +30,6 @@ pub use checker::{CheckerVerdict, parse_verdict};
 pub use outcome::{Closest, Generation, GenerationOutcome};
 pub use pool::ModelPool;
 pub use progress::{Progress, ProgressSender};
-pub(crate) use workdir::no_links;
 pub use workdir::{RevertError, revert};
 
 use crate::models::{Completion, CompletionRequest, ModelSettings};

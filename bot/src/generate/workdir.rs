@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gitkeeper::edits::AppliedEdits;
+use gitkeeper::edits::{AppliedEdits, Links, resolve_below};
 
 /// Restoring the work dir failed; the job must not go on in it.
 #[derive(Debug, thiserror::Error)]
@@ -28,44 +28,14 @@ pub async fn revert(root: &Path, applied: &AppliedEdits) -> Result<(), RevertErr
         })?
 }
 
-/// `root/rel`, refusing when any part of `rel` below `root` is a symbolic
-/// link (the final part too, unless `final_may_be_link`): repository
-/// commands can swap a directory for a link to a host path, and the bot must
-/// never read or write through one.
-pub(crate) fn no_links(
-    root: &Path,
-    rel: &str,
-    final_may_be_link: bool,
-) -> Result<PathBuf, std::io::Error> {
-    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
-    let mut path = root.to_path_buf();
-    for (i, part) in parts.iter().enumerate() {
-        if *part == ".." || *part == "." {
-            return Err(std::io::Error::other(format!(
-                "{rel} is not a plain path inside the work directory"
-            )));
-        }
-        path.push(part);
-        let last = i + 1 == parts.len();
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() && !(last && final_may_be_link) => {
-                return Err(std::io::Error::other(format!(
-                    "{} is a symbolic link (made by a repository command?); refusing to follow it out of the work directory",
-                    path.display()
-                )));
-            }
-            _ => {}
-        }
-    }
-    Ok(path)
-}
-
 fn revert_blocking(root: &Path, applied: &AppliedEdits) -> Result<(), RevertError> {
     for change in applied.changes.iter().rev() {
-        let path = no_links(root, &change.path, false).map_err(|source| RevertError {
-            path: root.join(&change.path),
-            source,
-        })?;
+        // Never write through a directory a repository command swapped for a link.
+        let path =
+            resolve_below(root, &change.path, Links::Refuse).map_err(|problem| RevertError {
+                path: root.join(&change.path),
+                source: std::io::Error::other(problem),
+            })?;
         let err = |source| RevertError {
             path: path.clone(),
             source,
@@ -114,10 +84,11 @@ mod tests {
             std::fs::read_to_string(host.path().join("authorized_keys")).unwrap(),
             "mine\n"
         );
-        assert!(no_links(work.path(), "src/a.ts", false).is_err());
-        assert!(no_links(work.path(), "src", true).is_ok());
-        assert!(no_links(work.path(), "other/../x", false).is_err());
-        assert!(no_links(work.path(), "lib/new.ts", false).is_ok());
+        let resolve = |rel: &str, links| resolve_below(work.path(), rel, links);
+        assert!(resolve("src/a.ts", Links::Refuse).is_err());
+        assert!(resolve("src", Links::RefuseAllButLast).is_ok());
+        assert!(resolve("other/../x", Links::Refuse).is_err());
+        assert!(resolve("lib/new.ts", Links::Refuse).is_ok());
     }
 
     #[tokio::test]

@@ -141,7 +141,7 @@ impl Installation {
         let prefix = format!("gitkeeper/{issue}-");
         Ok(pulls.into_iter().find(|p| {
             (p.head.branch == exact || p.head.branch.starts_with(&prefix))
-                && p.body.as_deref().and_then(crate::publish::marked_issue) == Some(issue)
+                && p.body.as_deref().and_then(crate::markers::marked_issue) == Some(issue)
         }))
     }
 

@@ -7,7 +7,7 @@ use crate::config::TriggerSettings;
 use crate::ids::{CommentId, InstallationId, IssueNumber, RepoId, ReviewId};
 use crate::ingress::command;
 use crate::intent::{CLARIFICATION_LABEL, Intent, RepoRef, ReviseScope, Sender, Target};
-use crate::publish::marked_issue;
+use crate::markers::marked_issue;
 
 /// Branches the bot writes to start with this; review comments elsewhere are not for us.
 pub const BOT_BRANCH_PREFIX: &str = "gitkeeper/";

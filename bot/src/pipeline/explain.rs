@@ -9,12 +9,13 @@
 use gitkeeper::edits::EditFormat;
 
 use super::status::StatusComment;
-use super::work::issue_of;
-use super::{Outcome, Pipeline, PipelineError, for_comment};
+use super::{Outcome, Pipeline, PipelineError};
 use crate::github::Installation;
 use crate::intent::Target;
+use crate::markers::for_comment;
 use crate::models::CompletionRequest;
 use crate::prompts::ExplainPrompt;
+use crate::publish::issue_of;
 use crate::queue::{Attempt, AttemptOutcome, AttemptRole, Job, now_ms};
 
 /// Characters of diff a model is shown at most.

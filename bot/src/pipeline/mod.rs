@@ -5,8 +5,9 @@
 //! exactly one trace.
 
 mod explain;
-mod report;
+mod revise;
 mod status;
+mod task;
 mod work;
 
 use std::sync::Arc;
@@ -18,11 +19,12 @@ use crate::config::{RepoRole, Settings};
 use crate::generate::ModelPool;
 use crate::github::{GithubApp, GithubError, Installation, Reaction};
 use crate::intent::{Command, Intent, ReviseScope, Target, WORKING_LABEL};
+use crate::markers;
+use crate::publish::issue_of;
 use crate::queue::{Job, JobStore, StoreError};
+use revise::Ask;
 use status::StatusComment;
-use work::{Ask, Request};
-
-pub use report::{attempt_table, file_lines, validation_section};
+use task::Request;
 
 /// What running a job came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,16 +60,11 @@ impl PipelineError {
         match self {
             PipelineError::Github(e) => e.is_transient(),
             PipelineError::Checkout(e) => e.is_transient(),
-            PipelineError::Publish(crate::publish::PublishError::Github(e)) => e.is_transient(),
+            PipelineError::Publish(e) => e.is_transient(),
             PipelineError::Store(_) => true,
             _ => false,
         }
     }
-}
-
-/// The marker that finds this job's status comment again after a restart.
-pub fn status_marker(job: &Job) -> String {
-    format!("<!-- gitkeeper:job={} -->", job.id)
 }
 
 /// Everything a job needs from the outside.
@@ -117,7 +114,7 @@ impl Pipeline {
             return Ok(true);
         }
         tracing::info!(job = %job.id, sender = %login, role = role.as_str(), "sender may not start work");
-        let marker = format!("<!-- gitkeeper:refused={} -->", login.to_lowercase());
+        let marker = markers::refused(login);
         let text = format!(
             "Thanks, @{login}. Gitkeeper starts work only for people with **{}** access or more to this repository, and yours is **{}**. A maintainer can add the label or write the command instead.",
             min_role.as_str(),
@@ -145,7 +142,7 @@ impl Pipeline {
             gh.clone(),
             job.intent.repo().clone(),
             job.intent.number(),
-            status_marker(job),
+            markers::job_status(job.id),
         );
         let result = self.dispatch(&gh, job, &status, cancel).await;
         if let Err(e) = &result {
@@ -334,7 +331,7 @@ impl Pipeline {
             Target::Issue(n) => n,
             Target::PullRequest(n) => {
                 let pull = gh.pull(repo, n).await?;
-                match work::issue_of(&pull) {
+                match issue_of(&pull) {
                     Some(issue) => issue,
                     None => {
                         status
@@ -416,14 +413,6 @@ pub fn help_text(prefix: &str, unknown: Option<&str>) -> String {
     text
 }
 
-/// A model's text made safe for a comment: it cannot mention anyone or
-/// carry HTML comments (where the bot keeps its markers).
-pub(crate) fn for_comment(text: &str) -> String {
-    text.replace('@', "@\u{200b}")
-        .replace("<!--", "&lt;!--")
-        .replace("-->", "--&gt;")
-}
-
 /// One revision request from a review: its summary and every line comment.
 fn review_request(body: &str, comments: &[crate::github::ReviewComment]) -> String {
     let mut text = body.trim().to_string();
@@ -467,15 +456,5 @@ mod tests {
             "Two things.\n\nComments on lines of the diff:\n- `src/a.ts` line 3: Use cents.\n- `src/b.ts`: Rename this."
         );
         assert_eq!(review_request("Only this.", &[]), "Only this.");
-    }
-
-    #[test]
-    fn model_text_in_comments_mentions_nobody_and_hides_no_marker() {
-        let text = for_comment("ask @octocat <!-- gitkeeper:question --> ok");
-        assert_eq!(
-            text,
-            "ask @\u{200b}octocat &lt;!-- gitkeeper:question --&gt; ok"
-        );
-        assert!(!text.contains("<!--"));
     }
 }

@@ -11,10 +11,13 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, watch};
 
-use crate::generate::Progress;
+use crate::generate::{Generation, Progress};
 use crate::github::{GithubError, Installation};
 use crate::ids::{CommentId, IssueNumber};
 use crate::intent::RepoRef;
+use crate::markers::for_comment;
+use crate::publish::{attempt_table, one_line, route_section};
+use crate::route::Route;
 
 /// How often progress from the generation loop is written to GitHub at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(750);
@@ -174,6 +177,21 @@ impl StatusComment {
             }
         })
     }
+}
+
+/// The report when every tier failed: the last error, the route and the attempts.
+pub fn failure_report(route: &Route, g: &Generation, last_error: Option<&str>) -> String {
+    let mut text = String::new();
+    if let Some(e) = last_error {
+        text.push_str(&format!(
+            "The last error: {}\n\n",
+            one_line(&for_comment(e))
+        ));
+    }
+    text.push_str(&route_section(route, g, None));
+    text.push_str("\n\n");
+    text.push_str(&attempt_table(g));
+    text
 }
 
 fn render(state: &State) -> String {

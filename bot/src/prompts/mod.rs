@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use gitkeeper::edits::{Links, PathProblem, resolve_below};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
@@ -288,19 +289,13 @@ impl Prompts {
 }
 
 /// Replace sources with the files of the same name in `dir`. With `inside`,
-/// files must be regular files whose real path stays under it.
+/// `dir` is [`REPO_OVERRIDE_DIR`] of that checkout, and files must be regular
+/// files whose real path stays under it.
 fn overlay_dir(
     sources: &mut [(Template, String, String)],
     dir: &Path,
     inside: Option<&Path>,
 ) -> Result<(), PromptError> {
-    let root = match inside {
-        Some(root) => Some(root.canonicalize().map_err(|source| PromptError::Read {
-            path: root.to_path_buf(),
-            source,
-        })?),
-        None => None,
-    };
     for (template, source, origin) in sources.iter_mut() {
         let path = dir.join(template.file_name());
         let meta = match std::fs::symlink_metadata(&path) {
@@ -308,12 +303,19 @@ fn overlay_dir(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(source) => return Err(PromptError::Read { path, source }),
         };
-        if let Some(root) = &root {
-            let real = path.canonicalize().map_err(|source| PromptError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            if !meta.is_file() || !real.starts_with(root) {
+        if let Some(root) = inside {
+            let rel = format!("{REPO_OVERRIDE_DIR}/{}", template.file_name());
+            let inside = match resolve_below(root, &rel, Links::FollowInside) {
+                Ok(_) => true,
+                Err(PathProblem::EscapesRoot { .. }) => false,
+                Err(problem) => {
+                    return Err(PromptError::Read {
+                        path,
+                        source: std::io::Error::other(problem),
+                    });
+                }
+            };
+            if !meta.is_file() || !inside {
                 tracing::warn!(path = %path.display(), "ignoring a prompt override that is not a regular file in the checkout");
                 continue;
             }

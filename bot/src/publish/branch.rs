@@ -1,10 +1,14 @@
-//! The bot's branch: its name, and moving it to a new commit (create,
-//! fast-forward, or, only when the caller allows it, reset).
+//! The bot's branch: its name, who owns its head, and moving it to a new
+//! commit (create, fast-forward, or, only when the caller allows it, reset).
+//!
+//! Must never: reset a branch whose head commit someone else made (a redo
+//! never runs over a human's commit).
 
 use http::StatusCode;
 
 use super::PublishError;
-use crate::github::{GitCommit, GithubError, Installation};
+use super::message::is_bots;
+use crate::github::{GitCommit, GithubError, Installation, Sha};
 use crate::ids::IssueNumber;
 use crate::intent::RepoRef;
 
@@ -39,6 +43,78 @@ pub fn branch_name(issue: IssueNumber, title: &str) -> String {
     }
 }
 
+/// The branch of `issue`'s pull request: the one already open for the
+/// issue, even if the issue was renamed since; else one named after `title`.
+pub async fn task_branch(
+    github: &Installation,
+    repo: &RepoRef,
+    issue: IssueNumber,
+    title: &str,
+) -> Result<String, PublishError> {
+    Ok(match github.open_pull_for_issue(repo, issue).await? {
+        Some(pull) => pull.head.branch,
+        None => branch_name(issue, title),
+    })
+}
+
+/// Who made a branch's head commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BranchOwner {
+    /// There is no such branch.
+    Absent,
+    /// Its head is the bot's own commit (it carries the bot's trailers).
+    Bot,
+    /// Someone else committed its head.
+    Someone(Sha),
+}
+
+impl BranchOwner {
+    /// What a redo from scratch may do to the branch: reset only the bot's
+    /// own; `None` when its head is someone else's commit.
+    pub fn redo(&self) -> Option<OnDiverged> {
+        match self {
+            BranchOwner::Absent => Some(OnDiverged::Refuse),
+            BranchOwner::Bot => Some(OnDiverged::Reset),
+            BranchOwner::Someone(_) => None,
+        }
+    }
+}
+
+/// Who made the head commit of `branch`: the bot's branch may be reset
+/// for a redo only when its head is the bot's own commit.
+pub async fn branch_owner(
+    github: &Installation,
+    repo: &RepoRef,
+    branch: &str,
+) -> Result<BranchOwner, PublishError> {
+    let Some(head) = github.branch_head(repo, branch).await? else {
+        return Ok(BranchOwner::Absent);
+    };
+    let commit = github.get_commit(repo, &head).await?;
+    Ok(if is_bots(&commit.message) {
+        BranchOwner::Bot
+    } else {
+        BranchOwner::Someone(head)
+    })
+}
+
+/// The status comment's headline and details when a redo would run over
+/// `head`, a commit on `branch` the bot did not make. `prefix` is the command prefix.
+pub fn not_overwritten(branch: &str, head: &Sha, prefix: &str) -> (String, String) {
+    (
+        "✋ **Gitkeeper will not overwrite this branch.**".to_string(),
+        format!(
+            "`{branch}` ends with commit {} that Gitkeeper did not make, and starting over would replace it. Ask for changes on the pull request with `{prefix} revise <instructions>` (they build on that commit), or delete the branch and retry.",
+            short(head),
+        ),
+    )
+}
+
+/// A commit's short id, as GitHub shows it.
+pub fn short(sha: &Sha) -> String {
+    sha.0.chars().take(7).collect()
+}
+
 /// What to do when the branch moved on without the bot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnDiverged {
@@ -51,6 +127,7 @@ pub enum OnDiverged {
 /// How the branch was moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BranchUpdate {
+    /// It did not exist.
     Created,
     FastForwarded,
     Reset,
@@ -106,6 +183,16 @@ pub async fn update_branch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_bots_own_branch_is_reset_for_a_redo() {
+        assert_eq!(BranchOwner::Absent.redo(), Some(OnDiverged::Refuse));
+        assert_eq!(BranchOwner::Bot.redo(), Some(OnDiverged::Reset));
+        assert_eq!(BranchOwner::Someone(Sha("abc".into())).redo(), None);
+        let (_, details) = not_overwritten("gitkeeper/1-x", &Sha("0123456789".into()), "/gk");
+        assert!(details.contains("commit 0123456 that"), "{details}");
+        assert!(details.contains("`/gk revise <instructions>`"), "{details}");
+    }
 
     #[test]
     fn branch_names_are_short_ascii_slugs() {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use gitkeeper::edits::AppliedEdits;
+use gitkeeper::edits::{AppliedEdits, Links, resolve_below};
 
 use super::PublishError;
 use crate::github::FileMode;
@@ -88,7 +88,8 @@ fn read_update(work_dir: &Path, path: &str) -> Result<FileUpdate, PublishError> 
         source,
     };
     // Never read through a directory a repository command swapped for a link.
-    let full = crate::generate::no_links(work_dir, path, true).map_err(read_error)?;
+    let full = resolve_below(work_dir, path, Links::RefuseAllButLast)
+        .map_err(|problem| read_error(std::io::Error::other(problem)))?;
     let meta = std::fs::symlink_metadata(&full).map_err(read_error)?;
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(&full).map_err(read_error)?;

@@ -1,8 +1,17 @@
 //! The commit message: `<type>: <summary> (#<issue>)`, an optional body, and
 //! trailers that say how the change was made (`Gitkeeper-Model`,
 //! `Gitkeeper-Tier`, `Gitkeeper-Attempts`, `Gitkeeper-Prompt-SHA256`).
+//! The last trailer is how the bot knows a commit is its own.
+//!
+//! Must never: let a subject or trailer span more than one line.
 
+use crate::generate::Generation;
 use crate::ids::IssueNumber;
+use crate::queue::{AttemptOutcome, AttemptRole};
+use crate::route::TaskType;
+
+/// The trailer only the bot's commits carry; a branch whose head has it is the bot's.
+const PROMPT_TRAILER: &str = "Gitkeeper-Prompt-SHA256";
 
 /// Conventional-commit type, from the routed task type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +25,18 @@ pub enum CommitKind {
 }
 
 impl CommitKind {
+    /// The kind of commit for a routed task type.
+    pub fn for_task(task: TaskType) -> Self {
+        match task {
+            TaskType::Implement => CommitKind::Feat,
+            TaskType::Fix => CommitKind::Fix,
+            TaskType::Refactor => CommitKind::Refactor,
+            TaskType::Test => CommitKind::Test,
+            TaskType::Docs => CommitKind::Docs,
+        }
+    }
+
+    /// The conventional-commit word.
     pub fn as_str(self) -> &'static str {
         match self {
             CommitKind::Feat => "feat",
@@ -37,6 +58,33 @@ pub struct Trailers {
     pub prompt_sha256: String,
 }
 
+impl Trailers {
+    /// The trailers of `generation`'s kept change: the model that wrote it,
+    /// its tier, the worker attempts, the prompt hash.
+    pub fn of(generation: &Generation, worker: &str, prompt_sha256: &str) -> Self {
+        let tier = generation
+            .attempts
+            .iter()
+            .rev()
+            .find(|a| a.role != AttemptRole::Checker && a.outcome == AttemptOutcome::Passed)
+            .map(|a| a.tier.to_string())
+            .unwrap_or_default();
+        let attempts = generation
+            .attempts
+            .iter()
+            .filter(|a| {
+                a.role != AttemptRole::Checker && a.outcome != AttemptOutcome::SkippedBudget
+            })
+            .count();
+        Trailers {
+            model: worker.to_string(),
+            tier,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            prompt_sha256: prompt_sha256.to_string(),
+        }
+    }
+}
+
 /// Everything in one commit message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitMessage {
@@ -51,6 +99,7 @@ pub struct CommitMessage {
 const MAX_SUBJECT_CHARS: usize = 72;
 
 impl CommitMessage {
+    /// The message as git stores it: subject, body, trailers.
     pub fn render(&self) -> String {
         let suffix = format!(" (#{})", self.issue);
         let prefix = format!("{}: ", self.kind.as_str());
@@ -75,7 +124,7 @@ impl CommitMessage {
         }
         let t = &self.trailers;
         out.push_str(&format!(
-            "\nGitkeeper-Model: {}\nGitkeeper-Tier: {}\nGitkeeper-Attempts: {}\nGitkeeper-Prompt-SHA256: {}\n",
+            "\nGitkeeper-Model: {}\nGitkeeper-Tier: {}\nGitkeeper-Attempts: {}\n{PROMPT_TRAILER}: {}\n",
             one_line(&t.model),
             one_line(&t.tier),
             t.attempts,
@@ -89,6 +138,20 @@ impl CommitMessage {
 /// subject must stay on one line.
 pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `message` is one the bot made (it ends with the bot's trailers).
+pub(crate) fn is_bots(message: &str) -> bool {
+    message.contains(&format!("\n{PROMPT_TRAILER}: "))
+}
+
+/// The first non-blank line of `text`, trimmed.
+pub(crate) fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -118,6 +181,19 @@ mod tests {
             "ab".repeat(32)
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn commit_kinds_follow_the_task_type() {
+        assert_eq!(CommitKind::for_task(TaskType::Fix).as_str(), "fix");
+        assert_eq!(CommitKind::for_task(TaskType::Implement).as_str(), "feat");
+        assert_eq!(CommitKind::for_task(TaskType::Docs).as_str(), "docs");
+    }
+
+    #[test]
+    fn the_bots_commits_are_known_by_their_last_trailer() {
+        assert!(is_bots(&message("x").render()));
+        assert!(!is_bots("fix: by hand\n\nGitkeeper-Model: x\n"));
     }
 
     #[test]

@@ -2,21 +2,41 @@
 //! API (blobs → tree on the base tree → commit → branch ref), so GitHub signs
 //! it as the App and no credentials ever reach git. The branch is the bot's
 //! own, `gitkeeper/<issue>-<slug>`, created or fast-forwarded; it is reset
-//! only when the caller says the branch holds nothing but the bot's work.
+//! only when its head is the bot's own commit. Publishing owns the whole
+//! pull-request flow and returns a [`Publication`]: the commit and its
+//! trailers, the branch, the pull request and its description, the check
+//! run, the labels, and the pull request's diff for later revisions.
 //!
 //! Must never: push; move a branch someone else has committed to without
 //! being told to; commit paths outside the repository or into `.git/`.
 
 mod branch;
 mod changes;
+mod check_run;
+mod diff;
 mod message;
+mod publication;
 mod pull_request;
+mod report;
 
-pub use branch::{BranchUpdate, OnDiverged, branch_name, update_branch};
+pub use branch::{
+    BranchOwner, BranchUpdate, OnDiverged, branch_name, branch_owner, not_overwritten, short,
+    task_branch, update_branch,
+};
 pub use changes::{FileUpdate, updates_from_applied, updates_from_work_dir};
+pub use check_run::{CHECK_NAME, checks_summary, report_check_run};
+pub use diff::pull_diff;
 pub(crate) use message::one_line;
 pub use message::{CommitKind, CommitMessage, Trailers};
-pub use pull_request::{PullOutcome, PullPlan, marked_issue, marker, open_or_update};
+pub use publication::{Publication, PullTask, Work, publish_pull, push_revision};
+pub use pull_request::{PublishedPull, PullPlan, issue_of, open_or_update};
+pub use report::{
+    attempt_rows, attempt_table, file_lines, pr_body, route_section, validation_section,
+};
+
+/// The hidden line that marks a pull request as the bot's for `issue`
+/// (kept here for callers of [`open_or_update`]; markers live in [`crate::markers`]).
+pub use crate::markers::issue as marker;
 
 use crate::github::{FileMode, GitCommit, GithubError, Installation, Sha, TreeChange};
 use crate::ids::IssueNumber;
@@ -27,6 +47,9 @@ use crate::intent::RepoRef;
 pub enum PublishError {
     #[error(transparent)]
     Github(#[from] GithubError),
+    /// The pull request description could not be rendered.
+    #[error(transparent)]
+    Describe(#[from] crate::prompts::PromptError),
     #[error("cannot read the changed file {path} from the job's work dir: {source}")]
     Read {
         path: String,
@@ -51,6 +74,16 @@ pub enum PublishError {
         head: Sha,
         expected: Sha,
     },
+}
+
+impl PublishError {
+    /// True when publishing again later may succeed (GitHub was briefly unavailable).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PublishError::Github(e) => e.is_transient(),
+            _ => false,
+        }
+    }
 }
 
 /// Commit `updates` on top of `parent` as one commit with `message`.

@@ -2,6 +2,9 @@
 //! open (found by branch and a hidden marker in its body), so a redelivered
 //! or retried job never opens a second one. Review is requested from the
 //! person who asked for the work.
+//!
+//! Must never: update a pull request that does not carry the bot's marker
+//! for the issue.
 
 use http::StatusCode;
 
@@ -9,6 +12,7 @@ use super::PublishError;
 use crate::github::{GithubError, Installation, NewPull, PullRequest};
 use crate::ids::IssueNumber;
 use crate::intent::RepoRef;
+use crate::markers;
 
 /// GitHub rejects pull request bodies longer than this many characters.
 const MAX_BODY_CHARS: usize = 65_536;
@@ -27,9 +31,9 @@ pub struct PullPlan<'a> {
     pub reviewer: Option<&'a str>,
 }
 
-/// What happened on GitHub.
+/// The pull request as publishing left it.
 #[derive(Debug, Clone)]
-pub struct PullOutcome {
+pub struct PublishedPull {
     pub pull: PullRequest,
     /// False when the pull request was already open and was updated.
     pub opened: bool,
@@ -37,21 +41,13 @@ pub struct PullOutcome {
     pub review_not_requested: Option<String>,
 }
 
-/// The hidden line that marks a pull request as the bot's for `issue`.
-pub fn marker(issue: IssueNumber) -> String {
-    format!("<!-- gitkeeper:issue={issue} -->")
-}
-
-/// The issue number in a pull request body's marker: the last one, which
-/// the bot appends after everything else in the body.
-pub fn marked_issue(body: &str) -> Option<IssueNumber> {
-    let (_, rest) = body.rsplit_once("<!-- gitkeeper:issue=")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok().map(IssueNumber)
+/// The issue a Gitkeeper pull request is for, from its body's marker.
+pub fn issue_of(pull: &PullRequest) -> Option<IssueNumber> {
+    pull.body.as_deref().and_then(markers::marked_issue)
 }
 
 fn body_with_marker(plan: &PullPlan<'_>) -> String {
-    let marker = marker(plan.issue);
+    let marker = markers::issue(plan.issue);
     let room = MAX_BODY_CHARS.saturating_sub(marker.chars().count() + 2);
     let body = crate::github::cap_head(plan.body, room);
     format!("{body}\n\n{marker}")
@@ -62,7 +58,7 @@ pub async fn open_or_update(
     github: &Installation,
     repo: &RepoRef,
     plan: &PullPlan<'_>,
-) -> Result<PullOutcome, PublishError> {
+) -> Result<PublishedPull, PublishError> {
     let body = body_with_marker(plan);
     let (pull, opened) = match find_ours(github, repo, plan).await? {
         Some(existing) => (
@@ -110,7 +106,7 @@ pub async fn open_or_update(
         },
         None => None,
     };
-    Ok(PullOutcome {
+    Ok(PublishedPull {
         pull,
         opened,
         review_not_requested,
@@ -129,7 +125,7 @@ async fn find_ours(
     let ours = pull
         .body
         .as_deref()
-        .is_some_and(|b| b.contains(&marker(plan.issue)));
+        .is_some_and(|b| b.contains(&markers::issue(plan.issue)));
     if ours {
         Ok(Some(pull))
     } else {
@@ -137,26 +133,5 @@ async fn find_ours(
             branch: plan.branch.to_string(),
             number: pull.number,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_issue_is_read_back_from_the_marker() {
-        assert_eq!(
-            marked_issue("text\n\n<!-- gitkeeper:issue=42 -->"),
-            Some(IssueNumber(42))
-        );
-        assert_eq!(marked_issue("no marker"), None);
-        assert_eq!(marked_issue("<!-- gitkeeper:issue=x -->"), None);
-        assert_eq!(marked_issue(&marker(IssueNumber(7))), Some(IssueNumber(7)));
-        // Text quoted into the body cannot redirect it: the bot's marker is last.
-        assert_eq!(
-            marked_issue("<!-- gitkeeper:issue=99 --> quoted\n\n<!-- gitkeeper:issue=7 -->"),
-            Some(IssueNumber(7))
-        );
     }
 }

@@ -24,6 +24,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use gitkeeper::edits::{Links, resolve_below};
 use gitkeeper::validate::Command;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -482,29 +483,20 @@ fn relative(rel: &str) -> Option<PathBuf> {
 /// created; refused when a parent is a symlink or not a directory, so a
 /// restore cannot be steered out of the work dir.
 fn prepare_target(work_dir: &Path, rel: &Path) -> Result<PathBuf, CacheError> {
-    let mut current = work_dir.to_path_buf();
-    let mut parts = rel.components().peekable();
-    while let Some(part) = parts.next() {
-        current.push(part);
-        if parts.peek().is_none() {
-            break;
-        }
-        match fs::symlink_metadata(&current) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                return Err(CacheError::NotCacheable(format!(
-                    "`{}` is not a directory in the work dir",
-                    current.display()
-                )));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir(&current).map_err(io("create", &current))?;
-            }
-            Err(e) => return Err(io("inspect", &current)(e)),
-        }
+    let shown = rel.display().to_string();
+    let rel = rel
+        .to_str()
+        .ok_or_else(|| CacheError::NotCacheable(format!("`{shown}` is not a UTF-8 path")))?;
+    let target = resolve_below(work_dir, rel, Links::RefuseAllButLast).map_err(|problem| {
+        CacheError::NotCacheable(format!(
+            "`{shown}` cannot be restored in the work dir: {problem}"
+        ))
+    })?;
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(io("create", parent))?;
     }
-    remove_existing(&current)?;
-    Ok(current)
+    remove_existing(&target)?;
+    Ok(target)
 }
 
 /// Remove whatever is at `path` (a symlink itself, not its target).

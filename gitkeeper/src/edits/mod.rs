@@ -21,4 +21,4 @@ pub use matching::{Closest, MatchFailure, MatchStrategy, Replaced, replace_in_te
 pub use parse::{
     ParseError, ParseOptions, ParseProblem, ParsedEdits, parse_edits, parse_edits_with,
 };
-pub use paths::{PathPolicy, PathProblem, PolicyError, normalize_path};
+pub use paths::{Links, PathPolicy, PathProblem, PolicyError, normalize_path, resolve_below};

@@ -2,6 +2,11 @@
 //! through here before anything is read or written. It must never let an edit
 //! leave the work directory (absolute paths, `..`, symbolic links pointing
 //! out), enter `.git/`, or touch a path the repository protects.
+//!
+//! [`resolve_below`] is the one place that walks a path below a root on disk
+//! and decides what a symbolic link on the way may do; the edit applier, the
+//! bot's work-dir reads and writes, its dependency cache and its prompt
+//! overrides all go through it.
 
 use std::fs;
 use std::io;
@@ -74,6 +79,10 @@ pub enum PathProblem {
     EscapesRoot { link: String },
     #[error("`{link}` is a symbolic link to something that does not exist")]
     BrokenSymlink { link: String },
+    #[error(
+        "`{link}` is a symbolic link (made by a repository command?); nothing is read or written through it"
+    )]
+    Link { link: String },
     #[error("the path cannot be checked: {0}")]
     Io(String),
 }
@@ -193,42 +202,10 @@ impl PathPolicy {
     /// the canonical `root`, with `/` separators; the file need not exist.
     pub fn resolve(&self, root: &Path, path: &str) -> Result<String, PathProblem> {
         let normalized = self.check(path)?;
-        let root = root
-            .canonicalize()
-            .map_err(|e| PathProblem::Io(format!("work directory {}: {e}", root.display())))?;
+        let root = canonical_root(root)?;
         let parts: Vec<&str> = normalized.split('/').collect();
-        let mut real = root.clone();
-        let mut existing = 0;
-        for (index, part) in parts.iter().enumerate() {
-            let next = real.join(part);
-            let meta = match fs::symlink_metadata(&next) {
-                Ok(meta) => meta,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-                Err(e) => return Err(PathProblem::Io(e.to_string())),
-            };
-            let shown = parts[..=index].join("/");
-            real = if meta.file_type().is_symlink() {
-                let target = next
-                    .canonicalize()
-                    .map_err(|_| PathProblem::BrokenSymlink {
-                        link: shown.clone(),
-                    })?;
-                if !target.starts_with(&root) {
-                    return Err(PathProblem::EscapesRoot { link: shown });
-                }
-                target
-            } else {
-                next
-            };
-            if index + 1 < parts.len() && !real.is_dir() {
-                return Err(PathProblem::NotADirectory(shown));
-            }
-            existing = index + 1;
-        }
-        for part in &parts[existing..] {
-            real.push(part);
-        }
-        if existing == parts.len() && real.is_dir() {
+        let real = walk(&root, &parts, Links::FollowInside)?;
+        if real.is_dir() {
             return Err(PathProblem::NotAFile);
         }
         let relative = relative_to(&real, &root)?;
@@ -239,6 +216,99 @@ impl PathPolicy {
         }
         Ok(relative)
     }
+}
+
+/// What a symbolic link on the way to a path below a root may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Followed, as long as it leads to a place inside the root (a
+    /// repository may link inside itself).
+    FollowInside,
+    /// Refused anywhere below the root: a repository command may have
+    /// swapped a folder for a link to a host path, and nothing may be read
+    /// or written through one.
+    Refuse,
+    /// Refused on the way; the last part may itself be a link, which the
+    /// caller handles as a link (reads or replaces it, never follows it).
+    RefuseAllButLast,
+}
+
+/// The place of `rel` (`/`-separated, relative, no `..`; empty and `.`
+/// parts are skipped) below `root`, checked on disk part by part as `links`
+/// says. Every existing part but the last must be a directory; the path
+/// need not exist (nothing below a missing part can be a link). With
+/// [`Links::FollowInside`] the result is under the canonical `root`,
+/// otherwise it is `root` joined with the parts.
+pub fn resolve_below(root: &Path, rel: &str, links: Links) -> Result<PathBuf, PathProblem> {
+    if rel.starts_with('/') {
+        return Err(PathProblem::Absolute);
+    }
+    let parts: Vec<&str> = rel
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return Err(PathProblem::ParentComponent);
+    }
+    if parts.is_empty() {
+        return Err(PathProblem::Empty);
+    }
+    let root = match links {
+        Links::FollowInside => canonical_root(root)?,
+        Links::Refuse | Links::RefuseAllButLast => root.to_path_buf(),
+    };
+    walk(&root, &parts, links)
+}
+
+fn canonical_root(root: &Path) -> Result<PathBuf, PathProblem> {
+    root.canonicalize()
+        .map_err(|e| PathProblem::Io(format!("work directory {}: {e}", root.display())))
+}
+
+/// Walk `parts` below `root` (canonical for [`Links::FollowInside`]).
+fn walk(root: &Path, parts: &[&str], links: Links) -> Result<PathBuf, PathProblem> {
+    let mut real = root.to_path_buf();
+    for (index, part) in parts.iter().enumerate() {
+        let next = real.join(part);
+        let meta = match fs::symlink_metadata(&next) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                real = next;
+                for rest in &parts[index + 1..] {
+                    real.push(rest);
+                }
+                return Ok(real);
+            }
+            Err(e) => return Err(PathProblem::Io(e.to_string())),
+        };
+        let shown = parts[..=index].join("/");
+        let last = index + 1 == parts.len();
+        real = if meta.file_type().is_symlink() {
+            match links {
+                Links::FollowInside => {
+                    let target = next
+                        .canonicalize()
+                        .map_err(|_| PathProblem::BrokenSymlink {
+                            link: shown.clone(),
+                        })?;
+                    if !target.starts_with(root) {
+                        return Err(PathProblem::EscapesRoot { link: shown });
+                    }
+                    target
+                }
+                Links::RefuseAllButLast if last => next,
+                Links::Refuse | Links::RefuseAllButLast => {
+                    return Err(PathProblem::Link { link: shown });
+                }
+            }
+        } else {
+            next
+        };
+        if !last && !real.is_dir() {
+            return Err(PathProblem::NotADirectory(shown));
+        }
+    }
+    Ok(real)
 }
 
 fn relative_to(path: &Path, root: &Path) -> Result<String, PathProblem> {
@@ -340,6 +410,97 @@ mod tests {
         assert!(protected("prisma/schema.prisma").is_none());
         assert!(protected(".github/CODEOWNERS").is_none());
         assert!(protected("src/pem.ts").is_none());
+    }
+
+    #[cfg(unix)]
+    fn linked_work_dir() -> (tempfile::TempDir, tempfile::TempDir) {
+        let work = tempfile::tempdir().unwrap();
+        let host = tempfile::tempdir().unwrap();
+        fs::create_dir_all(work.path().join("lib/deep")).unwrap();
+        fs::write(work.path().join("lib/deep/a.ts"), "a").unwrap();
+        fs::write(work.path().join("file.ts"), "f").unwrap();
+        std::os::unix::fs::symlink(host.path(), work.path().join("out")).unwrap();
+        std::os::unix::fs::symlink(work.path().join("lib"), work.path().join("in")).unwrap();
+        std::os::unix::fs::symlink(work.path().join("gone"), work.path().join("broken")).unwrap();
+        (work, host)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refusing_links_never_passes_through_one() {
+        let (work, _host) = linked_work_dir();
+        let root = work.path();
+        let link = |p: &str| PathProblem::Link { link: p.into() };
+        for links in [Links::Refuse, Links::RefuseAllButLast] {
+            assert_eq!(resolve_below(root, "out/keys", links), Err(link("out")));
+            assert_eq!(resolve_below(root, "in/deep/a.ts", links), Err(link("in")));
+        }
+        assert_eq!(resolve_below(root, "out", Links::Refuse), Err(link("out")));
+        assert_eq!(
+            resolve_below(root, "out", Links::RefuseAllButLast),
+            Ok(root.join("out"))
+        );
+        assert_eq!(
+            resolve_below(root, "broken", Links::RefuseAllButLast),
+            Ok(root.join("broken"))
+        );
+        // Plain paths, existing or not, are the root joined with their parts.
+        assert_eq!(
+            resolve_below(root, "lib//deep/./a.ts", Links::Refuse),
+            Ok(root.join("lib/deep/a.ts"))
+        );
+        assert_eq!(
+            resolve_below(root, "new/dir/b.ts", Links::Refuse),
+            Ok(root.join("new/dir/b.ts"))
+        );
+        assert_eq!(
+            resolve_below(root, "file.ts/x", Links::Refuse),
+            Err(PathProblem::NotADirectory("file.ts".into()))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn following_links_stays_inside_the_root() {
+        let (work, _host) = linked_work_dir();
+        let root = work.path();
+        let canonical = root.canonicalize().unwrap();
+        assert_eq!(
+            resolve_below(root, "in/deep/a.ts", Links::FollowInside),
+            Ok(canonical.join("lib/deep/a.ts"))
+        );
+        assert_eq!(
+            resolve_below(root, "out/keys", Links::FollowInside),
+            Err(PathProblem::EscapesRoot { link: "out".into() })
+        );
+        assert_eq!(
+            resolve_below(root, "broken", Links::FollowInside),
+            Err(PathProblem::BrokenSymlink {
+                link: "broken".into()
+            })
+        );
+        let policy = PathPolicy::default();
+        assert_eq!(
+            policy.resolve(root, "in/deep/a.ts").unwrap(),
+            "lib/deep/a.ts"
+        );
+        assert_eq!(policy.resolve(root, "in/deep"), Err(PathProblem::NotAFile));
+    }
+
+    #[test]
+    fn paths_below_a_root_stay_relative() {
+        let root = Path::new("/nonexistent-root");
+        for links in [Links::Refuse, Links::RefuseAllButLast, Links::FollowInside] {
+            assert_eq!(
+                resolve_below(root, "a/../../x", links),
+                Err(PathProblem::ParentComponent)
+            );
+            assert_eq!(
+                resolve_below(root, "/etc/passwd", links),
+                Err(PathProblem::Absolute)
+            );
+            assert_eq!(resolve_below(root, "./", links), Err(PathProblem::Empty));
+        }
     }
 
     #[test]

@@ -1,14 +1,19 @@
-//! What a maintainer reads about a job: the pull request description, the
-//! check run's report and the failure report, all made from the route, the
-//! attempt trail and the validation report. Plain functions of values.
+//! What a maintainer reads about a published change: the pull request
+//! description and the check run's report, made from the route, the attempt
+//! trail and the validation report. Plain functions of values.
+//!
+//! Must never: put a model's or a build's text into GitHub text without
+//! [`for_comment`] (it could mention people or forge a marker).
 
 use gitkeeper::edits::{AppliedEdits, Diff, FileChange};
 use gitkeeper::validate::{ChangeKind, ChangedFile};
 
-use super::for_comment;
-use crate::generate::{CheckerVerdict, Generation};
+use super::message::one_line;
+use super::publication::Work;
+use crate::generate::Generation;
+use crate::ids::IssueNumber;
+use crate::markers::for_comment;
 use crate::prompts::{PrDescription, PrDescriptionAttempt, PromptError, Prompts};
-use crate::publish::one_line;
 use crate::queue::AttemptRole;
 use crate::route::Route;
 use crate::validate::ValidationReport;
@@ -16,34 +21,26 @@ use crate::validate::ValidationReport;
 /// Characters of one check's output kept in the PR description.
 const MAX_LOG_CHARS: usize = 6000;
 
-/// What the pull request description is made from.
-pub struct Described<'a> {
-    pub issue: u64,
-    pub title: &'a str,
-    pub applied: &'a AppliedEdits,
-    pub validation: &'a ValidationReport,
-    pub checker: Option<&'a CheckerVerdict>,
-    pub worker: &'a str,
-    pub route: &'a Route,
-    pub generation: &'a Generation,
-    /// The closest failed attempt, opened as a draft for a human to finish.
-    pub draft: bool,
-}
-
-/// The pull request body, rendered from `pr_description.md`.
-pub fn pr_body(prompts: &Prompts, d: &Described<'_>) -> Result<String, PromptError> {
+/// The pull request body for `work` on issue `issue` titled `title`,
+/// rendered from `pr_description.md`.
+pub fn pr_body(
+    prompts: &Prompts,
+    issue: IssueNumber,
+    title: &str,
+    d: &Work<'_>,
+) -> Result<String, PromptError> {
     let mut summary = if d.draft {
         format!(
             "⚠️ **Draft: this change does not pass the repository's checks.** Gitkeeper tried every tier of the ladder for #{}: **{}**; this is the closest attempt, by `{}`. The failing checks are under Validation; a human should finish it (push to this branch), or comment `/gitkeeper escalate`.",
-            d.issue,
-            one_line(d.title),
+            issue,
+            one_line(title),
             d.worker
         )
     } else {
         format!(
             "Gitkeeper wrote this change for #{}: **{}**. `{}` made it; the repository's checks ran on it before this pull request was opened.",
-            d.issue,
-            one_line(d.title),
+            issue,
+            one_line(title),
             d.worker
         )
     };
@@ -63,7 +60,7 @@ pub fn pr_body(prompts: &Prompts, d: &Described<'_>) -> Result<String, PromptErr
         attempts: attempt_rows(d.generation),
         tokens: d.generation.tokens_in() + d.generation.tokens_out(),
         cost: format!("{:.4}", d.generation.cost_usd()),
-        issue: Some(d.issue),
+        issue: Some(issue.0),
     })
 }
 
@@ -244,21 +241,6 @@ pub fn attempt_table(g: &Generation) -> String {
         ));
     }
     text.trim_end().to_string()
-}
-
-/// The report when every tier failed.
-pub fn failure_report(route: &Route, g: &Generation, last_error: Option<&str>) -> String {
-    let mut text = String::new();
-    if let Some(e) = last_error {
-        text.push_str(&format!(
-            "The last error: {}\n\n",
-            one_line(&for_comment(e))
-        ));
-    }
-    text.push_str(&route_section(route, g, None));
-    text.push_str("\n\n");
-    text.push_str(&attempt_table(g));
-    text
 }
 
 fn duration(ms: u64) -> String {
