@@ -206,6 +206,31 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn updates_are_never_read_through_a_linked_directory_but_links_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = tempfile::tempdir().unwrap();
+        std::fs::write(host.path().join("id_rsa"), "secret").unwrap();
+        // A repository command swapped src/ for a link to a host directory.
+        std::os::unix::fs::symlink(host.path(), dir.path().join("src")).unwrap();
+        let through = AppliedEdits {
+            changes: vec![change("src/id_rsa", Some("x"), None)],
+        };
+        let err = updates_from_work_dir(dir.path(), &through).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        // The link itself is committed as a link, never followed.
+        let itself = AppliedEdits {
+            changes: vec![change("src", Some("x"), None)],
+        };
+        let updates = updates_from_work_dir(dir.path(), &itself).unwrap();
+        assert_eq!(updates[0].mode, FileMode::Symlink);
+        assert_eq!(
+            updates[0].content.as_deref(),
+            Some(host.path().to_string_lossy().as_bytes())
+        );
+    }
+
     #[test]
     fn a_file_missing_from_the_work_dir_names_the_path() {
         let dir = tempfile::tempdir().unwrap();
