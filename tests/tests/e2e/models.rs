@@ -10,6 +10,7 @@ use gitkeeper_bot::models::{
     ModelSettings, build_backend_with_env, default_models,
 };
 use gitkeeper_e2e::models::{Flavor, ModelDouble, ModelDoubleOptions, Step, count_tokens};
+use gitkeeper_e2e::net::ClosedPort;
 use serde_json::{Value, json};
 
 const QWEN_7B: &str = "qwen2.5-coder:7b";
@@ -472,9 +473,8 @@ async fn unknown_ollama_model_says_to_pull_it() {
 
 #[tokio::test]
 async fn connection_refused_says_to_start_ollama() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    let closed = ClosedPort::reserve();
+    let addr = closed.addr();
     let mut s = settings(BackendKind::Ollama, QWEN_7B, &format!("http://{addr}"));
     s.max_retries = 1;
     let err = backend("local-small", &s)
