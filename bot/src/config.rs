@@ -89,9 +89,13 @@ impl ContextSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
+    /// `IP:port`; port 0 lets the system pick a free port (see `addr_file`).
     pub listen: String,
     /// Largest webhook body accepted, in bytes (GitHub caps payloads at 25 MiB).
     pub max_body_bytes: usize,
+    /// Where to write the address actually bound, once listening: how a
+    /// supervisor or a test that asked for port 0 learns the port.
+    pub addr_file: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -99,6 +103,7 @@ impl Default for ServerSettings {
         Self {
             listen: "127.0.0.1:3000".into(),
             max_body_bytes: 25 * 1024 * 1024,
+            addr_file: None,
         }
     }
 }

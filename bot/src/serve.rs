@@ -29,6 +29,14 @@ pub enum ServeError {
     },
     #[error("the HTTP server failed: {0}")]
     Server(std::io::Error),
+    #[error(
+        "cannot write the bound address to {}: {source}. Check [server] addr_file names a writable place",
+        path.display()
+    )]
+    AddrFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Checkout(#[from] crate::checkout::CheckoutError),
 }
@@ -45,7 +53,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     serve_until(settings, shutdown).await
 }
 
-/// Run until `shutdown` fires.
+/// Bind `[server] listen`, then run until `shutdown` fires.
 pub async fn serve_until(
     settings: Settings,
     shutdown: CancellationToken,
@@ -54,6 +62,23 @@ pub async fn serve_until(
         addr: settings.server.listen.clone(),
         source: std::io::Error::other(e.to_string()),
     })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: addr.to_string(),
+            source,
+        })?;
+    serve_on(listener, settings, shutdown).await
+}
+
+/// Serve on `listener`, already bound (an in-process test binds port 0 and
+/// hands it over, so no other process can take the port meanwhile), until
+/// `shutdown` fires; `[server] listen` is not read.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
     let store = queue::open(&settings.database_url(), settings.database.max_connections).await?;
     tracing::info!(backend = store.backend(), "job store ready");
     let metrics = Arc::new(Metrics::default());
@@ -70,14 +95,11 @@ pub async fn serve_until(
         trigger: settings.trigger.clone(),
         github_ready: github.as_ref().map(|_| ()).map_err(|e| e.to_string()),
     };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: addr.to_string(),
-            source,
-        })?;
     let local = listener.local_addr().map_err(ServeError::Server)?;
     tracing::info!(%local, "listening for webhooks on http://{local}/webhooks");
+    if let Some(path) = &settings.server.addr_file {
+        write_addr_file(path, local).await?;
+    }
 
     let workers = match github {
         Ok(github) => {
@@ -132,6 +154,25 @@ pub async fn serve_until(
     Ok(())
 }
 
+/// Write `local` to `path` whole: to a temporary file beside it, then
+/// renamed, so a reader never sees half an address.
+async fn write_addr_file(
+    path: &std::path::Path,
+    local: std::net::SocketAddr,
+) -> Result<(), ServeError> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let error = |source| ServeError::AddrFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    tokio::fs::write(&partial, format!("{local}\n"))
+        .await
+        .map_err(error)?;
+    tokio::fs::rename(&partial, path).await.map_err(error)
+}
+
 /// `host-pid-random`: unique per process, readable in `jobs` output.
 fn instance_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
@@ -163,5 +204,33 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_bound_address_is_written_whole_and_replaces_an_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("addr");
+        std::fs::write(&path, "127.0.0.1:1\n").unwrap();
+        let local: std::net::SocketAddr = "127.0.0.1:43125".parse().unwrap();
+        write_addr_file(&path, local).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "127.0.0.1:43125\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_addr_file_names_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing/addr");
+        let err = write_addr_file(&path, "127.0.0.1:3000".parse().unwrap())
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("[server] addr_file"), "{text}");
+        assert!(text.contains(&path.display().to_string()), "{text}");
     }
 }

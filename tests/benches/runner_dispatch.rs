@@ -89,13 +89,13 @@ fn main() {
         )
         .await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        // The bot serves on this very listener: no free port to race for.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let bot_addr = listener.local_addr().expect("listener has an address");
         let database = format!("sqlite://{}", dir.path().join("gitkeeper.db").display());
         let env = [
-            ("GITKEEPER_SERVER__LISTEN", format!("127.0.0.1:{port}")),
             ("GITKEEPER_DATABASE__URL", database.clone()),
             ("GITKEEPER_DATA__DIR", dir.path().display().to_string()),
             ("GITKEEPER_RUNNER__POLL_INTERVAL_MS", poll_ms.to_string()),
@@ -108,8 +108,8 @@ fn main() {
             .expect("bench settings");
         let runner_settings = settings.runner.clone();
         let shutdown = CancellationToken::new();
-        let bot = tokio::spawn(gitkeeper_bot::serve::serve_until(settings, shutdown.clone()));
-        let bot_url = format!("http://127.0.0.1:{port}");
+        let bot = tokio::spawn(gitkeeper_bot::serve::serve_on(listener, settings, shutdown.clone()));
+        let bot_url = format!("http://{bot_addr}");
         let store = loop {
             if reqwest::get(format!("{bot_url}/healthz")).await.is_ok() {
                 break queue::open(&database, None).await.expect("open the store");

@@ -1,5 +1,9 @@
 //! Start the real `gitkeeper-bot` binary against the doubles, send it signed
 //! webhooks, and stop it gently (SIGTERM) or not (SIGKILL).
+//!
+//! The bot binds port 0 itself and writes the address it bound to a file
+//! (`[server] addr_file`): a test never picks a free port, releases it and
+//! hopes no one takes it before the bot does.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -118,21 +122,18 @@ pub struct BotProcess {
     addr: SocketAddr,
     env: Vec<(String, String)>,
     log: PathBuf,
+    /// Where the bot writes the address it bound (`[server] addr_file`).
+    addr_file: PathBuf,
     client: reqwest::Client,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 impl BotProcess {
-    /// Start `gitkeeper-bot serve` with its data in `data_dir` and wait until `/healthz` answers.
+    /// Start `gitkeeper-bot serve` on a port the system picks, with its data
+    /// in `data_dir`, and wait until `/healthz` answers.
     pub async fn start(options: &BotOptions, data_dir: &Path) -> BotProcess {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let name = format!("bot-{}", uuid_like());
+        let addr_file = data_dir.join(format!("{name}.addr"));
         let config = match &options.config_toml {
             Some(text) => {
                 let path = data_dir.join("gitkeeper.toml");
@@ -142,7 +143,11 @@ impl BotProcess {
             None => data_dir.join("absent.toml"),
         };
         let mut env = vec![
-            ("GITKEEPER_SERVER__LISTEN".to_string(), addr.to_string()),
+            ("GITKEEPER_SERVER__LISTEN".to_string(), "127.0.0.1:0".into()),
+            (
+                "GITKEEPER_SERVER__ADDR_FILE".into(),
+                addr_file.display().to_string(),
+            ),
             (
                 "GITKEEPER_GITHUB__API_URL".into(),
                 options.github_url.clone(),
@@ -181,36 +186,74 @@ impl BotProcess {
             env.push(("GITKEEPER_DATABASE__URL".into(), url.clone()));
         }
         env.extend(options.extra_env.iter().cloned());
-        let log = data_dir.join(format!("bot-{}.log", addr.port()));
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(bot_binary())
-            .arg("serve")
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("spawn gitkeeper-bot");
+        let log = data_dir.join(format!("{name}.log"));
+        std::fs::File::create(&log).expect("log file");
         let mut bot = BotProcess {
-            child: Some(child),
-            addr,
+            child: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             env,
             log,
+            addr_file,
             client: reqwest::Client::new(),
         };
+        bot.spawn();
+        bot.addr = bot.wait_bound().await;
         bot.wait_healthy().await;
         bot
     }
 
+    /// Start `gitkeeper-bot serve` with `self.env`, logging to `self.log`.
+    fn spawn(&mut self) {
+        let log_file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(bot_binary())
+            .arg("serve")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("spawn gitkeeper-bot");
+        self.child = Some(child);
+    }
+
+    /// Panic with the log if the bot has exited.
+    fn assert_running(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "gitkeeper-bot exited with {status} at start:\n{}",
+                    self.log()
+                );
+            }
+        }
+    }
+
+    /// The address the bot wrote to its `addr_file` once listening.
+    async fn wait_bound(&mut self) -> SocketAddr {
+        for _ in 0..200 {
+            self.assert_running();
+            if let Ok(text) = std::fs::read_to_string(&self.addr_file) {
+                return text.trim().parse().unwrap_or_else(|e| {
+                    panic!(
+                        "{} holds {text:?}, not an address: {e}",
+                        self.addr_file.display()
+                    )
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "gitkeeper-bot wrote no address to {}:\n{}",
+            self.addr_file.display(),
+            self.log()
+        );
+    }
+
     async fn wait_healthy(&mut self) {
         for _ in 0..200 {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "gitkeeper-bot exited with {status} at start:\n{}",
-                        self.log()
-                    );
-                }
-            }
+            self.assert_running();
             if let Ok(r) = self
                 .client
                 .get(format!("{}healthz", self.url()))
@@ -355,21 +398,21 @@ impl BotProcess {
     }
 
     /// Kill the bot (SIGKILL) and start it again on the same address and
-    /// database, as after a crash and a supervisor restart.
+    /// database, as after a crash and a supervisor restart. The same address,
+    /// because runners and webhooks are configured with it: this is the one
+    /// place a port is bound again after being released, as a real restart does.
     pub async fn restart(&mut self) {
         self.kill9();
-        let log_file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&self.log)
-            .expect("log file");
-        let child = Command::new(bot_binary())
-            .arg("serve")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("spawn gitkeeper-bot");
-        self.child = Some(child);
+        let listen = self.addr.to_string();
+        for (key, value) in &mut self.env {
+            if key == "GITKEEPER_SERVER__LISTEN" {
+                *value = listen.clone();
+            }
+        }
+        let _ = std::fs::remove_file(&self.addr_file);
+        self.spawn();
+        let bound = self.wait_bound().await;
+        assert_eq!(bound, self.addr, "the restarted bot listens where it did");
         self.wait_healthy().await;
     }
 

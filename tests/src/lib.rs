@@ -7,6 +7,7 @@
 pub mod bot;
 pub mod github;
 pub mod models;
+pub mod net;
 pub mod openapi;
 pub mod runner;
 pub mod world;

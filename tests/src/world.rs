@@ -20,8 +20,7 @@ pub const BODY: &str =
     "The greeting should read `Hello, <name>!` with a comma and an exclamation mark.";
 /// The branch the bot works on for issue #7.
 pub const BRANCH: &str = "gitkeeper/7-fix-the-greeting-punctuation-in-src";
-pub const QWEN_7B: &str = "qwen2.5-coder:7b";
-pub const QWEN_14B: &str = "qwen2.5-coder:14b";
+pub use crate::models::{QWEN_7B, QWEN_14B};
 
 pub const GREET: &str =
     "export function greet(name: string): string {\n  return `Hello ${name}`;\n}\n";

@@ -45,6 +45,13 @@ pub use record::RecordedRequest;
 pub use script::{Action, Failure, Reply, Script, Step, UsageReport};
 pub use tokens::{count_tokens, prompt_tokens};
 
+/// The local models the tests' Ollama doubles serve (the default ladder's local tiers).
+pub const QWEN_7B: &str = "qwen2.5-coder:7b";
+/// The larger local model.
+pub const QWEN_14B: &str = "qwen2.5-coder:14b";
+/// The Anthropic model the tests' cloud tiers name.
+pub const CLAUDE: &str = "claude-sonnet-4-5";
+
 /// Which server a double imitates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {

@@ -9,12 +9,12 @@ use gitkeeper_bot::models::{
     BackendKind, ChatMessage, CompletionRequest, ErrorKind, FinishReason, ModelBackend, ModelError,
     ModelSettings, build_backend_with_env, default_models,
 };
-use gitkeeper_e2e::models::{Flavor, ModelDouble, ModelDoubleOptions, Step, count_tokens};
+use gitkeeper_e2e::models::{
+    CLAUDE, Flavor, ModelDouble, ModelDoubleOptions, QWEN_7B, QWEN_14B, Step, count_tokens,
+};
+use gitkeeper_e2e::net::ClosedPort;
 use serde_json::{Value, json};
 
-const QWEN_7B: &str = "qwen2.5-coder:7b";
-const QWEN_14B: &str = "qwen2.5-coder:14b";
-const CLAUDE: &str = "claude-sonnet-4-5";
 const DEEPSEEK: &str = "deepseek-chat";
 const ANTHROPIC_KEY: &str = "sk-ant-api03-test-key-0123456789";
 const OPENAI_KEY: &str = "sk-test-deepseek-key-0123456789";
@@ -472,9 +472,8 @@ async fn unknown_ollama_model_says_to_pull_it() {
 
 #[tokio::test]
 async fn connection_refused_says_to_start_ollama() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    let closed = ClosedPort::reserve();
+    let addr = closed.addr();
     let mut s = settings(BackendKind::Ollama, QWEN_7B, &format!("http://{addr}"));
     s.max_retries = 1;
     let err = backend("local-small", &s)

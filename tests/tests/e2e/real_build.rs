@@ -11,10 +11,8 @@ use std::time::Duration;
 use gitkeeper_e2e::bot::BotProcess;
 use gitkeeper_e2e::models::Step;
 use gitkeeper_e2e::world::{
-    GREET_FIXED, ISSUE, OWNER, REPO, World, comment, config_toml, good_answer, labeled,
+    BRANCH, GREET_FIXED, ISSUE, OWNER, REPO, World, comment, config_toml, good_answer, labeled,
 };
-
-const BRANCH: &str = "gitkeeper/7-fix-the-greeting-punctuation-in-src";
 
 const PACKAGE_JSON: &str = r#"{
   "name": "shop",

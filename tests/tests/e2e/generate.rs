@@ -19,16 +19,10 @@ use gitkeeper_bot::route::{
     LadderSettings, Route, RouteSettings, TaskInput, ValidationLevel, route,
 };
 use gitkeeper_bot::validate::EditsValidator;
-use gitkeeper_e2e::models::{ModelDouble, Step};
+use gitkeeper_e2e::models::{CLAUDE, ModelDouble, QWEN_7B, QWEN_14B, Step};
+use gitkeeper_e2e::world::{GREET, GREET_FIXED, good_answer};
 
-const QWEN_7B: &str = "qwen2.5-coder:7b";
-const QWEN_14B: &str = "qwen2.5-coder:14b";
-const CLAUDE: &str = "claude-sonnet-4-5";
 const ANTHROPIC_KEY: &str = "sk-ant-api03-generate-test-key";
-
-const GREET: &str = "export function greet(name: string): string {\n  return `Hello ${name}`;\n}\n";
-const GREET_FIXED: &str =
-    "export function greet(name: string): string {\n  return `Hello, ${name}!`;\n}\n";
 
 /// A small TypeScript repository.
 fn repo() -> tempfile::TempDir {
@@ -45,10 +39,6 @@ fn repo() -> tempfile::TempDir {
     write("tsconfig.json", r#"{"compilerOptions":{"strict":true}}"#);
     write("src/greet.ts", GREET);
     dir
-}
-
-fn good_answer() -> String {
-    format!("FILE: src/greet.ts\n```ts\n{GREET_FIXED}```\n")
 }
 
 fn search_replace(search: &str) -> String {

@@ -7,11 +7,9 @@
 
 use gitkeeper_e2e::models::Step;
 use gitkeeper_e2e::world::{
-    GREET, GREET_FIXED, ISSUE, OWNER, REPO, World, breaking_answer, comment, good_answer, labeled,
-    settled,
+    BRANCH, GREET, GREET_FIXED, ISSUE, OWNER, REPO, World, breaking_answer, comment, good_answer,
+    labeled, settled,
 };
-
-const BRANCH: &str = "gitkeeper/7-fix-the-greeting-punctuation-in-src";
 
 #[tokio::test]
 async fn a_labelled_issue_becomes_a_validated_pull_request() {

@@ -10,6 +10,7 @@ use gitkeeper_bot::checkout::{Checkout, CheckoutError, Checkouts, Want, clean_st
 use gitkeeper_bot::ids::{IssueNumber, JobId, RepoId};
 use gitkeeper_bot::intent::RepoRef;
 use gitkeeper_e2e::github::{Failure, GithubDouble, GithubDoubleOptions};
+use gitkeeper_e2e::net::ClosedPort;
 use secrecy::SecretString;
 
 const INSTALLATION: u64 = 7;
@@ -596,10 +597,8 @@ async fn stale_job_dirs_are_cleaned() {
 #[tokio::test]
 async fn an_unreachable_server_is_a_transient_network_error() {
     // A port nothing listens on.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = ClosedPort::reserve();
+    let port = closed.addr().port();
     let data = tempfile::tempdir().unwrap();
     let checkouts = Checkouts::new(data.path(), &format!("http://127.0.0.1:{port}/")).unwrap();
 

@@ -10,6 +10,7 @@ use gitkeeper_bot::models::{ChatMessage, CompletionRequest, ErrorKind, ModelBack
 use gitkeeper_bot::queue::GenerationState;
 use gitkeeper_e2e::bot::fresh_postgres_url;
 use gitkeeper_e2e::models::{ModelDouble, Step};
+use gitkeeper_e2e::net::ClosedPort;
 use gitkeeper_e2e::runner::{
     RunnerOptions, RunnerProcess, RunnerRig, finish, runner_settings, start_rig, wait_for_calls,
 };
@@ -306,10 +307,8 @@ async fn doctor_names_the_fix_for_each_failure_and_measures_speed() {
     ollama.push(Step::reply("fn add(a: i32, b: i32) -> i32 { a + b }").usage(30, 16));
     let mut options = RunnerOptions::new(&s.bot.url(), &s.token("mac"), &ollama.url());
     // LM Studio is not running: nothing listens on this port.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let lm_studio = ClosedPort::reserve();
+    let closed = lm_studio.addr();
     options
         .backends
         .push(("openai".into(), format!("http://{closed}")));

@@ -1,0 +1,18 @@
+//! The end-to-end tests, one binary with a module per area (as gitoxide's
+//! `tests/<crate>/main.rs` and zero2prod's `tests/api/main.rs`): the bot and
+//! the doubles are linked once, not once per area. Run one area with
+//! `cargo nextest run -p gitkeeper-e2e --test e2e <area>::`.
+//!
+//! Never put test helpers here: what two areas share lives in the
+//! `gitkeeper_e2e` library (`tests/src`).
+
+mod api_conformance;
+mod checkout;
+mod foundation;
+mod generate;
+mod github_double;
+mod models;
+mod pipeline;
+mod publish;
+mod real_build;
+mod runner;
