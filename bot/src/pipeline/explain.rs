@@ -15,7 +15,8 @@ use crate::github::Installation;
 use crate::intent::Target;
 use crate::models::CompletionRequest;
 use crate::prompts::ExplainPrompt;
-use crate::queue::{Attempt, AttemptOutcome, AttemptRole, Job, now_ms};
+use crate::queue::{Job, now_ms};
+use crate::trail::{Attempt, AttemptOutcome, AttemptRole};
 
 /// Characters of diff a model is shown at most.
 const MAX_DIFF_CHARS: usize = 60_000;

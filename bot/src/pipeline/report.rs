@@ -9,8 +9,8 @@ use super::for_comment;
 use crate::generate::{CheckerVerdict, Generation};
 use crate::prompts::{PrDescription, PrDescriptionAttempt, PromptError, Prompts};
 use crate::publish::one_line;
-use crate::queue::AttemptRole;
 use crate::route::Route;
+use crate::trail::AttemptRole;
 use crate::validate::ValidationReport;
 
 /// Characters of one check's output kept in the PR description.

@@ -33,10 +33,10 @@ use crate::publish::{
     commit_updates, marked_issue, open_or_update, update_branch, updates_from_applied,
     updates_from_work_dir,
 };
-use crate::queue::worker::CANCELLED_BY_REQUEST;
-use crate::queue::{AttemptOutcome, AttemptRole, Job, now_ms};
+use crate::queue::{CANCELLED_BY_REQUEST, Job, now_ms};
 use crate::route::{Route, TaskType, ValidationLevel};
 use crate::task::{TaskRun, TaskSpec, run_task};
+use crate::trail::{AttemptOutcome, AttemptRole};
 use crate::validate::ValidationReport;
 use gitkeeper::edits::AppliedEdits;
 

@@ -62,7 +62,6 @@ mod postgres;
 mod records;
 pub mod runners;
 mod sqlite;
-pub mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,14 +70,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DeliveryId, InstallationId, JobId};
-use crate::ingress::events::InstallationChange;
-use crate::intent::Intent;
+use crate::intent::{InstallationChange, Intent};
 
 pub use postgres::PostgresStore;
-pub use records::{
-    Attempt, AttemptOutcome, AttemptRole, PullOutcome, PullStat, TaskOutcome, TaskRecord,
-    TrailStore,
-};
+pub use records::TrailStore;
 pub use runners::{GenerationRecord, GenerationState, RunnerStore};
 pub use sqlite::SqliteStore;
 
@@ -176,6 +171,9 @@ pub enum Accepted {
     Stored(Option<JobId>),
 }
 
+/// What `finish` records for a job a maintainer stopped.
+pub const CANCELLED_BY_REQUEST: &str = "cancelled by /gitkeeper cancel";
+
 /// How a worker ends its run of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finish {
@@ -221,6 +219,12 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("job store holds data this version cannot read: {0}")]
     Corrupt(String),
+}
+
+impl From<crate::trail::UnknownName> for StoreError {
+    fn from(unknown: crate::trail::UnknownName) -> Self {
+        StoreError::Corrupt(unknown.to_string())
+    }
 }
 
 /// The queue and the records around it (runners and their generation
