@@ -1,17 +1,164 @@
-//! The attempt trail in the store: every model call of a job ([`Attempt`])
-//! and one [`TaskRecord`] per job (the values are [`crate::trail`]'s). Stored by
-//! both backends with the same SQL (`$N` placeholders read the same in
-//! SQLite and PostgreSQL). Never stores prompts or answers: only their
-//! hash, counts, cost and a trimmed error summary.
+//! The attempt trail in the job store: each job's [`Attempt`]s, its
+//! [`TaskRecord`] and how the bot's pull requests ended. The values are
+//! [`crate::trail`]'s; this file is how they are stored (the same `$N` SQL
+//! on every [`Dialect`]).
+//!
+//! Must never: store prompts or answers (only their hash, counts, cost and a
+//! trimmed error summary), or decide what goes into a record (`generate/`
+//! does).
 
+use async_trait::async_trait;
 use gitkeeper::edits::EditFormat;
+use sqlx::{ColumnIndex, Encode, Executor, Type};
 
-use super::StoreError;
+use super::sql::{SqlStore, Value};
+use super::{Dialect, StoreError};
 use crate::ids::JobId;
-use crate::trail::TaskType;
-pub(super) use crate::trail::{Attempt, PullOutcome, PullStat, TaskRecord};
+use crate::trail::{Attempt, PullOutcome, PullStat, TaskRecord, TaskType};
 
-pub(super) fn format_str(format: EditFormat) -> &'static str {
+/// The attempt trail of the job store (every `JobStore` is one).
+#[async_trait]
+pub trait TrailStore: Send + Sync {
+    /// Append one attempt to a job's trail.
+    async fn record_attempt(
+        &self,
+        job: JobId,
+        repo: &str,
+        attempt: &Attempt,
+    ) -> Result<(), StoreError>;
+    /// A job's attempts, in the order they were recorded.
+    async fn attempts(&self, job: JobId) -> Result<Vec<Attempt>, StoreError>;
+    /// Store the job's task record, replacing an earlier run's.
+    async fn record_task(&self, job: JobId, task: &TaskRecord, now: i64) -> Result<(), StoreError>;
+    async fn task_record(&self, job: JobId) -> Result<Option<TaskRecord>, StoreError>;
+    /// USD that `repo`'s attempts cost since `since` (ms), for the daily budget.
+    async fn spent_since(&self, repo: &str, since: i64) -> Result<f64, StoreError>;
+    /// Record how a Gitkeeper pull request ended (a later close replaces an earlier one).
+    async fn record_pull_outcome(&self, outcome: &PullOutcome, now: i64) -> Result<(), StoreError>;
+    /// Merge rate and revision rounds by the model that wrote the change and the task type.
+    async fn pull_stats(&self) -> Result<Vec<PullStat>, StoreError>;
+}
+
+#[async_trait]
+impl<D: Dialect> TrailStore for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'r> &'r str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
+    i64: Value<D>,
+    f64: Value<D>,
+    bool: Value<D>,
+    String: Value<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+{
+    async fn record_attempt(&self, job: JobId, repo: &str, a: &Attempt) -> Result<(), StoreError> {
+        sqlx::query(INSERT_ATTEMPT)
+            .bind(job.0)
+            .bind(repo)
+            .bind(i64::from(a.seq))
+            .bind(i64::from(a.tier))
+            .bind(a.role.as_str())
+            .bind(&a.model)
+            .bind(&a.served_model)
+            .bind(format_str(a.edit_format))
+            .bind(&a.prompt_sha256)
+            .bind(i64::from(a.prompt_tokens))
+            .bind(i64::from(a.completion_tokens))
+            .bind(a.usage_estimated)
+            .bind(a.cost_usd)
+            .bind(to_i64(a.latency_ms))
+            .bind(a.outcome.as_str())
+            .bind(a.error.as_deref())
+            .bind(a.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn attempts(&self, job: JobId) -> Result<Vec<Attempt>, StoreError> {
+        let rows: Vec<AttemptRow> = sqlx::query_as(SELECT_ATTEMPTS)
+            .bind(job.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(Attempt::try_from).collect()
+    }
+
+    async fn record_task(&self, job: JobId, t: &TaskRecord, now: i64) -> Result<(), StoreError> {
+        sqlx::query(UPSERT_TASK)
+            .bind(job.0)
+            .bind(&t.task_id)
+            .bind(&t.repo)
+            .bind(t.task_type.as_str())
+            .bind(&t.description)
+            .bind(i64::from(t.complexity))
+            .bind(t.worker.as_deref())
+            .bind(t.checker.as_deref())
+            .bind(t.outcome.as_str())
+            .bind(i64::from(t.attempts))
+            .bind(i64::from(t.escalations))
+            .bind(&t.validation_method)
+            .bind(to_i64(t.latency_ms))
+            .bind(to_i64(t.tokens_in))
+            .bind(to_i64(t.tokens_out))
+            .bind(t.cost_usd)
+            .bind(t.prompt_sha256.as_deref())
+            .bind(t.created_at)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn task_record(&self, job: JobId) -> Result<Option<TaskRecord>, StoreError> {
+        let row: Option<TaskRow> = sqlx::query_as(SELECT_TASK)
+            .bind(job.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(TaskRecord::try_from).transpose()
+    }
+
+    async fn record_pull_outcome(&self, o: &PullOutcome, now: i64) -> Result<(), StoreError> {
+        sqlx::query(UPSERT_PULL_OUTCOME)
+            .bind(&o.repo)
+            .bind(to_i64(o.pull_number))
+            .bind(o.merged)
+            .bind(&o.pull_key)
+            .bind(&o.issue_key)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn pull_stats(&self) -> Result<Vec<PullStat>, StoreError> {
+        let rows: Vec<(String, String, i64, i64, f64)> =
+            sqlx::query_as(PULL_STATS).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(worker, task_type, pulls, merged, avg_revision_rounds)| PullStat {
+                    worker,
+                    task_type,
+                    pulls,
+                    merged,
+                    avg_revision_rounds,
+                },
+            )
+            .collect())
+    }
+
+    async fn spent_since(&self, repo: &str, since: i64) -> Result<f64, StoreError> {
+        let (spent,): (f64,) = sqlx::query_as(SPENT_SINCE)
+            .bind(repo)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(spent)
+    }
+}
+
+fn format_str(format: EditFormat) -> &'static str {
     match format {
         EditFormat::SearchReplace => "search_replace",
         EditFormat::WholeFile => "whole_file",
@@ -33,7 +180,7 @@ fn parse_task_type(s: &str) -> Result<TaskType, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("unknown task type {s:?}")))
 }
 
-pub(super) fn to_i64<T: TryInto<i64>>(v: T) -> i64 {
+fn to_i64<T: TryInto<i64>>(v: T) -> i64 {
     v.try_into().unwrap_or(i64::MAX)
 }
 
@@ -42,7 +189,7 @@ fn from_i64<T: TryFrom<i64> + Default>(v: i64) -> T {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct AttemptRow {
+struct AttemptRow {
     seq: i64,
     tier: i64,
     role: String,
@@ -84,7 +231,7 @@ impl TryFrom<AttemptRow> for Attempt {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct TaskRow {
+struct TaskRow {
     task_id: String,
     repo: String,
     task_type: String,
@@ -129,166 +276,10 @@ impl TryFrom<TaskRow> for TaskRecord {
     }
 }
 
-pub(super) const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, outcome, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
-pub(super) const SELECT_ATTEMPTS: &str = "SELECT seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, outcome, error, created_at FROM attempts WHERE job_id = $1 ORDER BY id";
-pub(super) const UPSERT_TASK: &str = "INSERT INTO task_records (job_id, task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (job_id) DO UPDATE SET task_id = excluded.task_id, repo = excluded.repo, task_type = excluded.task_type, description = excluded.description, complexity = excluded.complexity, worker = excluded.worker, checker = excluded.checker, outcome = excluded.outcome, attempts = excluded.attempts, escalations = excluded.escalations, validation_method = excluded.validation_method, latency_ms = excluded.latency_ms, tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, cost_usd = excluded.cost_usd, prompt_sha256 = excluded.prompt_sha256, updated_at = excluded.updated_at";
-pub(super) const SELECT_TASK: &str = "SELECT task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at FROM task_records WHERE job_id = $1";
-pub(super) const UPSERT_PULL_OUTCOME: &str = "INSERT INTO pull_outcomes (repo, pull_number, merged, revision_rounds, task_job_id, closed_at) VALUES ($1, $2, $3, (SELECT COUNT(*) FROM task_records t JOIN jobs j ON j.id = t.job_id WHERE j.target_key = $4), (SELECT MAX(t.job_id) FROM task_records t JOIN jobs j ON j.id = t.job_id WHERE (j.target_key = $5 OR j.target_key = $4) AND t.outcome = 'pass'), $6) ON CONFLICT (repo, pull_number) DO UPDATE SET merged = excluded.merged, revision_rounds = excluded.revision_rounds, task_job_id = excluded.task_job_id, closed_at = excluded.closed_at";
-pub(super) const PULL_STATS: &str = "SELECT COALESCE(t.worker, ''), t.task_type, COUNT(*), SUM(CASE WHEN p.merged THEN 1 ELSE 0 END), CAST(AVG(p.revision_rounds) AS DOUBLE PRECISION) FROM pull_outcomes p JOIN task_records t ON t.job_id = p.task_job_id GROUP BY t.worker, t.task_type ORDER BY 1, 2";
-pub(super) const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) FROM attempts WHERE repo = $1 AND created_at >= $2";
-
-/// The attempt trail of the job store (every `JobStore` is one).
-#[async_trait::async_trait]
-pub trait TrailStore: Send + Sync {
-    /// Append one attempt to a job's trail.
-    async fn record_attempt(
-        &self,
-        job: JobId,
-        repo: &str,
-        attempt: &Attempt,
-    ) -> Result<(), StoreError>;
-    /// A job's attempts, in the order they were recorded.
-    async fn attempts(&self, job: JobId) -> Result<Vec<Attempt>, StoreError>;
-    /// Store the job's task record, replacing an earlier run's.
-    async fn record_task(&self, job: JobId, task: &TaskRecord, now: i64) -> Result<(), StoreError>;
-    async fn task_record(&self, job: JobId) -> Result<Option<TaskRecord>, StoreError>;
-    /// USD that `repo`'s attempts cost since `since` (ms), for the daily budget.
-    async fn spent_since(&self, repo: &str, since: i64) -> Result<f64, StoreError>;
-    /// Record how a Gitkeeper pull request ended (a later close replaces an earlier one).
-    async fn record_pull_outcome(&self, outcome: &PullOutcome, now: i64) -> Result<(), StoreError>;
-    /// Merge rate and revision rounds by the model that wrote the change and the task type.
-    async fn pull_stats(&self) -> Result<Vec<PullStat>, StoreError>;
-}
-
-/// [`TrailStore`] for a store with a `pool`: the same text for both backends.
-macro_rules! record_methods {
-    ($store:ty) => {
-        #[async_trait::async_trait]
-        impl records::TrailStore for $store {
-            async fn record_attempt(
-                &self,
-                job: JobId,
-                repo: &str,
-                a: &records::Attempt,
-            ) -> Result<(), StoreError> {
-                sqlx::query(records::INSERT_ATTEMPT)
-                    .bind(job.0)
-                    .bind(repo)
-                    .bind(i64::from(a.seq))
-                    .bind(i64::from(a.tier))
-                    .bind(a.role.as_str())
-                    .bind(&a.model)
-                    .bind(&a.served_model)
-                    .bind(records::format_str(a.edit_format))
-                    .bind(&a.prompt_sha256)
-                    .bind(i64::from(a.prompt_tokens))
-                    .bind(i64::from(a.completion_tokens))
-                    .bind(a.usage_estimated)
-                    .bind(a.cost_usd)
-                    .bind(records::to_i64(a.latency_ms))
-                    .bind(a.outcome.as_str())
-                    .bind(a.error.as_deref())
-                    .bind(a.created_at)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn attempts(&self, job: JobId) -> Result<Vec<records::Attempt>, StoreError> {
-                let rows: Vec<records::AttemptRow> = sqlx::query_as(records::SELECT_ATTEMPTS)
-                    .bind(job.0)
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.into_iter().map(records::Attempt::try_from).collect()
-            }
-
-            async fn record_task(
-                &self,
-                job: JobId,
-                t: &records::TaskRecord,
-                now: i64,
-            ) -> Result<(), StoreError> {
-                sqlx::query(records::UPSERT_TASK)
-                    .bind(job.0)
-                    .bind(&t.task_id)
-                    .bind(&t.repo)
-                    .bind(t.task_type.as_str())
-                    .bind(&t.description)
-                    .bind(i64::from(t.complexity))
-                    .bind(t.worker.as_deref())
-                    .bind(t.checker.as_deref())
-                    .bind(t.outcome.as_str())
-                    .bind(i64::from(t.attempts))
-                    .bind(i64::from(t.escalations))
-                    .bind(&t.validation_method)
-                    .bind(records::to_i64(t.latency_ms))
-                    .bind(records::to_i64(t.tokens_in))
-                    .bind(records::to_i64(t.tokens_out))
-                    .bind(t.cost_usd)
-                    .bind(t.prompt_sha256.as_deref())
-                    .bind(t.created_at)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn task_record(
-                &self,
-                job: JobId,
-            ) -> Result<Option<records::TaskRecord>, StoreError> {
-                let row: Option<records::TaskRow> = sqlx::query_as(records::SELECT_TASK)
-                    .bind(job.0)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(records::TaskRecord::try_from).transpose()
-            }
-
-            async fn record_pull_outcome(
-                &self,
-                o: &records::PullOutcome,
-                now: i64,
-            ) -> Result<(), StoreError> {
-                sqlx::query(records::UPSERT_PULL_OUTCOME)
-                    .bind(&o.repo)
-                    .bind(records::to_i64(o.pull_number))
-                    .bind(o.merged)
-                    .bind(&o.pull_key)
-                    .bind(&o.issue_key)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn pull_stats(&self) -> Result<Vec<records::PullStat>, StoreError> {
-                let rows: Vec<(String, String, i64, i64, f64)> =
-                    sqlx::query_as(records::PULL_STATS)
-                        .fetch_all(&self.pool)
-                        .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(worker, task_type, pulls, merged, avg_revision_rounds)| {
-                        records::PullStat {
-                            worker,
-                            task_type,
-                            pulls,
-                            merged,
-                            avg_revision_rounds,
-                        }
-                    })
-                    .collect())
-            }
-
-            async fn spent_since(&self, repo: &str, since: i64) -> Result<f64, StoreError> {
-                let (spent,): (f64,) = sqlx::query_as(records::SPENT_SINCE)
-                    .bind(repo)
-                    .bind(since)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(spent)
-            }
-        }
-    };
-}
-pub(super) use record_methods;
+const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, outcome, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+const SELECT_ATTEMPTS: &str = "SELECT seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, outcome, error, created_at FROM attempts WHERE job_id = $1 ORDER BY id";
+const UPSERT_TASK: &str = "INSERT INTO task_records (job_id, task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (job_id) DO UPDATE SET task_id = excluded.task_id, repo = excluded.repo, task_type = excluded.task_type, description = excluded.description, complexity = excluded.complexity, worker = excluded.worker, checker = excluded.checker, outcome = excluded.outcome, attempts = excluded.attempts, escalations = excluded.escalations, validation_method = excluded.validation_method, latency_ms = excluded.latency_ms, tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, cost_usd = excluded.cost_usd, prompt_sha256 = excluded.prompt_sha256, updated_at = excluded.updated_at";
+const SELECT_TASK: &str = "SELECT task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at FROM task_records WHERE job_id = $1";
+const UPSERT_PULL_OUTCOME: &str = "INSERT INTO pull_outcomes (repo, pull_number, merged, revision_rounds, task_job_id, closed_at) VALUES ($1, $2, $3, (SELECT COUNT(*) FROM task_records t JOIN jobs j ON j.id = t.job_id WHERE j.target_key = $4), (SELECT MAX(t.job_id) FROM task_records t JOIN jobs j ON j.id = t.job_id WHERE (j.target_key = $5 OR j.target_key = $4) AND t.outcome = 'pass'), $6) ON CONFLICT (repo, pull_number) DO UPDATE SET merged = excluded.merged, revision_rounds = excluded.revision_rounds, task_job_id = excluded.task_job_id, closed_at = excluded.closed_at";
+const PULL_STATS: &str = "SELECT COALESCE(t.worker, ''), t.task_type, COUNT(*), SUM(CASE WHEN p.merged THEN 1 ELSE 0 END), CAST(AVG(p.revision_rounds) AS DOUBLE PRECISION) FROM pull_outcomes p JOIN task_records t ON t.job_id = p.task_job_id GROUP BY t.worker, t.task_type ORDER BY 1, 2";
+const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) FROM attempts WHERE repo = $1 AND created_at >= $2";
