@@ -211,6 +211,9 @@ pub(super) struct GenerationRow {
     pub updated_at: i64,
 }
 
+/// Queue again what runner `$1` holds (`$2` now).
+const REQUEUE_HELD: &str = "UPDATE generation_requests SET state = 'queued', runner = NULL, updated_at = $2 WHERE state = 'claimed' AND runner = $1";
+
 /// The columns in `GenerationRow` order.
 const GENERATION_COLUMNS: &str =
     "id, payload, state, runner, attempts, result, error, created_at, updated_at";
@@ -334,7 +337,7 @@ where
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE generation_requests SET state = 'queued', runner = NULL, updated_at = $2 WHERE state = 'claimed' AND runner = $1")
+        sqlx::query(REQUEUE_HELD)
             .bind(name)
             .bind(now)
             .execute(&mut *tx)
@@ -388,7 +391,7 @@ where
                 .execute(&mut *tx)
                 .await?;
         }
-        let requeued = sqlx::query("UPDATE generation_requests SET state = 'queued', runner = NULL, updated_at = $2 WHERE state = 'claimed' AND runner = $1")
+        let requeued = sqlx::query(REQUEUE_HELD)
             .bind(name)
             .bind(now)
             .execute(&mut *tx)
