@@ -187,3 +187,12 @@ impl Intent {
         }
     }
 }
+
+/// An installation event the store records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallationChange {
+    pub id: InstallationId,
+    pub account: String,
+    pub removed: bool,
+    pub suspended: bool,
+}

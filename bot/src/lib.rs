@@ -22,4 +22,6 @@ pub mod solve;
 pub mod task;
 pub mod telemetry;
 pub mod tls;
+pub mod trail;
 pub mod validate;
+pub mod worker;

@@ -12,8 +12,9 @@ use crate::github::GithubApp;
 use crate::ingress::{self, Ingress};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
-use crate::queue::{self, worker::WorkerPool};
+use crate::queue;
 use crate::runner_api;
+use crate::worker::WorkerPool;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

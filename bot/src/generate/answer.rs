@@ -9,8 +9,8 @@ use gitkeeper::edits::{AppliedEdits, ParsedEdits, PathPolicy, apply_edits, parse
 
 use super::workdir::{RevertError, revert};
 use crate::models::Completion;
-use crate::queue::AttemptOutcome;
 use crate::route::ValidationLevel;
+use crate::trail::AttemptOutcome;
 use crate::validate::{ValidationReport, Validator};
 
 /// Most error texts fed back at once, and most characters each.

@@ -36,8 +36,9 @@ use crate::models::{Completion, CompletionRequest, ModelSettings};
 use crate::prompts::{
     CheckerPrompt, GenerationPrompt, Prompt, PromptError, Prompts, RetryPrompt, RevisePrompt,
 };
-use crate::queue::{Attempt, AttemptOutcome, AttemptRole, now_ms};
+use crate::queue::now_ms;
 use crate::route::{Route, RouteSettings, RouteTier};
+use crate::trail::{Attempt, AttemptOutcome, AttemptRole};
 use crate::validate::{ValidationReport, Validator};
 use answer::{Judged, judge};
 

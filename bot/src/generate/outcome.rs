@@ -7,8 +7,9 @@ use std::time::Duration;
 use gitkeeper::edits::AppliedEdits;
 
 use super::CheckerVerdict;
-use crate::queue::{Attempt, AttemptOutcome, AttemptRole, TaskOutcome, TaskRecord, now_ms};
+use crate::queue::now_ms;
 use crate::route::Route;
+use crate::trail::{Attempt, AttemptOutcome, AttemptRole, TaskOutcome, TaskRecord};
 use crate::validate::ValidationReport;
 
 /// How the loop ended.

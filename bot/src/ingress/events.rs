@@ -6,7 +6,9 @@ use serde::Deserialize;
 use crate::config::TriggerSettings;
 use crate::ids::{CommentId, InstallationId, IssueNumber, RepoId, ReviewId};
 use crate::ingress::command;
-use crate::intent::{CLARIFICATION_LABEL, Intent, RepoRef, ReviseScope, Sender, Target};
+use crate::intent::{
+    CLARIFICATION_LABEL, InstallationChange, Intent, RepoRef, ReviseScope, Sender, Target,
+};
 use crate::markers::marked_issue;
 
 /// Branches the bot writes to start with this; review comments elsewhere are not for us.
@@ -25,15 +27,6 @@ pub enum Parsed {
     Ping,
     /// Nothing to do; the reason is logged and counted.
     Ignored(&'static str),
-}
-
-/// An installation event the store records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstallationChange {
-    pub id: InstallationId,
-    pub account: String,
-    pub removed: bool,
-    pub suspended: bool,
 }
 
 /// A closed pull request of the bot's, for the outcome statistics.

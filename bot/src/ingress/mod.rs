@@ -181,7 +181,7 @@ async fn webhook(State(state): State<Ingress>, headers: HeaderMap, body: Bytes) 
             store_answer(&state, &event, &delivery_id, result.map(|s| (s, None)))
         }
         Parsed::PullClosed(closed) => {
-            let outcome = crate::queue::PullOutcome {
+            let outcome = crate::trail::PullOutcome {
                 repo: closed.repo.full_name(),
                 pull_number: closed.pull.0,
                 merged: closed.merged,
@@ -212,8 +212,8 @@ async fn webhook(State(state): State<Ingress>, headers: HeaderMap, body: Bytes) 
 
 /// What a delivery that queues no job records.
 enum Record {
-    Installation(crate::ingress::events::InstallationChange),
-    Outcome(crate::queue::PullOutcome),
+    Installation(crate::intent::InstallationChange),
+    Outcome(crate::trail::PullOutcome),
 }
 
 /// Record `record`, then remember `delivery`. Both records are upserts, so

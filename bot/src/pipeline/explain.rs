@@ -16,7 +16,8 @@ use crate::markers::for_comment;
 use crate::models::CompletionRequest;
 use crate::prompts::ExplainPrompt;
 use crate::publish::issue_of;
-use crate::queue::{Attempt, AttemptOutcome, AttemptRole, Job, now_ms};
+use crate::queue::{Job, now_ms};
+use crate::trail::{Attempt, AttemptOutcome, AttemptRole};
 
 /// Characters of diff a model is shown at most.
 const MAX_DIFF_CHARS: usize = 60_000;

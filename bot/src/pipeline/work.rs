@@ -21,8 +21,7 @@ use crate::intent::{RepoRef, Target, WORKING_LABEL, target_key};
 use crate::markers::for_comment;
 use crate::prompts::Prompts;
 use crate::publish::{issue_of, pull_diff};
-use crate::queue::worker::CANCELLED_BY_REQUEST;
-use crate::queue::{Job, now_ms};
+use crate::queue::{CANCELLED_BY_REQUEST, Job, now_ms};
 use crate::task::{TaskRun, TaskSpec, run_task};
 
 impl Pipeline {

@@ -7,7 +7,7 @@
 
 use crate::generate::Generation;
 use crate::ids::IssueNumber;
-use crate::queue::{AttemptOutcome, AttemptRole};
+use crate::trail::{AttemptOutcome, AttemptRole};
 use crate::route::TaskType;
 
 /// The trailer only the bot's commits carry; a branch whose head has it is the bot's.

@@ -14,8 +14,8 @@ use crate::generate::Generation;
 use crate::ids::IssueNumber;
 use crate::markers::for_comment;
 use crate::prompts::{PrDescription, PrDescriptionAttempt, PromptError, Prompts};
-use crate::queue::AttemptRole;
 use crate::route::Route;
+use crate::trail::AttemptRole;
 use crate::validate::ValidationReport;
 
 /// Characters of one check's output kept in the PR description.

@@ -1,68 +1,19 @@
 //! The durable job store: webhook deliveries (for dedupe), installations and
-//! jobs with leases. One trait, two implementations (SQLite by default,
-//! PostgreSQL for several replicas). A job is never run by two workers at once,
-//! and jobs for the same issue or PR run one at a time, in arrival order.
+//! jobs with leases, runners and their generation requests, and the attempt
+//! trail. One trait, one SQL implementation ([`SqlStore`]) over a small
+//! [`Dialect`]: SQLite by default, PostgreSQL for several replicas. A job is
+//! never run by two workers at once, and jobs for the same issue or PR run one
+//! at a time, in arrival order.
+//!
+//! Must never: import a stage of the job path (ingress, routing, the
+//! pipeline, generation, publishing). The queue is a leaf: it stores the
+//! values the other stages give it ([`Intent`], [`crate::trail`]) and nothing
+//! here knows what runs a job.
 
-/// The job columns in `JobRow` order, for `concat!` into static SQL.
-macro_rules! job_columns {
-    () => {
-        "id, target_key, kind, delivery_id, payload, state, attempts, lease_owner, lease_expires_at, last_error, created_at, updated_at"
-    };
-}
-
-/// Flag the running jobs of a target (`$1` now, `$2` key, `$3` the asking job).
-const FLAG_CANCEL: &str = "UPDATE jobs SET cancel_requested = TRUE, updated_at = $1 WHERE target_key = $2 AND id <> $3 AND state = 'running'";
-/// Cancel the jobs of a target that are not running yet (`$4` the reason).
-const CANCEL_PENDING: &str = "UPDATE jobs SET state = 'cancelled', last_error = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 WHERE target_key = $2 AND id <> $3 AND state IN ('queued', 'waiting')";
-const CANCEL_REQUESTED: &str = "SELECT cancel_requested FROM jobs WHERE id = $1";
-
-/// Free functions behind [`JobStore::request_cancel`] and
-/// [`JobStore::cancel_requested`] for a backend's pool type: the same SQL for both.
-macro_rules! cancel_functions {
-    ($pool:ty) => {
-        async fn request_cancel_in(
-            pool: &$pool,
-            target_key: &str,
-            except: JobId,
-            reason: &str,
-            now: i64,
-        ) -> Result<(u64, u64), StoreError> {
-            let mut tx = pool.begin().await?;
-            let flagged = sqlx::query(super::FLAG_CANCEL)
-                .bind(now)
-                .bind(target_key)
-                .bind(except.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            let cancelled = sqlx::query(super::CANCEL_PENDING)
-                .bind(now)
-                .bind(target_key)
-                .bind(except.0)
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
-            Ok((flagged, cancelled))
-        }
-
-        async fn cancel_requested_in(pool: &$pool, id: JobId) -> Result<bool, StoreError> {
-            let flag: Option<(bool,)> = sqlx::query_as(super::CANCEL_REQUESTED)
-                .bind(id.0)
-                .fetch_optional(pool)
-                .await?;
-            Ok(flag.is_some_and(|(f,)| f))
-        }
-    };
-}
-pub(crate) use cancel_functions;
-
-mod postgres;
+mod dialect;
 mod records;
-pub mod runners;
-mod sqlite;
-pub mod worker;
+mod runners;
+mod sql;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,16 +22,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DeliveryId, InstallationId, JobId};
-use crate::ingress::events::InstallationChange;
-use crate::intent::Intent;
+use crate::intent::{InstallationChange, Intent};
 
-pub use postgres::PostgresStore;
-pub use records::{
-    Attempt, AttemptOutcome, AttemptRole, PullOutcome, PullStat, TaskOutcome, TaskRecord,
-    TrailStore,
-};
+pub use dialect::{Affected, Dialect};
+pub use records::TrailStore;
 pub use runners::{GenerationRecord, GenerationState, RunnerStore};
-pub use sqlite::SqliteStore;
+pub use sql::{PostgresStore, SqlStore, SqliteStore};
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -176,6 +123,9 @@ pub enum Accepted {
     Stored(Option<JobId>),
 }
 
+/// What `finish` records for a job a maintainer stopped.
+pub const CANCELLED_BY_REQUEST: &str = "cancelled by /gitkeeper cancel";
+
 /// How a worker ends its run of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finish {
@@ -221,6 +171,12 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("job store holds data this version cannot read: {0}")]
     Corrupt(String),
+}
+
+impl From<crate::trail::UnknownName> for StoreError {
+    fn from(unknown: crate::trail::UnknownName) -> Self {
+        StoreError::Corrupt(unknown.to_string())
+    }
 }
 
 /// The queue and the records around it (runners and their generation
@@ -297,9 +253,9 @@ pub async fn open(
 ) -> Result<Arc<dyn JobStore>, StoreError> {
     let store: Arc<dyn JobStore> = if url.starts_with("postgres:") || url.starts_with("postgresql:")
     {
-        Arc::new(PostgresStore::connect(url, max_connections.unwrap_or(10)).await?)
+        Arc::new(PostgresStore::connect(url, max_connections).await?)
     } else {
-        Arc::new(SqliteStore::connect(url).await?)
+        Arc::new(SqliteStore::connect(url, max_connections).await?)
     };
     store.migrate().await?;
     Ok(store)
@@ -312,61 +268,6 @@ pub fn now_ms() -> i64 {
 
 fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// A row as both backends return it.
-#[derive(sqlx::FromRow)]
-struct JobRow {
-    id: i64,
-    target_key: String,
-    kind: String,
-    delivery_id: Option<String>,
-    payload: String,
-    state: String,
-    attempts: i64,
-    lease_owner: Option<String>,
-    lease_expires_at: Option<i64>,
-    last_error: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TryFrom<JobRow> for Job {
-    type Error = StoreError;
-    fn try_from(row: JobRow) -> Result<Job, StoreError> {
-        let intent = serde_json::from_str(&row.payload)
-            .map_err(|e| StoreError::Corrupt(format!("job {} payload: {e}", row.id)))?;
-        Ok(Job {
-            id: JobId(row.id),
-            target_key: row.target_key,
-            kind: row.kind,
-            delivery_id: row.delivery_id.map(DeliveryId),
-            intent,
-            state: row.state.parse()?,
-            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
-            lease_owner: row.lease_owner,
-            lease_expires_at: row.lease_expires_at,
-            last_error: row.last_error,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
-    }
-}
-
-/// The columns `finish` writes for each outcome: state, error, run_after delay.
-fn finish_columns(finish: &Finish) -> (JobState, Option<&str>, i64) {
-    match finish {
-        Finish::Succeeded => (JobState::Succeeded, None, 0),
-        Finish::Failed(e) => (JobState::Failed, Some(e), 0),
-        Finish::Cancelled(e) => (JobState::Cancelled, Some(e), 0),
-        Finish::Waiting(e) => (JobState::Waiting, Some(e), 0),
-        Finish::Retry { after, error } => (JobState::Queued, Some(error), duration_ms(*after)),
-    }
-}
-
-fn intent_json(intent: &Intent) -> Result<String, StoreError> {
-    serde_json::to_string(intent)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode intent: {e}")))
 }
 
 #[cfg(test)]

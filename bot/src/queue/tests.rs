@@ -3,6 +3,9 @@
 use super::*;
 use crate::ids::{CommentId, IssueNumber, RepoId};
 use crate::intent::{Command, RepoRef, Sender, Target};
+use crate::trail::{
+    Attempt, AttemptOutcome, AttemptRole, PullOutcome, PullStat, TaskOutcome, TaskRecord,
+};
 
 /// PostgreSQL used by the tests; `.ci/run` makes sure it is up.
 pub(crate) fn postgres_url() -> String {
@@ -404,7 +407,7 @@ async fn attempt_trail_and_task_record_round_trip() {
         let mut record = TaskRecord {
             task_id: "3f1c".into(),
             repo: "octo/app".into(),
-            task_type: crate::route::TaskType::Implement,
+            task_type: crate::trail::TaskType::Implement,
             description: "Add user authentication".into(),
             complexity: 5,
             worker: Some("cloud-claude".into()),
@@ -487,7 +490,7 @@ async fn spent_since_sums_one_repos_costs_from_a_time() {
     }
 }
 
-fn task(worker: &str, task_type: crate::route::TaskType, outcome: TaskOutcome) -> TaskRecord {
+fn task(worker: &str, task_type: crate::trail::TaskType, outcome: TaskOutcome) -> TaskRecord {
     TaskRecord {
         task_id: "t".into(),
         repo: "octo/app".into(),
@@ -511,7 +514,7 @@ fn task(worker: &str, task_type: crate::route::TaskType, outcome: TaskOutcome) -
 
 #[tokio::test]
 async fn pull_outcomes_count_revision_rounds_and_group_by_model_and_task_type() {
-    use crate::route::TaskType;
+    use crate::trail::TaskType;
     for (store, _dir) in stores().await {
         // Issue 7 → PR 8 by local-small, revised twice on the PR (one run failed).
         let wrote = job_for(&store, "d-w", 7).await;

@@ -5,40 +5,12 @@
 //! Pure: it reads only the values it is given.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use gitkeeper::context::{ContextPackage, Reason};
 use gitkeeper::sanitize::sanitize_untrusted;
 use serde::{Deserialize, Serialize};
 
-/// What kind of change a task asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskType {
-    Implement,
-    Fix,
-    Refactor,
-    Test,
-    Docs,
-}
-
-impl TaskType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskType::Implement => "implement",
-            TaskType::Fix => "fix",
-            TaskType::Refactor => "refactor",
-            TaskType::Test => "test",
-            TaskType::Docs => "docs",
-        }
-    }
-}
-
-impl fmt::Display for TaskType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::trail::TaskType;
 
 /// The task as the router sees it. Title and body are untrusted.
 #[derive(Debug, Clone, Default)]

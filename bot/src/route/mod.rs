@@ -13,7 +13,9 @@ use std::fmt;
 use gitkeeper::context::ContextPackage;
 use serde::{Deserialize, Serialize};
 
-pub use classify::{Classification, TaskInput, TaskType, classify};
+/// Routing classifies into the trail's task types (see [`crate::trail`]).
+pub use crate::trail::TaskType;
+pub use classify::{Classification, TaskInput, classify};
 pub use config::{
     LadderSettings, RouteConfigError, RouteSettings, TierSpec, ValidationLevel, default_ladders,
 };

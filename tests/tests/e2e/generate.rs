@@ -14,10 +14,10 @@ use gitkeeper_bot::generate::{GenerateInput, Generation, GenerationOutcome, Gene
 use gitkeeper_bot::models::{ChatMessage, Role};
 use gitkeeper_bot::models::{ModelEntry, ModelsSettings};
 use gitkeeper_bot::prompts::{Prompts, prompt_sha256};
-use gitkeeper_bot::queue::{AttemptOutcome, AttemptRole, TaskOutcome};
 use gitkeeper_bot::route::{
     LadderSettings, Route, RouteSettings, TaskInput, ValidationLevel, route,
 };
+use gitkeeper_bot::trail::{AttemptOutcome, AttemptRole, TaskOutcome};
 use gitkeeper_bot::validate::EditsValidator;
 use gitkeeper_e2e::models::{CLAUDE, ModelDouble, QWEN_7B, QWEN_14B, Step};
 use gitkeeper_e2e::world::{GREET, GREET_FIXED, good_answer};

@@ -2,6 +2,10 @@
 //! heartbeat, run the pipeline, and record how it ended. On shutdown they stop
 //! claiming, give running jobs a grace period, then release their leases so
 //! another process picks them up.
+//!
+//! Must never: run a job whose lease it lost, or record an outcome after
+//! another worker took the job over. It sits after the queue and drives the
+//! pipeline; the queue knows nothing of it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,13 +15,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{Finish, Job, JobState, JobStore, now_ms};
 use crate::config::WorkerSettings;
 use crate::metrics::Metrics;
 use crate::pipeline::{Outcome, Pipeline};
-
-/// What `finish` records for a job a maintainer stopped.
-pub const CANCELLED_BY_REQUEST: &str = "cancelled by /gitkeeper cancel";
+use crate::queue::{CANCELLED_BY_REQUEST, Finish, Job, JobState, JobStore, now_ms};
 
 /// Why a running job's token fired.
 #[derive(Debug, Default)]

@@ -1,0 +1,268 @@
+//! The attempt trail as plain data: every model call of a job ([`Attempt`]),
+//! one [`TaskRecord`] per job with the fields of seed 004's task log, and how
+//! the bot's pull requests ended ([`PullOutcome`], [`PullStat`]). `generate/`
+//! produces these values and the job store persists them.
+//!
+//! Must never: talk to a database or import a stage of the job path (it is a
+//! leaf that the queue, routing and generation all read), or hold prompts or
+//! answers (only their hash, counts, cost and a trimmed error summary).
+
+use std::fmt;
+use std::str::FromStr;
+
+use gitkeeper::edits::EditFormat;
+use serde::{Deserialize, Serialize};
+
+/// What kind of change a task asks for. Routing classifies a task into one;
+/// the task record keeps it, so it lives with the trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskType {
+    Implement,
+    Fix,
+    Refactor,
+    Test,
+    Docs,
+}
+
+impl TaskType {
+    pub const ALL: [TaskType; 5] = [
+        TaskType::Implement,
+        TaskType::Fix,
+        TaskType::Refactor,
+        TaskType::Test,
+        TaskType::Docs,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskType::Implement => "implement",
+            TaskType::Fix => "fix",
+            TaskType::Refactor => "refactor",
+            TaskType::Test => "test",
+            TaskType::Docs => "docs",
+        }
+    }
+}
+
+/// What one attempt's model call was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptRole {
+    /// A ladder tier producing edits.
+    Worker,
+    /// The local model answering for a paid tier that failed.
+    Fallback,
+    /// The checker model reviewing the final diff.
+    Checker,
+    /// A model explaining a pull request (`/gitkeeper explain`).
+    Explainer,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// Edits applied and validated (or the checker approved).
+    Passed,
+    /// The model call failed (down, misconfigured, too large).
+    ModelFailed,
+    /// The answer was cut off by max_tokens.
+    Truncated,
+    /// The answer was not in the edit format.
+    ParseFailed,
+    /// Edits were rejected (unsafe path, SEARCH not found, ...).
+    ApplyFailed,
+    /// Edits applied but validation failed.
+    ValidationFailed,
+    /// The checker's verdict was fail or below min_confidence.
+    CheckerRejected,
+    /// The model asked a question.
+    Clarification,
+    /// Not sent: the call could pass a budget cap.
+    SkippedBudget,
+}
+
+impl AttemptOutcome {
+    pub const ALL: [AttemptOutcome; 9] = [
+        AttemptOutcome::Passed,
+        AttemptOutcome::ModelFailed,
+        AttemptOutcome::Truncated,
+        AttemptOutcome::ParseFailed,
+        AttemptOutcome::ApplyFailed,
+        AttemptOutcome::ValidationFailed,
+        AttemptOutcome::CheckerRejected,
+        AttemptOutcome::Clarification,
+        AttemptOutcome::SkippedBudget,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Passed => "passed",
+            AttemptOutcome::ModelFailed => "model_failed",
+            AttemptOutcome::Truncated => "truncated",
+            AttemptOutcome::ParseFailed => "parse_failed",
+            AttemptOutcome::ApplyFailed => "apply_failed",
+            AttemptOutcome::ValidationFailed => "validation_failed",
+            AttemptOutcome::CheckerRejected => "checker_rejected",
+            AttemptOutcome::Clarification => "clarification",
+            AttemptOutcome::SkippedBudget => "skipped_budget",
+        }
+    }
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOutcome {
+    Pass,
+    /// Every tier ran out: manual review or a skip decision.
+    Fail,
+    Clarify,
+    /// Waiting for a maintainer's approval of a paid tier.
+    Parked,
+}
+
+impl TaskOutcome {
+    pub const ALL: [TaskOutcome; 4] = [
+        TaskOutcome::Pass,
+        TaskOutcome::Fail,
+        TaskOutcome::Clarify,
+        TaskOutcome::Parked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskOutcome::Pass => "pass",
+            TaskOutcome::Fail => "fail",
+            TaskOutcome::Clarify => "clarify",
+            TaskOutcome::Parked => "parked",
+        }
+    }
+}
+
+/// A stored name that is not one of a trail enum's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownName {
+    /// The enum that was read.
+    pub what: &'static str,
+    /// The text that named none of its values.
+    pub value: String,
+}
+
+macro_rules! str_enum {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $t {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                <$t>::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownName { what: stringify!($t), value: s.to_string() })
+            }
+        }
+    )*};
+}
+str_enum!(TaskType, AttemptOutcome, TaskOutcome);
+
+impl AttemptRole {
+    pub const ALL: [AttemptRole; 4] = [
+        AttemptRole::Worker,
+        AttemptRole::Fallback,
+        AttemptRole::Checker,
+        AttemptRole::Explainer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptRole::Worker => "worker",
+            AttemptRole::Fallback => "fallback",
+            AttemptRole::Checker => "checker",
+            AttemptRole::Explainer => "explainer",
+        }
+    }
+}
+str_enum!(AttemptRole);
+
+/// One model call of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1-based order within the job.
+    pub seq: u32,
+    /// 1-based tier of the route (the checker carries the tier it checked).
+    pub tier: u32,
+    pub role: AttemptRole,
+    /// The `[models.<name>]` entry.
+    pub model: String,
+    /// The model as the server named it (empty when no call was made).
+    pub served_model: String,
+    pub edit_format: EditFormat,
+    pub prompt_sha256: String,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub usage_estimated: bool,
+    pub cost_usd: f64,
+    pub latency_ms: u64,
+    pub outcome: AttemptOutcome,
+    /// What went wrong, trimmed.
+    pub error: Option<String>,
+    pub created_at: i64,
+}
+
+/// One job's task, as seed 004's task log has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub task_id: String,
+    /// `owner/name`.
+    pub repo: String,
+    pub task_type: TaskType,
+    /// The issue title, sanitized.
+    pub description: String,
+    pub complexity: u8,
+    /// The model whose answer was kept (or the last one tried).
+    pub worker: Option<String>,
+    pub checker: Option<String>,
+    pub outcome: TaskOutcome,
+    pub attempts: u32,
+    pub escalations: u32,
+    pub validation_method: String,
+    pub latency_ms: u64,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub cost_usd: f64,
+    /// The prompt of the kept answer (the commit trailer).
+    pub prompt_sha256: Option<String>,
+    pub created_at: i64,
+}
+
+/// How one of the bot's pull requests ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullOutcome {
+    /// `owner/name`.
+    pub repo: String,
+    pub pull_number: u64,
+    pub merged: bool,
+    /// The job key of the pull request (its revision rounds run there).
+    pub pull_key: String,
+    /// The job key of the issue it closes (where the task ran).
+    pub issue_key: String,
+}
+
+/// Outcomes of the pull requests one model wrote for one task type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullStat {
+    /// The `[models.<name>]` whose change was kept.
+    pub worker: String,
+    pub task_type: String,
+    pub pulls: i64,
+    pub merged: i64,
+    /// Model runs on the pull request after it opened (revise, reviews, redo), on average.
+    pub avg_revision_rounds: f64,
+}
