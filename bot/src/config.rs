@@ -327,16 +327,24 @@ impl RunnerSettings {
 
 /// A configuration that cannot be used; the message names the key and the fix.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file or the environment does not read as settings; the source
+    /// names the key.
     #[error(
         "invalid configuration: {0} (see gitkeeper.example.toml for every key and its default)"
     )]
-    Invalid(String),
+    Invalid(#[source] config::ConfigError),
+    /// The escalation ladders do not fit the configured models.
+    #[error(
+        "invalid configuration: {0} (see gitkeeper.example.toml for every key and its default)"
+    )]
+    Route(#[source] crate::route::RouteConfigError),
     #[error("invalid configuration: {key} = {value:?}: {fix}")]
     Key {
         key: &'static str,
@@ -386,10 +394,8 @@ impl Settings {
             )
             .add_source(environment)
             .build()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let mut settings: Settings = raw
-            .try_deserialize()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            .map_err(ConfigError::Invalid)?;
+        let mut settings: Settings = raw.try_deserialize().map_err(ConfigError::Invalid)?;
         settings.validate()?;
         settings.source_file = Some(path.to_path_buf());
         Ok(settings)
@@ -441,7 +447,7 @@ impl Settings {
         }
         self.route
             .validate(&self.models)
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            .map_err(ConfigError::Route)?;
         if self.runner.heartbeat_secs == 0
             || self.runner.heartbeat_secs >= self.runner.offline_after_secs
         {
@@ -776,8 +782,12 @@ mod tests {
             Path::new("/nonexistent.toml"),
             env(&[("GITKEEPER_WORKER__CONCURRENCY", "many")]),
         )
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+        // The key survives as the error's source, not only in its text.
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert!(matches!(err, ConfigError::Invalid(_)), "{err:?}");
+        assert!(source.is_some_and(|s| s.contains("concurrency")));
+        let err = err.to_string();
         assert!(err.contains("concurrency"), "{err}");
     }
 
@@ -851,9 +861,14 @@ mod tests {
             "[[route.ladder]]\nname = \"x\"\ntiers = [\"gpt-9\"]\n",
         )
         .unwrap();
-        let err = Settings::load_with_env(&path, env(&[]))
-            .unwrap_err()
-            .to_string();
+        let err = Settings::load_with_env(&path, env(&[])).unwrap_err();
+        let Some(source) = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<crate::route::RouteConfigError>())
+        else {
+            panic!("the route's own error is the source: {err:?}")
+        };
+        assert_eq!(source.key, "ladder[0] (x)");
+        let err = err.to_string();
         assert!(err.contains("[route] ladder[0] (x)"), "{err}");
         assert!(err.contains("`gpt-9`"), "{err}");
     }

@@ -18,6 +18,7 @@ use crate::worker::WorkerPool;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] queue::StoreError),

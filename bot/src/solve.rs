@@ -43,6 +43,7 @@ pub struct SolveReport {
 
 /// Why `solve` could not run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SolveError {
     #[error("{0} is not inside a git repository with a commit: run `git init` and commit first")]
     NotARepository(PathBuf),

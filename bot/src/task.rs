@@ -57,6 +57,7 @@ pub struct TaskRun {
 /// Why the task could not run (a model's failure is not this: it is an
 /// attempt in the generation's trail).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TaskError {
     #[error(transparent)]
     Context(#[from] gitkeeper::context::ContextError),
@@ -71,7 +72,24 @@ pub enum TaskError {
     #[error(transparent)]
     Generate(#[from] crate::generate::GenerateError),
     #[error("building the context package stopped unexpectedly: {0}")]
-    Interrupted(String),
+    Interrupted(#[source] tokio::task::JoinError),
+}
+
+impl TaskError {
+    /// True when running the task again later may succeed without anyone
+    /// changing anything: the repository could not be read for a reason that
+    /// passes (an interrupted or timed-out read), the work dir could not be
+    /// restored for such a reason, or the runtime was shutting down.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TaskError::Context(gitkeeper::context::ContextError::Unreadable { source, .. }) => {
+                crate::generate::io_is_transient(source)
+            }
+            TaskError::Generate(e) => e.is_transient(),
+            TaskError::Interrupted(e) => e.is_cancelled(),
+            _ => false,
+        }
+    }
 }
 
 /// Run `spec` in `work` with the models in `models`. `base_commit`, the
@@ -94,7 +112,7 @@ pub async fn run_task(
         };
         tokio::task::spawn_blocking(move || gitkeeper::context::build(&work, &text, &options))
             .await
-            .map_err(|e| TaskError::Interrupted(e.to_string()))??
+            .map_err(TaskError::Interrupted)??
     };
     let policy = PathPolicy::new(
         package

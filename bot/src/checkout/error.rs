@@ -7,6 +7,7 @@ use std::time::Duration;
 
 /// A checkout that could not be completed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckoutError {
     #[error(
         "the installation token was refused by {url}: is the App installed on {repo} with contents permission?"
@@ -92,7 +93,7 @@ pub enum CheckoutError {
         source: std::io::Error,
     },
     #[error("the checkout worker stopped unexpectedly: {0}")]
-    Worker(String),
+    Worker(#[source] tokio::task::JoinError),
 }
 
 impl CheckoutError {

@@ -229,7 +229,7 @@ async fn run_blocking<T: Send + 'static>(
     };
     match joined {
         Ok(result) => result.map_err(Some),
-        Err(e) => Err(Some(CheckoutError::Worker(e.to_string()))),
+        Err(e) => Err(Some(CheckoutError::Worker(e))),
     }
 }
 

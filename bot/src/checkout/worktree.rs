@@ -94,7 +94,7 @@ impl Checkout {
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || remove_dir(&dir))
             .await
-            .map_err(|e| CheckoutError::Worker(e.to_string()))?
+            .map_err(CheckoutError::Worker)?
     }
 }
 
@@ -239,5 +239,5 @@ pub async fn clean_stale_work_dirs(data_dir: &Path) -> Result<usize, CheckoutErr
         Ok(removed)
     })
     .await
-    .map_err(|e| CheckoutError::Worker(e.to_string()))?
+    .map_err(CheckoutError::Worker)?
 }

@@ -79,6 +79,7 @@ pub struct Revision<'a> {
 
 /// The loop could not go on (not a model's failure: those are attempts).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GenerateError {
     #[error(transparent)]
     Prompt(#[from] PromptError),
@@ -88,6 +89,24 @@ pub enum GenerateError {
         "the route names model `{0}`, which is not configured: add [models.{0}] to gitkeeper.toml"
     )]
     UnknownModel(String),
+}
+
+impl GenerateError {
+    /// True when the loop may go through if run again later: only a work
+    /// dir that could not be restored for a passing reason.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GenerateError::Revert(e) => io_is_transient(&e.source),
+            GenerateError::Prompt(_) | GenerateError::UnknownModel(_) => false,
+        }
+    }
+}
+
+/// True for I/O failures that pass by themselves (interrupted, timed out,
+/// busy for a moment), not for a missing, denied or full-disk one.
+pub(crate) fn io_is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), Interrupted | TimedOut | WouldBlock | ResourceBusy)
 }
 
 /// Runs the loop; one per process, shared by jobs.

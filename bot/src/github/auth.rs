@@ -44,8 +44,9 @@ impl AppCredentials {
         })?;
         let pem: Vec<u8> = match (&settings.private_key, &settings.private_key_path) {
             (Some(pem), _) => pem.expose_secret().as_bytes().to_vec(),
-            (None, Some(path)) => std::fs::read(path).map_err(|e| {
-                GithubError::Key(format!("cannot read {} ({e})", path.display()))
+            (None, Some(path)) => std::fs::read(path).map_err(|e| GithubError::Key {
+                what: format!("cannot read {}", path.display()),
+                source: Box::new(e),
             })?,
             (None, None) => {
                 return Err(GithubError::NotConfigured(
@@ -54,8 +55,10 @@ impl AppCredentials {
             }
         };
         // The parser's error never includes key material.
-        let key = EncodingKey::from_rsa_pem(&pem)
-            .map_err(|e| GithubError::Key(format!("not an RSA private key in PEM form ({e})")))?;
+        let key = EncodingKey::from_rsa_pem(&pem).map_err(|e| GithubError::Key {
+            what: "not an RSA private key in PEM form".into(),
+            source: Box::new(e),
+        })?;
         Ok(Self { app_id, key })
     }
 
@@ -63,7 +66,10 @@ impl AppCredentials {
     pub fn jwt(&self) -> Result<SecretString, GithubError> {
         octocrab::auth::create_jwt(AppId(self.app_id), &self.key)
             .map(SecretString::from)
-            .map_err(|e| GithubError::Key(format!("signing the App JWT failed ({e})")))
+            .map_err(|e| GithubError::Key {
+                what: "signing the App JWT failed".into(),
+                source: Box::new(e),
+            })
     }
 }
 

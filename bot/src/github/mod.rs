@@ -24,13 +24,19 @@ use http::{Method, StatusCode};
 
 /// A GitHub call that did not give the bot what it needed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum GithubError {
     #[error("GitHub App is not configured: {0}")]
     NotConfigured(String),
     #[error(
-        "cannot use the App private key: {0}. Download a new key from the App's settings page and point [github] private_key_path at it"
+        "cannot use the App private key: {what} ({source}). Download a new key from the App's settings page and point [github] private_key_path at it"
     )]
-    Key(String),
+    Key {
+        /// What was being done with the key.
+        what: String,
+        /// Why it failed (never key material).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(
         "cannot reach GitHub for {method} {path}: {message}. Check [github] api_url and the network"
     )]

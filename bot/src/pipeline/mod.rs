@@ -39,6 +39,7 @@ pub enum Outcome {
 
 /// A job that could not be completed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PipelineError {
     #[error(transparent)]
     Github(#[from] GithubError),
@@ -61,8 +62,9 @@ impl PipelineError {
             PipelineError::Github(e) => e.is_transient(),
             PipelineError::Checkout(e) => e.is_transient(),
             PipelineError::Publish(e) => e.is_transient(),
-            PipelineError::Store(_) => true,
-            _ => false,
+            PipelineError::Store(e) => e.is_transient(),
+            PipelineError::Task(e) => e.is_transient(),
+            PipelineError::Prompt(_) => false,
         }
     }
 }
@@ -435,6 +437,45 @@ fn review_request(body: &str, comments: &[crate::github::ReviewComment]) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn retry_decisions_read_each_error_itself() {
+        // A task stopped by a runtime shutdown runs again later; a panic does not.
+        let stopped = tokio::spawn(std::future::pending::<()>());
+        stopped.abort();
+        let cancelled = stopped.await.expect_err("aborted task");
+        assert!(PipelineError::from(crate::task::TaskError::Interrupted(cancelled)).is_transient());
+        let panicked = tokio::spawn(async { panic!("boom") })
+            .await
+            .expect_err("panicked task");
+        assert!(!PipelineError::from(crate::task::TaskError::Interrupted(panicked)).is_transient());
+
+        // A repository read that timed out passes; one that was denied does not.
+        let unreadable = |kind| {
+            crate::task::TaskError::Context(gitkeeper::context::ContextError::Unreadable {
+                path: "/work".into(),
+                source: std::io::Error::from(kind),
+            })
+        };
+        assert!(PipelineError::from(unreadable(std::io::ErrorKind::TimedOut)).is_transient());
+        assert!(
+            !PipelineError::from(unreadable(std::io::ErrorKind::PermissionDenied)).is_transient()
+        );
+
+        // The store: a failed query may pass, data it cannot read will not.
+        assert!(PipelineError::from(StoreError::Query(sqlx::Error::PoolTimedOut)).is_transient());
+        assert!(
+            !PipelineError::from(StoreError::Corrupt("unknown job state".into())).is_transient()
+        );
+        let bad_json = serde_json::from_str::<u8>("x").expect_err("not a number");
+        let decode = StoreError::Decode {
+            what: "job 7 payload".into(),
+            source: bad_json,
+        };
+        assert!(decode.to_string().contains("job 7 payload"));
+        assert!(std::error::Error::source(&decode).is_some());
+        assert!(!PipelineError::from(decode).is_transient());
+    }
 
     #[test]
     fn a_review_becomes_one_request_with_every_line_comment() {

@@ -120,6 +120,7 @@ impl Default for PromptSettings {
 
 /// A template that cannot be read or rendered; the message names the file and line.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PromptError {
     #[error(
         "[prompts] dir {} is not a directory: create it, or remove the key to use the built-in prompts",

@@ -7,8 +7,8 @@
 
 use crate::generate::Generation;
 use crate::ids::IssueNumber;
-use crate::trail::{AttemptOutcome, AttemptRole};
 use crate::route::TaskType;
+use crate::trail::{AttemptOutcome, AttemptRole};
 
 /// The trailer only the bot's commits carry; a branch whose head has it is the bot's.
 const PROMPT_TRAILER: &str = "Gitkeeper-Prompt-SHA256";

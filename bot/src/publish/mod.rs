@@ -44,6 +44,7 @@ use crate::intent::RepoRef;
 
 /// Why publishing did not happen.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PublishError {
     #[error(transparent)]
     Github(#[from] GithubError),

@@ -151,6 +151,7 @@ pub struct InstallationRow {
 
 /// Something went wrong talking to the job store.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     #[error(
         "cannot open the job store at {url}: {source}. Check [database] url in gitkeeper.toml (or GITKEEPER_DATABASE__URL) and that the database server is running"
@@ -171,6 +172,27 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("job store holds data this version cannot read: {0}")]
     Corrupt(String),
+    #[error("job store holds data this version cannot read: {what}: {source}")]
+    Decode {
+        /// What was being read, e.g. `job 7 payload`.
+        what: String,
+        source: serde_json::Error,
+    },
+    #[error("job store cannot encode {what}: {source}")]
+    Encode {
+        /// What was being written, e.g. `intent`.
+        what: String,
+        source: serde_json::Error,
+    },
+}
+
+impl StoreError {
+    /// True when the same call may succeed later (the database was
+    /// unreachable or a query failed); false for what a retry cannot change
+    /// (data this version cannot read, a failed migration, a bad data dir).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Connect { .. } | StoreError::Query(_))
+    }
 }
 
 impl From<crate::trail::UnknownName> for StoreError {

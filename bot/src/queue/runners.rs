@@ -186,15 +186,20 @@ pub(super) struct StoredInfo {
 }
 
 pub(super) fn encode<T: Serialize>(what: &str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode {what}: {e}")))
+    serde_json::to_string(value).map_err(|source| StoreError::Encode {
+        what: what.into(),
+        source,
+    })
 }
 
 pub(super) fn decode<T: serde::de::DeserializeOwned>(
     what: &str,
     text: &str,
 ) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+    serde_json::from_str(text).map_err(|source| StoreError::Decode {
+        what: what.into(),
+        source,
+    })
 }
 
 /// A `generation_requests` row as both backends return it.

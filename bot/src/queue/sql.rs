@@ -352,8 +352,10 @@ struct JobRow {
 impl TryFrom<JobRow> for Job {
     type Error = StoreError;
     fn try_from(row: JobRow) -> Result<Job, StoreError> {
-        let intent = serde_json::from_str(&row.payload)
-            .map_err(|e| StoreError::Corrupt(format!("job {} payload: {e}", row.id)))?;
+        let intent = serde_json::from_str(&row.payload).map_err(|source| StoreError::Decode {
+            what: format!("job {} payload", row.id),
+            source,
+        })?;
         Ok(Job {
             id: JobId(row.id),
             target_key: row.target_key,
@@ -383,6 +385,8 @@ fn finish_columns(finish: &Finish) -> (JobState, Option<&str>, i64) {
 }
 
 fn intent_json(intent: &Intent) -> Result<String, StoreError> {
-    serde_json::to_string(intent)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode intent: {e}")))
+    serde_json::to_string(intent).map_err(|source| StoreError::Encode {
+        what: "intent".into(),
+        source,
+    })
 }

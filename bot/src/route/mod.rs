@@ -95,6 +95,7 @@ impl fmt::Display for Route {
 
 /// Why no route could be chosen.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RouteError {
     #[error(
         "no [[route.ladder]] matches a {task_type} task of complexity {complexity} (~{files} files, ~{lines} lines): add a ladder without conditions at the end of the matrix"

@@ -44,6 +44,7 @@ const TEMP_PREFIX: &str = ".tmp-";
 
 /// Why the cache could not be used; the caller logs it and runs the commands.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CacheError {
     #[error(
         "cannot {doing} {path}: {source}; check that the data dir ([data] dir) is writable, or delete {path} so the cache starts afresh"

@@ -61,6 +61,7 @@ impl CommandOutcome {
 
 /// Why a command could not be run at all.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SandboxError {
     #[error("the command is empty: give the program to run")]
     EmptyCommand,
