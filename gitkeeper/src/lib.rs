@@ -4,5 +4,8 @@
 
 pub mod context;
 pub mod edits;
+mod io_error;
 pub mod sanitize;
 pub mod validate;
+
+pub use io_error::SharedIoError;

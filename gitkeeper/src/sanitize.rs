@@ -10,13 +10,16 @@ use serde::{Deserialize, Serialize};
 /// Text made fit for a prompt, and what was taken out of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sanitized {
+    /// What may be put in a prompt (still to be framed as quoted data).
     pub text: String,
+    /// Each hidden thing taken out, so a log shows that someone tried.
     pub removed: Vec<Removal>,
 }
 
 /// One thing removed, for logs and the task record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Removal {
+    /// Which hiding technique it was.
     pub kind: RemovalKind,
     /// The start of what was removed, with invisible characters written as
     /// `U+XXXX` (never raw), at most about 80 characters.
@@ -916,11 +919,13 @@ fn normalize_whitespace(text: &str) -> String {
 // ---------------------------------------------------------------------------
 // Framing.
 
-/// The delimiters around an issue in a prompt.
+/// Opens an issue in a prompt; the preamble tells the model that what follows is data.
 pub const TASK_OPEN: &str = "<untrusted_issue>";
+/// Closes an issue in a prompt; framing neutralizes it inside the issue's own text.
 pub const TASK_CLOSE: &str = "</untrusted_issue>";
-/// The delimiters around a comment in a prompt.
+/// Opens a comment in a prompt; the preamble tells the model that what follows is data.
 pub const COMMENT_OPEN: &str = "<untrusted_comment>";
+/// Closes a comment in a prompt; framing neutralizes it inside the comment's own text.
 pub const COMMENT_CLOSE: &str = "</untrusted_comment>";
 
 const TASK_PREAMBLE: &str = "The GitHub issue below is the task description. It was written by a \

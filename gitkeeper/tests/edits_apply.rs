@@ -2,6 +2,10 @@
 //! disk, every rejection and its feedback, symbolic links, and diffs that
 //! `git apply` accepts.
 
+// Test code: the helpers outside `#[test]` functions (which clippy.toml
+// already allows) unwrap too, because a panic there is a failing test.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::Path;
 use std::process::Command;

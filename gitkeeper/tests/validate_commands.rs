@@ -514,3 +514,21 @@ fn an_unknown_context_key_is_an_error_naming_the_file() {
     assert!(text.contains(".github/gitkeeper.yml"), "{text}");
     assert!(text.contains("doc_path"), "{text}");
 }
+
+#[test]
+fn a_missing_work_dir_keeps_its_io_error_as_the_source() {
+    let dir = repo(&[("README.md", "x\n")]);
+    let missing = dir.path().join("not-there");
+    let err = plan_commands(&missing).unwrap_err();
+    let source = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<gitkeeper::SharedIoError>())
+        .expect("the I/O error is the source");
+    assert_eq!(source.io().kind(), std::io::ErrorKind::NotFound);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot read work directory {}: {source}; check that the checkout exists",
+            missing.display()
+        )
+    );
+}

@@ -115,15 +115,17 @@ pub struct Manifest {
 }
 
 /// Why package.json could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ManifestError {
     /// Not valid JSON.
-    #[error("{path} is not valid JSON: {reason}; fix it so dependencies can be checked")]
+    #[error("{path} is not valid JSON: {source}; fix it so dependencies can be checked")]
     Syntax {
         /// Repository-relative path.
         path: String,
-        /// The parser's message.
-        reason: String,
+        /// The parser's error, with line and column.
+        #[source]
+        source: serde_json::Error,
     },
     /// Valid JSON but not an object.
     #[error("{path} must contain a JSON object at the top level")]
@@ -137,10 +139,10 @@ impl Manifest {
     /// Parses package.json text (lock files are not looked at).
     pub fn parse(path: &str, text: &str) -> Result<Self, ManifestError> {
         let value: Value =
-            serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+            serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|source| {
                 ManifestError::Syntax {
                     path: path.to_string(),
-                    reason: e.to_string(),
+                    source,
                 }
             })?;
         let Value::Object(obj) = value else {
@@ -431,6 +433,23 @@ mod tests {
             Manifest::parse("package.json", "[1]"),
             Err(ManifestError::NotAnObject { .. })
         ));
+    }
+
+    #[test]
+    fn a_syntax_error_keeps_the_parsers_error_and_its_position() {
+        let Err(err) = Manifest::parse("package.json", "{\n  \"name\": ,\n}") else {
+            panic!("invalid JSON parsed");
+        };
+        let source = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<serde_json::Error>())
+            .expect("the serde_json error is the source");
+        assert_eq!((source.line(), source.column()), (2, 11));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "package.json is not valid JSON: {source}; fix it so dependencies can be checked"
+            )
+        );
     }
 
     mod properties {

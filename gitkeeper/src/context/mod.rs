@@ -178,6 +178,7 @@ pub struct RankedFile {
 
 /// Why no package could be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ContextError {
     /// The repository path is not a directory.
     #[error("{path} is not a directory: pass the root of a checked-out repository")]

@@ -7,6 +7,8 @@ use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use crate::SharedIoError;
+
 /// Bytes inspected for a NUL byte to decide that a file is binary.
 const BINARY_SNIFF_BYTES: usize = 8000;
 
@@ -22,7 +24,7 @@ pub(crate) enum Skip {
     /// Contains NUL bytes.
     Binary,
     /// An I/O error other than not-found.
-    Io(String),
+    Io(SharedIoError),
 }
 
 impl Skip {
@@ -107,7 +109,7 @@ fn io_skip(err: std::io::Error) -> Skip {
     if err.kind() == std::io::ErrorKind::NotFound {
         Skip::Missing
     } else {
-        Skip::Io(err.to_string())
+        Skip::Io(err.into())
     }
 }
 

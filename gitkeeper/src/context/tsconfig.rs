@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::imports::{join, parent_dir};
 use super::read::{RepoRoot, Skip};
+use crate::SharedIoError;
 
 /// Deepest `extends` chain followed.
 const MAX_EXTENDS_DEPTH: usize = 8;
@@ -45,6 +46,7 @@ pub struct TsConfig {
 
 /// Why a tsconfig could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
 pub enum TsConfigError {
     /// The file is missing or unreadable.
     #[error("cannot read {path}: {reason}")]
@@ -53,6 +55,10 @@ pub enum TsConfigError {
         path: String,
         /// What went wrong.
         reason: String,
+        /// The I/O error, when the reason is one (not kept when serialized).
+        #[source]
+        #[serde(skip)]
+        source: Option<SharedIoError>,
     },
     /// The file is not JSON-with-comments.
     #[error("{path} is not valid JSON (comments and trailing commas are fine): {reason}")]
@@ -75,6 +81,7 @@ pub fn load_tsconfig(repo_dir: &Path, rel_path: &str) -> Result<TsConfig, TsConf
     let root = RepoRoot::new(repo_dir).map_err(|e| TsConfigError::Read {
         path: rel_path.to_string(),
         reason: e.to_string(),
+        source: Some(e.into()),
     })?;
     load(&root, rel_path)
 }
@@ -223,18 +230,23 @@ pub(crate) fn load(root: &RepoRoot, rel: &str) -> Result<TsConfig, TsConfigError
 }
 
 fn read_object(root: &RepoRoot, rel: &str) -> Result<Map<String, Value>, TsConfigError> {
-    let text = root
-        .read_text(rel, MAX_TSCONFIG_BYTES)
-        .map_err(|skip| TsConfigError::Read {
+    let text = root.read_text(rel, MAX_TSCONFIG_BYTES).map_err(|skip| {
+        let (reason, source) = match skip {
+            Skip::Missing => ("no such file".to_string(), None),
+            Skip::Outside => ("it points outside the repository".to_string(), None),
+            Skip::TooLarge(n) => (
+                format!("{n} bytes is over the {MAX_TSCONFIG_BYTES} byte cap"),
+                None,
+            ),
+            Skip::Binary => ("it is binary".to_string(), None),
+            Skip::Io(e) => (e.to_string(), Some(e)),
+        };
+        TsConfigError::Read {
             path: rel.to_string(),
-            reason: match skip {
-                Skip::Missing => "no such file".to_string(),
-                Skip::Outside => "it points outside the repository".to_string(),
-                Skip::TooLarge(n) => format!("{n} bytes is over the {MAX_TSCONFIG_BYTES} byte cap"),
-                Skip::Binary => "it is binary".to_string(),
-                Skip::Io(e) => e,
-            },
-        })?;
+            reason,
+            source,
+        }
+    })?;
     match parse_jsonc(&text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(TsConfigError::Syntax {

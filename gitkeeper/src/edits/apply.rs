@@ -31,6 +31,7 @@ impl AppliedEdits {
         Diff::from_changes(&self.changes)
     }
 
+    /// True when the edits changed nothing (all were no-ops), so there is nothing to commit.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
@@ -53,13 +54,16 @@ pub struct FileChange {
 /// Why one edit was not applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RejectionReason {
+    /// The path fails the path policy (outside the repository, `.git/`, protected, …).
     UnsafePath(PathProblem),
     /// SEARCH matched nowhere; the most similar lines start here (1-based).
     SearchNotFound {
+        /// Where the model should look instead, if anything was similar.
         closest_line: Option<usize>,
     },
     /// SEARCH matched several places (their 1-based first lines).
     SearchAmbiguous {
+        /// The first line of each match.
         lines: Vec<usize>,
     },
     /// SEARCH was empty but the file has content.
@@ -68,10 +72,12 @@ pub enum RejectionReason {
     FileMissing,
     /// A rename's target exists already.
     TargetExists {
+        /// The normalized target path, so the model can pick another one.
         target: String,
     },
     /// The file is not UTF-8 text.
     NotText,
+    /// The file exists but reading it failed; the I/O error as the model is told it.
     Unreadable(String),
 }
 
@@ -101,6 +107,7 @@ pub struct EditRejection {
     pub edit: usize,
     /// The path as the model wrote it.
     pub path: String,
+    /// Why, as data for callers that count or classify rejections.
     pub reason: RejectionReason,
     /// What went wrong and how to fix it, addressed to the model.
     pub feedback: String,
@@ -108,28 +115,37 @@ pub struct EditRejection {
 
 /// Why nothing was written.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ApplyError {
+    /// Some edits could not be applied: the model's fault, fed back for a retry.
     #[error("{} edit(s) rejected, nothing was written; first: edit {} (`{}`): {}",
         .0.len(),
         .0.first().map_or(0, |r| r.edit),
         .0.first().map_or("", |r| r.path.as_str()),
         .0.first().map_or(String::new(), |r| r.reason.to_string()))]
     Rejected(Vec<EditRejection>),
+    /// The work directory itself is unusable: the checkout's fault, not the model's.
     #[error("the work directory {} cannot be used: {source}", root.display())]
     WorkDir {
+        /// The directory as given.
         root: PathBuf,
+        /// Why it could not be resolved.
         #[source]
         source: io::Error,
     },
+    /// Writing failed after every edit had applied in memory.
     #[error("writing {path} failed: {source}; {}", if *rolled_back {
         "the files written before it were restored"
     } else {
         "restoring the files written before it failed too: the work directory is inconsistent, discard it"
     })]
     Write {
+        /// The repository-relative file whose write failed.
         path: String,
+        /// The write's I/O error.
         #[source]
         source: io::Error,
+        /// Whether the files written before it were restored; if not, discard the work directory.
         rolled_back: bool,
     },
 }

@@ -13,9 +13,13 @@ use super::apply::FileChange;
 /// A unified diff with its totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diff {
+    /// The patch itself, ready for `git apply` or a fenced block in a comment.
     pub text: String,
+    /// Files the patch touches (a rename counts as one).
     pub files_changed: usize,
+    /// Lines added, for the `+N` summary.
     pub insertions: usize,
+    /// Lines removed, for the `-N` summary.
     pub deletions: usize,
 }
 

@@ -26,6 +26,7 @@ use super::parse::{self, Directive, LineKind, Marker};
 pub struct Edit {
     /// Path relative to the repository root, as written by the model.
     pub path: String,
+    /// What happens to the file at `path`.
     pub kind: EditKind,
 }
 
@@ -35,13 +36,24 @@ pub struct Edit {
 pub enum EditKind {
     /// Replace the one place where `search` occurs with `replace`. An empty
     /// `search` creates a file that does not exist yet.
-    Replace { search: String, replace: String },
+    Replace {
+        /// The lines to find, exactly once (whitespace drift is tolerated).
+        search: String,
+        /// The lines that take their place.
+        replace: String,
+    },
     /// Create the file, or overwrite it, with `content`.
-    WholeFile { content: String },
+    WholeFile {
+        /// The file's complete new text.
+        content: String,
+    },
     /// Remove the file.
     Delete,
     /// Move the file to `to`, which must not exist.
-    Rename { to: String },
+    Rename {
+        /// The new path, relative to the repository root as the model wrote it.
+        to: String,
+    },
 }
 
 /// All edits of one model answer, in the order they were given (order matters:
@@ -51,14 +63,17 @@ pub enum EditKind {
 pub struct Edits(pub Vec<Edit>);
 
 impl Edits {
+    /// How many edit blocks the answer had (a renamed file counts once).
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// True when the answer proposed no change at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The edits in answer order, which is the order they must be applied in.
     pub fn iter(&self) -> std::slice::Iter<'_, Edit> {
         self.0.iter()
     }
@@ -229,10 +244,13 @@ pub const WHOLE_FILE_DOC: &str = concat!(
 /// to the same value.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("edit {index} for `{path}` cannot be written in the edit format: {reason}")]
+#[non_exhaustive]
 pub struct RenderError {
     /// 1-based position of the edit.
     pub index: usize,
+    /// The edit's path, so the caller can say which file cannot be rendered.
     pub path: String,
+    /// What in the edit the grammar cannot express (a line that looks like a marker, a path that cannot stand alone).
     pub reason: String,
 }
 

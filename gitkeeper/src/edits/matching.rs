@@ -30,7 +30,9 @@ impl fmt::Display for MatchStrategy {
 /// The file content after one SEARCH/REPLACE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replaced {
+    /// The whole file with the replacement made.
     pub text: String,
+    /// How tolerant the match had to be, reported so drift can be measured.
     pub strategy: MatchStrategy,
     /// 1-based line where the match started.
     pub line: usize,
@@ -41,9 +43,11 @@ pub struct Replaced {
 pub struct Closest {
     /// 1-based, inclusive.
     pub first_line: usize,
+    /// 1-based, inclusive end of the similar region.
     pub last_line: usize,
     /// 0.0 (nothing alike) to 1.0 (identical but for whitespace).
     pub similarity: f32,
+    /// Those lines as the file holds them, to show the model what is really there.
     pub text: String,
 }
 
@@ -52,11 +56,14 @@ pub struct Closest {
 pub enum MatchFailure {
     /// SEARCH holds no non-blank line.
     EmptySearch,
+    /// SEARCH occurs nowhere, even allowing whitespace and indentation drift.
     NotFound {
+        /// The most similar lines, if any are alike at all, to point the model at.
         closest: Option<Closest>,
     },
     /// 1-based first lines of every match.
     Ambiguous {
+        /// Where each match starts; the model must add context to pick one.
         lines: Vec<usize>,
     },
 }

@@ -13,22 +13,27 @@ use super::format::{Edit, EditKind, Edits};
 /// What a model answered: edits, or a question it needs answered first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParsedEdits {
+    /// The model proposed these changes and asked nothing.
     Edits(Edits),
     /// The model wrote `CLARIFICATION_NEEDED: <question>`. Any edits given
     /// alongside are kept, but the question wins: the job should ask it.
     ClarificationNeeded {
+        /// The question to put to the author, as the model wrote it.
         question: String,
+        /// Edits the answer held besides the question (usually none).
         edits: Edits,
     },
 }
 
 impl ParsedEdits {
+    /// The proposed edits whatever the answer was (empty for a bare question).
     pub fn edits(&self) -> &Edits {
         match self {
             ParsedEdits::Edits(edits) | ParsedEdits::ClarificationNeeded { edits, .. } => edits,
         }
     }
 
+    /// The clarification question, when the model asked one instead of finishing.
     pub fn question(&self) -> Option<&str> {
         match self {
             ParsedEdits::Edits(_) => None,
@@ -51,13 +56,16 @@ pub struct ParseOptions {
 pub struct ParseProblem {
     /// 1-based line number in the answer.
     pub line: usize,
+    /// What is wrong and how to write it, addressed to the model.
     pub message: String,
 }
 
 /// Why an answer yields no usable edits; [`ParseError::feedback`] is the
 /// text to send back to the model.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ParseError {
+    /// The answer is prose or bare code: nothing says which file to change.
     #[error(
         "the answer holds no edit blocks; the model must answer in the edit format (FORMAT_DOC)"
     )]
@@ -65,11 +73,15 @@ pub enum ParseError {
         /// A code block that had no file path, if there was one.
         unnamed_code_block_line: Option<usize>,
     },
+    /// Some blocks are cut off or lack a path; nothing is applied from a partly broken answer.
     #[error("the answer has {} malformed edit block(s), first at line {}: {}",
         problems.len(),
         problems.first().map_or(0, |p| p.line),
         problems.first().map_or("", |p| p.message.as_str()))]
-    Malformed { problems: Vec<ParseProblem> },
+    Malformed {
+        /// Every broken block, in answer order, so one retry can fix them all.
+        problems: Vec<ParseProblem>,
+    },
 }
 
 impl ParseError {

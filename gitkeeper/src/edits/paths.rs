@@ -45,44 +45,72 @@ impl Default for PathPolicy {
     "protected path pattern `{pattern}` is not a valid glob ({source}); fix it in the repository's \
      protected paths setting"
 )]
+#[non_exhaustive]
 pub struct PolicyError {
+    /// The pattern as configured, so the user can find it in the setting.
     pub pattern: String,
+    /// The glob parser's error, with the position in the pattern.
     #[source]
     pub source: globset::Error,
 }
 
 /// Why a path may not be edited. The messages are written for the model.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum PathProblem {
+    /// Nothing but whitespace or separators.
     #[error("the path is empty")]
     Empty,
+    /// A character that hides what the path really is (the code point).
     #[error("the path contains the invisible or control character U+{0:04X}")]
     InvalidCharacter(u32),
+    /// Starts at `/`, a drive letter or `~`.
     #[error(
         "the path is absolute; use a path relative to the repository root, like `src/index.ts`"
     )]
     Absolute,
+    /// Would climb out of the repository.
     #[error("the path contains `..`; paths must stay inside the repository")]
     ParentComponent,
+    /// Git's own data; editing it could rewrite history or hooks.
     #[error("the path is inside `.git/`, which is never edited")]
     GitDir,
+    /// Ends in `/` or is an existing directory.
     #[error("the path names a folder, not a file")]
     NotAFile,
+    /// A parent component is an existing file (the repository-relative prefix).
     #[error("`{0}` is a file, so nothing can be inside it")]
     NotADirectory(String),
+    /// A protected-path pattern of the repository covers it.
     #[error(
         "the path is protected by the repository configuration (pattern `{pattern}`); leave it \
          unchanged and do the task without editing it"
     )]
-    Protected { pattern: String },
+    Protected {
+        /// The pattern as configured, so the model knows what to leave alone.
+        pattern: String,
+    },
+    /// A symbolic link on the way leads out of the work directory.
     #[error("`{link}` is a symbolic link that leads outside the repository")]
-    EscapesRoot { link: String },
+    EscapesRoot {
+        /// The repository-relative link.
+        link: String,
+    },
+    /// A symbolic link on the way is dangling, so where it leads cannot be checked.
     #[error("`{link}` is a symbolic link to something that does not exist")]
-    BrokenSymlink { link: String },
+    BrokenSymlink {
+        /// The repository-relative link.
+        link: String,
+    },
+    /// A link where none is allowed (the caller refuses links).
     #[error(
         "`{link}` is a symbolic link (made by a repository command?); nothing is read or written through it"
     )]
-    Link { link: String },
+    Link {
+        /// The repository-relative link.
+        link: String,
+    },
+    /// The disk could not be asked; the I/O error as the model is told it.
     #[error("the path cannot be checked: {0}")]
     Io(String),
 }
@@ -162,6 +190,7 @@ impl PathPolicy {
         })
     }
 
+    /// The patterns as configured, in order, for showing a user or a model what is protected.
     pub fn patterns(&self) -> &[String] {
         &self.patterns
     }

@@ -7,7 +7,7 @@
 //! never runs anything.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::config::{self, CONFIG_PATH, ConfigError, ConfiguredCommand, ValidateConfig};
+use crate::SharedIoError;
 use crate::context::manifest::{self, ManagerSource, Manifest, PackageManager};
 use crate::context::read::{RepoRoot, Skip};
 
@@ -337,20 +338,32 @@ impl CommandPlan {
     }
 }
 
-/// Why the commands could not be worked out.
+/// Why the commands could not be worked out. `Clone` (the I/O error is
+/// shared) because a validator reports the same failure on every attempt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CommandsError {
     /// The repository configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The work directory cannot be read.
-    #[error("cannot read work directory {dir}: {reason}; check that the checkout exists")]
+    #[error("cannot read work directory {dir}: {source}; check that the checkout exists")]
     WorkDir {
         /// The directory.
         dir: String,
-        /// Why.
-        reason: String,
+        /// Why it could not be opened (missing, not a directory, no permission).
+        #[source]
+        source: SharedIoError,
     },
+}
+
+impl CommandsError {
+    fn work_dir(work_dir: &Path, source: io::Error) -> Self {
+        CommandsError::WorkDir {
+            dir: work_dir.display().to_string(),
+            source: source.into(),
+        }
+    }
 }
 
 /// Largest manifest (package.json, pyproject.toml, Makefile) read.
@@ -374,10 +387,7 @@ const HASHED_LOCK_FILES: &[&str] = &[
 /// `work_dir`: `.github/gitkeeper.yml` when it has `validate.checks`,
 /// detection otherwise.
 pub fn plan_commands(work_dir: &Path) -> Result<CommandPlan, CommandsError> {
-    let root = RepoRoot::new(work_dir).map_err(|e| CommandsError::WorkDir {
-        dir: work_dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let root = RepoRoot::new(work_dir).map_err(|e| CommandsError::work_dir(work_dir, e))?;
     let config = load_config(&root)?;
     let lock_files = hash_lock_files(&root);
     let Some(cfg) = config else {
@@ -422,10 +432,7 @@ pub fn plan_commands(work_dir: &Path) -> Result<CommandPlan, CommandsError> {
 
 /// Reads `.github/gitkeeper.yml`; `Ok(None)` when absent or without `validate:`.
 pub fn load_config_file(work_dir: &Path) -> Result<Option<ValidateConfig>, CommandsError> {
-    let root = RepoRoot::new(work_dir).map_err(|e| CommandsError::WorkDir {
-        dir: work_dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let root = RepoRoot::new(work_dir).map_err(|e| CommandsError::work_dir(work_dir, e))?;
     Ok(load_config(&root)?)
 }
 
@@ -436,10 +443,7 @@ pub fn repo_context_options(
     work_dir: &Path,
     options: crate::context::ContextOptions,
 ) -> Result<crate::context::ContextOptions, CommandsError> {
-    let root = RepoRoot::new(work_dir).map_err(|e| CommandsError::WorkDir {
-        dir: work_dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let root = RepoRoot::new(work_dir).map_err(|e| CommandsError::work_dir(work_dir, e))?;
     match read_config_text(&root)? {
         Some((path, text)) => Ok(match config::parse_context_config(path, &text)? {
             Some(context) => context.apply(options),
@@ -477,6 +481,10 @@ fn read_config_text(root: &RepoRoot) -> Result<Option<(&'static str, String)>, C
                 return Err(ConfigError::Unreadable {
                     file: path.to_string(),
                     reason: other.describe(),
+                    source: match other {
+                        Skip::Io(e) => Some(e),
+                        _ => None,
+                    },
                 });
             }
         }

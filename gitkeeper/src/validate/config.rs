@@ -12,6 +12,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::commands::Stage;
+use crate::SharedIoError;
 
 /// Where the repository configuration lives.
 pub const CONFIG_PATH: &str = ".github/gitkeeper.yml";
@@ -21,6 +22,7 @@ pub(crate) const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 
 /// Why `.github/gitkeeper.yml` could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// Not YAML, or YAML of the wrong shape.
     #[error(
@@ -55,6 +57,10 @@ pub enum ConfigError {
         file: String,
         /// Why.
         reason: String,
+        /// The I/O error, when the reason is one (not kept when serialized).
+        #[source]
+        #[serde(skip)]
+        source: Option<SharedIoError>,
     },
 }
 

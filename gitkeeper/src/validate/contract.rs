@@ -53,6 +53,7 @@ pub struct Contract {
 #[error(
     "cannot read work directory {dir}: {source}; check that the checkout exists and is readable"
 )]
+#[non_exhaustive]
 pub struct ContractError {
     /// The directory given.
     pub dir: String,

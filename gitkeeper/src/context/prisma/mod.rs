@@ -34,6 +34,7 @@ pub struct Position {
 /// A schema that could not be parsed, with the place to look.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{file}:{line}:{column}: {message}")]
+#[non_exhaustive]
 pub struct SchemaError {
     /// Repository-relative schema file.
     pub file: String,
