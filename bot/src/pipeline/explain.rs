@@ -6,14 +6,12 @@
 //! Must never: let the model's text mention people or carry hidden markers
 //! into the comment.
 
-use gitkeeper::edits::EditFormat;
-
 use super::status::StatusComment;
 use super::work::issue_of;
 use super::{Outcome, Pipeline, PipelineError, for_comment};
 use crate::github::Installation;
 use crate::intent::Target;
-use crate::models::CompletionRequest;
+use crate::models::{CompletionRequest, EditFormat};
 use crate::prompts::ExplainPrompt;
 use crate::queue::{Attempt, AttemptOutcome, AttemptRole, Job, now_ms};
 

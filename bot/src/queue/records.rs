@@ -7,11 +7,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use gitkeeper::edits::EditFormat;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::ids::JobId;
+use crate::models::EditFormat;
 use crate::route::TaskType;
 
 /// What one attempt's model call was for.
