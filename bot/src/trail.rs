@@ -10,7 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use gitkeeper::edits::EditFormat;
+use gitkeeper_backends::EditFormat;
 use serde::{Deserialize, Serialize};
 
 /// What kind of change a task asks for. Routing classifies a task into one;

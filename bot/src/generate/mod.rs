@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use gitkeeper::context::ContextPackage;
-use gitkeeper::edits::{AppliedEdits, EditFormat, PathPolicy};
+use gitkeeper::edits::{AppliedEdits, PathPolicy};
 
 pub use budget::{CostGuard, utc_day_start};
 pub use checker::{CheckerVerdict, parse_verdict};
@@ -32,7 +32,7 @@ pub use pool::ModelPool;
 pub use progress::{Progress, ProgressSender};
 pub use workdir::{RevertError, revert};
 
-use crate::models::{Completion, CompletionRequest, ModelSettings};
+use crate::models::{Completion, CompletionRequest, EditFormat, ModelSettings};
 use crate::prompts::{
     CheckerPrompt, GenerationPrompt, Prompt, PromptError, Prompts, RetryPrompt, RevisePrompt,
 };

@@ -6,14 +6,12 @@
 //! Must never: let the model's text mention people or carry hidden markers
 //! into the comment.
 
-use gitkeeper::edits::EditFormat;
-
 use super::status::StatusComment;
 use super::{Outcome, Pipeline, PipelineError};
 use crate::github::Installation;
 use crate::intent::Target;
 use crate::markers::for_comment;
-use crate::models::CompletionRequest;
+use crate::models::{CompletionRequest, EditFormat};
 use crate::prompts::ExplainPrompt;
 use crate::publish::issue_of;
 use crate::queue::{Job, now_ms};

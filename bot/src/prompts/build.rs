@@ -4,14 +4,23 @@
 //! framing; each prompt carries the SHA-256 of exactly what is sent.
 
 use gitkeeper::context::ContextPackage;
-use gitkeeper::edits::EditFormat;
+use gitkeeper::edits::{FORMAT_DOC, WHOLE_FILE_DOC};
 use gitkeeper::sanitize::{frame_as_comment, frame_as_task, sanitize_untrusted};
 use minijinja::context;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{PromptError, Prompts, Template, languages_for};
-use crate::models::{CLARIFICATION_MARKER, ChatMessage, Role};
+use crate::models::{CLARIFICATION_MARKER, ChatMessage, EditFormat, Role};
+
+/// The instructions a prompt embeds for `format`: the library's grammar
+/// for the edit blocks the model's `[models.<name>] edit_format` names.
+pub(super) fn edit_format_doc(format: EditFormat) -> &'static str {
+    match format {
+        EditFormat::SearchReplace => FORMAT_DOC,
+        EditFormat::WholeFile => WHOLE_FILE_DOC,
+    }
+}
 
 /// Messages ready to send, with the hash recorded in the attempt trail and
 /// the commit trailer.
@@ -157,7 +166,7 @@ impl Prompts {
                 errors => input.errors,
                 whole_file => input.whole_file,
                 files => input.files,
-                edit_format_doc => EditFormat::WholeFile.doc(),
+                edit_format_doc => edit_format_doc(EditFormat::WholeFile),
                 clarification_marker => CLARIFICATION_MARKER,
             },
         )?;
@@ -242,7 +251,7 @@ impl Prompts {
                 clarification_marker => CLARIFICATION_MARKER,
                 protected_paths => protected,
                 language_rules => language_rules,
-                edit_format_doc => format.doc(),
+                edit_format_doc => edit_format_doc(format),
             },
         )
     }

@@ -2,10 +2,11 @@ use std::fs;
 use std::path::Path;
 
 use gitkeeper::context::{ContextOptions, ContextPackage};
-use gitkeeper::edits::{EditFormat, FORMAT_DOC, WHOLE_FILE_DOC};
+use gitkeeper::edits::{FORMAT_DOC, WHOLE_FILE_DOC};
 
+use super::build::edit_format_doc;
 use super::*;
-use crate::models::Role;
+use crate::models::{EditFormat, Role};
 
 fn write(root: &Path, path: &str, text: &str) {
     let path = root.join(path);
@@ -321,4 +322,10 @@ fn revise_prompt_frames_the_comment_and_names_file_and_line() {
             .content
             .contains("The request is about")
     );
+}
+
+#[test]
+fn each_edit_format_embeds_its_own_instructions() {
+    assert_eq!(edit_format_doc(EditFormat::WholeFile), WHOLE_FILE_DOC);
+    assert_eq!(edit_format_doc(EditFormat::default()), FORMAT_DOC);
 }

@@ -8,7 +8,7 @@
 //! does).
 
 use async_trait::async_trait;
-use gitkeeper::edits::EditFormat;
+use gitkeeper_backends::EditFormat;
 use sqlx::{ColumnIndex, Encode, Executor, Type};
 
 use super::sql::{SqlStore, Value};

@@ -362,7 +362,7 @@ fn attempt(seq: u32, model: &str, outcome: AttemptOutcome, cost: f64, at: i64) -
         role: AttemptRole::Worker,
         model: model.into(),
         served_model: format!("{model}-served"),
-        edit_format: gitkeeper::edits::EditFormat::WholeFile,
+        edit_format: crate::models::EditFormat::WholeFile,
         prompt_sha256: "ab".repeat(32),
         prompt_tokens: 1200,
         completion_tokens: 300,

@@ -15,7 +15,6 @@ pub mod imports;
 pub mod manifest;
 pub mod prisma;
 pub mod project;
-pub mod tokens;
 pub mod tree;
 pub mod tsconfig;
 
@@ -34,6 +33,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use doc::{GitkeeperDoc, Rules};
+/// Token counting (cl100k_base), shared with the model clients through its own crate.
+pub use gitkeeper_tokens as tokens;
 pub use manifest::Manifest;
 pub use prisma::{PrismaSchema, SchemaError, SchemaLocation};
 pub use project::Project;

@@ -100,28 +100,6 @@ impl From<Vec<Edit>> for Edits {
     }
 }
 
-/// Which kind of blocks the prompt asks the model for; chosen per model in config.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EditFormat {
-    /// SEARCH/REPLACE blocks for changes, FILE blocks for new files: cheap in
-    /// tokens, needs a model that copies lines faithfully.
-    #[default]
-    SearchReplace,
-    /// Every changed file in full: robust for small models, costly for big files.
-    WholeFile,
-}
-
-impl EditFormat {
-    /// The instructions a prompt embeds for this format.
-    pub fn doc(self) -> &'static str {
-        match self {
-            EditFormat::SearchReplace => FORMAT_DOC,
-            EditFormat::WholeFile => WHOLE_FILE_DOC,
-        }
-    }
-}
-
 macro_rules! doc_intro {
     () => {
         "# Edit format
@@ -490,7 +468,5 @@ mod tests {
     fn whole_file_doc_mentions_no_search_blocks() {
         assert!(!WHOLE_FILE_DOC.contains("<<<<<<< SEARCH"));
         assert!(FORMAT_DOC.contains("<<<<<<< SEARCH"));
-        assert_eq!(EditFormat::WholeFile.doc(), WHOLE_FILE_DOC);
-        assert_eq!(EditFormat::default().doc(), FORMAT_DOC);
     }
 }

@@ -14,9 +14,7 @@ pub use apply::{
     AppliedEdits, ApplyError, EditRejection, FileChange, RejectionReason, apply_edits, plan_edits,
 };
 pub use diff::Diff;
-pub use format::{
-    Edit, EditFormat, EditKind, Edits, FORMAT_DOC, RenderError, WHOLE_FILE_DOC, render_edits,
-};
+pub use format::{Edit, EditKind, Edits, FORMAT_DOC, RenderError, WHOLE_FILE_DOC, render_edits};
 pub use matching::{Closest, MatchFailure, MatchStrategy, Replaced, replace_in_text};
 pub use parse::{
     ParseError, ParseOptions, ParseProblem, ParsedEdits, parse_edits, parse_edits_with,

@@ -17,7 +17,8 @@ use super::tokens::count_messages;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_code, error_message, says_context_exceeded,
 };
-use super::types::{Completion, CompletionRequest, FinishReason, Reported, Role};
+use super::types::{Completion, Reported};
+use super::{CompletionRequest, FinishReason, Role};
 
 /// The API version every request names.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -293,8 +294,8 @@ impl ModelBackend for AnthropicBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ChatMessage;
     use crate::config::BackendKind;
-    use crate::types::ChatMessage;
 
     fn backend() -> AnthropicBackend {
         let settings = ModelSettings::new(BackendKind::Anthropic, "claude-sonnet-4-5");

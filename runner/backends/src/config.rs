@@ -10,9 +10,22 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use gitkeeper::edits::EditFormat;
-
 use super::error::ModelError;
+
+/// Which kind of edit blocks the prompts ask this model for: a per-model
+/// setting (`edit_format`) that only the bot's prompts and generation loop
+/// read; the backends and the runner never parse edits. The instructions for
+/// each format are the `gitkeeper` library's (`FORMAT_DOC`, `WHOLE_FILE_DOC`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EditFormat {
+    /// SEARCH/REPLACE blocks for changes, FILE blocks for new files: cheap in
+    /// tokens, needs a model that copies lines faithfully.
+    #[default]
+    SearchReplace,
+    /// Every changed file in full: robust for small models, costly for big files.
+    WholeFile,
+}
 
 /// Which wire protocol a model server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -4,25 +4,7 @@
 
 use std::time::Duration;
 
-/// What the caller should do after a failed call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// Down, slow, overloaded or rate limited: try the next tier now; this
-    /// model may work again later.
-    Unavailable,
-    /// Someone must fix the setup (API key, model not pulled or not loaded,
-    /// endpoint, config): try the next tier and tell the operator.
-    Misconfigured,
-    /// The prompt does not fit this model's context: escalate to a model with
-    /// a larger window or send less context.
-    TooLarge,
-    /// The server answered with something unusable: try again or move on.
-    BadResponse,
-    /// A local model is reached through a runner and no runner online serves
-    /// it: skip the tier now and say why in the report.
-    NoRunner,
-}
+use gitkeeper_runner_protocol::ErrorKind;
 
 /// A failed model call.
 #[derive(Debug, thiserror::Error)]

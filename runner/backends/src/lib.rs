@@ -9,7 +9,9 @@
 //!
 //! A crate of its own so the bot (cloud tiers) and the runner (local tiers on
 //! the Mac) call model servers with the same wire code; the bot re-exports it
-//! as `gitkeeper_bot::models`.
+//! as `gitkeeper_bot::models`. The chat types are the runner protocol's,
+//! re-exported here. It must never depend on the `gitkeeper` library (the
+//! runner would compile its parsers): tokens are counted by `gitkeeper-tokens`.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), gitkeeper_backends::ModelError> {
@@ -44,13 +46,14 @@ pub use config::{
     BackendKind, DEFAULT_OLLAMA_ENDPOINT, EditFormat, ModelEntry, ModelSettings, ModelsSettings,
     default_models, parse_ollama_host,
 };
-pub use error::{ErrorKind, ModelError};
+pub use error::ModelError;
+pub use gitkeeper_runner_protocol::{
+    ChatMessage, CompletionRequest, ErrorKind, FinishReason, Role, Usage,
+};
 pub use ollama::{ContextPlan, OllamaBackend, check_truncation, plan_context};
 pub use openai::OpenAiBackend;
 pub use retry::{RetryPolicy, backoff};
-pub use types::{
-    CLARIFICATION_MARKER, ChatMessage, Completion, CompletionRequest, FinishReason, Role, Usage,
-};
+pub use types::{CLARIFICATION_MARKER, Completion};
 
 /// A model server that completes chats. Implemented by the HTTP backends
 /// here, by the runner relay, and by test doubles.

@@ -22,7 +22,8 @@ use super::tokens::count_messages;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_message, is_loopback, says_context_exceeded,
 };
-use super::types::{Completion, CompletionRequest, FinishReason, Reported};
+use super::types::{Completion, Reported};
+use super::{CompletionRequest, FinishReason};
 
 /// `num_ctx` is rounded up to a multiple of this, so consecutive prompts of
 /// similar size reuse the loaded model instead of reloading it with a new
@@ -358,8 +359,8 @@ impl ModelBackend for OllamaBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ChatMessage;
     use crate::config::BackendKind;
-    use crate::types::ChatMessage;
 
     fn settings() -> ModelSettings {
         let mut s = ModelSettings::new(BackendKind::Ollama, "qwen2.5-coder:7b");

@@ -19,7 +19,8 @@ use super::transport::{
     HttpReply, Transport, TransportConfig, error_code, error_message, is_loopback,
     says_context_exceeded,
 };
-use super::types::{Completion, CompletionRequest, FinishReason, Reported};
+use super::types::{Completion, Reported};
+use super::{CompletionRequest, FinishReason};
 
 /// Which server this probably is, from its address: only used for wording.
 fn provider_for(endpoint: &str) -> &'static str {
@@ -350,8 +351,8 @@ impl ModelBackend for OpenAiBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ChatMessage;
     use crate::config::BackendKind;
-    use crate::types::ChatMessage;
 
     fn backend(endpoint: &str, key: Option<&str>) -> OpenAiBackend {
         let settings = ModelSettings::new(BackendKind::Openai, "deepseek-chat");

@@ -1,9 +1,10 @@
 //! Counting tokens locally (cl100k_base, built once per process by the
-//! `gitkeeper` crate): to size Ollama's context, to spot truncation, and to
-//! estimate usage when a server does not report it. Never exact for a given
-//! model; callers leave margin.
+//! `gitkeeper-tokens` crate, the same counter as the context budgets): to
+//! size Ollama's context, to refuse a prompt that cannot fit a window, to spot
+//! truncation, and to estimate usage when a server does not report it. Never
+//! exact for a given model; callers leave margin.
 
-use super::types::ChatMessage;
+use super::ChatMessage;
 
 /// Tokens a chat template adds around each message (role markers, separators).
 pub const PER_MESSAGE_OVERHEAD: u32 = 4;
@@ -12,7 +13,7 @@ pub const REPLY_PRIMING: u32 = 3;
 
 /// cl100k_base tokens in `text`.
 pub fn count_text(text: &str) -> u32 {
-    u32::try_from(gitkeeper::context::tokens::count_tokens(text)).unwrap_or(u32::MAX)
+    u32::try_from(gitkeeper_tokens::count_tokens(text)).unwrap_or(u32::MAX)
 }
 
 /// Tokens a whole conversation takes as a prompt, template overhead included.

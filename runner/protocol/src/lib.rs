@@ -6,15 +6,21 @@
 //! `result` or an `error` for each, and heartbeats; cancellations come back in
 //! the heartbeat and claim replies. Every call carries
 //! `Authorization: Bearer <runner token>`. What a request asks of the model
-//! and what comes back reuse the model types of `gitkeeper-backends`
-//! (`CompletionRequest`, `Usage`, `FinishReason`, `ErrorKind`), so there is one
-//! definition of a chat on both sides.
+//! and what comes back (`CompletionRequest`, `Usage`, `FinishReason`,
+//! `ErrorKind`, in [`model`]) are defined here once and re-used by
+//! `gitkeeper-backends`, so there is one definition of a chat on both sides.
+//!
+//! Depends on serde only: the runner, the bot and the model clients all
+//! build it, so it must never pull in a model client, a tokenizer or the
+//! `gitkeeper` library.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use gitkeeper_backends::{ChatMessage, CompletionRequest, ErrorKind, FinishReason, Usage};
+pub mod model;
+
+pub use model::{ChatMessage, CompletionRequest, ErrorKind, FinishReason, Role, Usage};
 
 /// Version of the protocol spoken by this build; sent by the runner on register.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gitkeeper::context::{ContextOptions, ContextPackage};
-use gitkeeper::edits::{EditFormat, PathPolicy};
+use gitkeeper::edits::PathPolicy;
 use gitkeeper_bot::generate::{GenerateInput, Generation, GenerationOutcome, Generator, ModelPool};
-use gitkeeper_bot::models::{ChatMessage, Role};
+use gitkeeper_bot::models::{ChatMessage, EditFormat, Role};
 use gitkeeper_bot::models::{ModelEntry, ModelsSettings};
 use gitkeeper_bot::prompts::{Prompts, prompt_sha256};
 use gitkeeper_bot::route::{

@@ -5,6 +5,12 @@
 //! panic on repository text: input is cut into chunks at line starts (which
 //! keeps counts exact for ordinary code) and a chunk the tokenizer cannot
 //! handle falls back to an estimate.
+//!
+//! A crate of its own, depending on `tiktoken-rs` only, so the model clients
+//! (`gitkeeper-backends`, which the runner on a maintainer's Mac builds) count
+//! exactly as the `gitkeeper` library does without compiling its parsers;
+//! `gitkeeper::context::tokens` re-exports it. It must never grow a
+//! dependency beyond the tokenizer.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;

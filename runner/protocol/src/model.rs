@@ -1,0 +1,235 @@
+//! What a model call asks for and what comes back, as plain values: the chat,
+//! its settings, token usage, why the model stopped, and what to do after a
+//! failure. The bot, the runner and every model backend share these exact
+//! types (the backends crate re-exports them); never copy them. No I/O here,
+//! and nothing beyond serde.
+
+use serde::{Deserialize, Serialize};
+
+/// Who speaks in a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Instructions that frame the whole conversation.
+    System,
+    /// The task, retry feedback or a maintainer's words.
+    User,
+    /// What the model answered earlier.
+    Assistant,
+}
+
+impl Role {
+    /// The wire name every supported API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Who speaks.
+    pub role: Role,
+    /// What is said, as plain text.
+    pub content: String,
+}
+
+impl ChatMessage {
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Self {
+            role: Role::System,
+            content: content.into(),
+        }
+    }
+
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Self {
+            role: Role::User,
+            content: content.into(),
+        }
+    }
+
+    /// An assistant message (an earlier answer).
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+/// One call to a model. `None` fields take the model's configured value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompletionRequest {
+    /// The conversation, oldest first.
+    pub messages: Vec<ChatMessage>,
+    /// Most tokens the answer may take (`[models.<name>] max_tokens` when `None`).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature (`[models.<name>] temperature`, default 0.1, when `None`).
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    /// Strings that end the answer early.
+    #[serde(default)]
+    pub stop: Vec<String>,
+}
+
+impl CompletionRequest {
+    /// A request for `messages` with every setting left to the model's config.
+    pub fn new(messages: Vec<ChatMessage>) -> Self {
+        Self {
+            messages,
+            max_tokens: None,
+            temperature: None,
+            stop: Vec::new(),
+        }
+    }
+
+    /// Cap the answer at `max_tokens`.
+    pub fn with_max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// Sample at `temperature` instead of the model's configured one.
+    pub fn with_temperature(mut self, temperature: f32) -> Self {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// End the answer at any of `stop`.
+    pub fn with_stop(mut self, stop: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.stop = stop.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// Tokens one call used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens of the prompt the model read.
+    pub prompt_tokens: u32,
+    /// Tokens of the answer.
+    pub completion_tokens: u32,
+    /// True when the server did not report usage and it was counted locally
+    /// (cl100k_base), so cost and records are approximate.
+    pub estimated: bool,
+}
+
+impl Usage {
+    /// Prompt and answer tokens together.
+    pub fn total(&self) -> u32 {
+        self.prompt_tokens.saturating_add(self.completion_tokens)
+    }
+
+    /// Cost in USD at `price_in`/`price_out` USD per million tokens.
+    pub fn cost_usd(&self, price_in: f64, price_out: f64) -> f64 {
+        (f64::from(self.prompt_tokens) * price_in + f64::from(self.completion_tokens) * price_out)
+            / 1_000_000.0
+    }
+}
+
+/// Why the model stopped writing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// It finished (end of turn or a stop sequence).
+    Stop,
+    /// It hit `max_tokens`: the answer is cut off.
+    Length,
+    /// Something else the server named (content filter, refusal, ...).
+    Other(String),
+    /// The server did not say.
+    Unknown,
+}
+
+impl FinishReason {
+    /// Map the reason strings of Ollama, OpenAI and Anthropic.
+    pub fn from_wire(reason: Option<&str>) -> Self {
+        match reason {
+            None | Some("") => FinishReason::Unknown,
+            Some("stop" | "end_turn" | "stop_sequence") => FinishReason::Stop,
+            Some("length" | "max_tokens" | "model_context_window_exceeded") => FinishReason::Length,
+            Some(other) => FinishReason::Other(other.to_string()),
+        }
+    }
+}
+
+/// What the caller should do after a failed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Down, slow, overloaded or rate limited: try the next tier now; this
+    /// model may work again later.
+    Unavailable,
+    /// Someone must fix the setup (API key, model not pulled or not loaded,
+    /// endpoint, config): try the next tier and tell the operator.
+    Misconfigured,
+    /// The prompt does not fit this model's context: escalate to a model with
+    /// a larger window or send less context.
+    TooLarge,
+    /// The server answered with something unusable: try again or move on.
+    BadResponse,
+    /// A local model is reached through a runner and no runner online serves
+    /// it: skip the tier now and say why in the report.
+    NoRunner,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_is_per_million_tokens() {
+        let usage = Usage {
+            prompt_tokens: 10_000,
+            completion_tokens: 2_000,
+            estimated: false,
+        };
+        let cost = usage.cost_usd(3.0, 15.0);
+        assert!((cost - 0.06).abs() < 1e-12, "{cost}");
+        assert_eq!(usage.cost_usd(0.0, 0.0), 0.0);
+        assert_eq!(usage.total(), 12_000);
+    }
+
+    #[test]
+    fn finish_reasons_of_every_api_map() {
+        assert_eq!(FinishReason::from_wire(Some("stop")), FinishReason::Stop);
+        assert_eq!(
+            FinishReason::from_wire(Some("end_turn")),
+            FinishReason::Stop
+        );
+        assert_eq!(
+            FinishReason::from_wire(Some("max_tokens")),
+            FinishReason::Length
+        );
+        assert_eq!(
+            FinishReason::from_wire(Some("length")),
+            FinishReason::Length
+        );
+        assert_eq!(FinishReason::from_wire(None), FinishReason::Unknown);
+        assert_eq!(
+            FinishReason::from_wire(Some("refusal")),
+            FinishReason::Other("refusal".into())
+        );
+    }
+
+    #[test]
+    fn request_serializes_with_lowercase_roles() {
+        let r = CompletionRequest::new(vec![ChatMessage::system("s"), ChatMessage::user("u")])
+            .with_max_tokens(10)
+            .with_stop(["END"]);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["messages"][0]["role"], "system");
+        assert_eq!(v["messages"][1]["role"], "user");
+        assert_eq!(v["stop"][0], "END");
+        let back: CompletionRequest = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+}
