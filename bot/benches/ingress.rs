@@ -3,6 +3,9 @@
 //! that only answers 200, in the same run and over the same loopback HTTP.
 //! Run: `cargo bench -p gitkeeper-bot --bench ingress [-- REQUESTS CONCURRENCY]`.
 
+// Test code: a failed unwrap is a failing test with its message.
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! The command line as a maintainer uses it: the real binary, a temp data dir.
 //! (Also makes cargo build `target/*/gitkeeper-bot` for the end-to-end tests.)
 
+// Test code: a failed unwrap is a failing test with its message.
+#![allow(clippy::unwrap_used)]
+
 use std::process::{Command, Output};
 
 fn bot(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {

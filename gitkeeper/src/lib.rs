@@ -2,6 +2,8 @@
 //! the gitkeeper doc, schema, manifests) and what a model needs to read to change
 //! it (the context package). It must never touch the network or GitHub.
 
+#![warn(missing_docs)]
+
 pub mod context;
 pub mod edits;
 mod io_error;

@@ -7,6 +7,9 @@
 //! Run: `cargo bench -p gitkeeper-e2e --bench checkout [-- FILES RUNS]`
 //! (defaults: 2000 files, 10 runs).
 
+// Test code: a failed unwrap is a failing test with its message.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use gitkeeper_bot::checkout::{Checkouts, Want};

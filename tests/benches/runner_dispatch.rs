@@ -7,6 +7,9 @@
 //! Run: `cargo bench -p gitkeeper-e2e --bench runner_dispatch [-- REQUESTS POLL_MS]`
 //! (build `gitkeeper-runner` in the same profile first).
 
+// Test code: a failed unwrap is a failing test with its message.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -362,7 +362,7 @@ fn attempt(seq: u32, model: &str, outcome: AttemptOutcome, cost: f64, at: i64) -
         role: AttemptRole::Worker,
         model: model.into(),
         served_model: format!("{model}-served"),
-        edit_format: crate::models::EditFormat::WholeFile,
+        edit_format: gitkeeper_backends::EditFormat::WholeFile,
         prompt_sha256: "ab".repeat(32),
         prompt_tokens: 1200,
         completion_tokens: 300,

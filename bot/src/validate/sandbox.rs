@@ -275,12 +275,23 @@ impl ProcessSandbox {
     /// `allowed_env` names host variables the repository's config lets
     /// through; Gitkeeper's own (`GITKEEPER_*`) and model keys never pass.
     pub fn new(allowed_env: &[String], output_cap: usize) -> Self {
+        Self::with_host_env(allowed_env, output_cap, |name| std::env::var(name).ok())
+    }
+
+    /// Like [`ProcessSandbox::new`], reading the host's variables through
+    /// `host` (tests give it a fixed environment instead of changing the
+    /// process's own, which would take `unsafe`).
+    fn with_host_env(
+        allowed_env: &[String],
+        output_cap: usize,
+        host: impl Fn(&str) -> Option<String>,
+    ) -> Self {
         let allowed = allowed_env
             .iter()
             .filter(|name| {
                 !name.starts_with("GITKEEPER_") && !NEVER_PASSED.contains(&name.as_str())
             })
-            .filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v)))
+            .filter_map(|name| host(name).map(|v| (name.clone(), v)))
             .collect();
         Self {
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
@@ -421,13 +432,14 @@ fn program_exists(program: &str, path: &str, work_dir: &Path) -> bool {
 
 /// SIGKILL the process group led by `pid`, if there is one.
 fn kill_group(pid: Option<u32>) {
-    let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) else {
+    let Some(pid) = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return;
     };
-    // SAFETY: killpg only sends a signal; a group that no longer exists is an ESRCH error we ignore.
-    unsafe {
-        libc::killpg(pid, libc::SIGKILL);
-    }
+    // A group that no longer exists is an ESRCH error: nothing left to kill.
+    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
 }
 
 /// Read everything, keeping the first and last `cap / 2` bytes.
@@ -480,26 +492,35 @@ mod tests {
     #[tokio::test]
     async fn commands_see_only_the_sandbox_environment() {
         let dir = tempfile::tempdir().unwrap();
-        // SAFETY: tests in this module do not read these variables concurrently.
-        unsafe {
-            std::env::set_var("GITKEEPER_GITHUB__WEBHOOK_SECRET", "hook-secret");
-            std::env::set_var("ANTHROPIC_API_KEY", "sk-ant-secret");
-            std::env::set_var("SANDBOX_TEST_ALLOWED", "visible");
-        }
-        let sandbox = ProcessSandbox::new(
+        // The host as the sandbox sees it: secrets beside an allowed variable.
+        let host = [
+            ("GITKEEPER_GITHUB__WEBHOOK_SECRET", "hook-secret"),
+            ("ANTHROPIC_API_KEY", "sk-ant-secret"),
+            ("SANDBOX_TEST_ALLOWED", "visible"),
+        ];
+        let sandbox = ProcessSandbox::with_host_env(
             &[
                 "SANDBOX_TEST_ALLOWED".into(),
                 "ANTHROPIC_API_KEY".into(),
                 "GITKEEPER_GITHUB__WEBHOOK_SECRET".into(),
             ],
             DEFAULT_OUTPUT_CAP,
+            |name| {
+                host.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            },
         );
+        // This process's own environment is not inherited either: the test
+        // runner sets CARGO_MANIFEST_DIR here, and commands must not see it.
+        assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
         let out = sandbox
             .run(dir.path(), &sh("env | sort", Duration::from_secs(10)))
             .await
             .unwrap();
         assert!(out.passed(), "{out:?}");
         assert!(!out.output.contains("secret"), "{}", out.output);
+        assert!(!out.output.contains("CARGO_MANIFEST_DIR"), "{}", out.output);
         assert!(out.output.contains("SANDBOX_TEST_ALLOWED=visible"));
         assert!(out.output.contains("CI=true"));
         let home = dir.path().join(".gitkeeper-home");
@@ -597,7 +618,7 @@ mod tests {
             .await
             .unwrap();
         assert!(out.timed_out);
-        assert_eq!(out.signal, Some(libc::SIGKILL));
+        assert_eq!(out.signal, Some(rustix::process::Signal::KILL.as_raw()));
         assert!(out.output.contains("started"), "{}", out.output);
         tokio::time::sleep(Duration::from_secs(4)).await;
         assert!(

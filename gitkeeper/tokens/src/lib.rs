@@ -12,6 +12,8 @@
 //! `gitkeeper::context::tokens` re-exports it. It must never grow a
 //! dependency beyond the tokenizer.
 
+#![warn(missing_docs)]
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 

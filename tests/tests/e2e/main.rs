@@ -6,6 +6,9 @@
 //! Never put test helpers here: what two areas share lives in the
 //! `gitkeeper_e2e` library (`tests/src`).
 
+// Test code: a failed unwrap is a failing test with its message.
+#![allow(clippy::unwrap_used)]
+
 mod api_conformance;
 mod checkout;
 mod foundation;
