@@ -52,14 +52,20 @@ impl fmt::Display for BackendKind {
 
 /// Where Ollama listens when neither `endpoint` nor `OLLAMA_HOST` says.
 pub const DEFAULT_OLLAMA_ENDPOINT: &str = "http://127.0.0.1:11434";
+/// Where an `openai` model is called when `endpoint` is not set.
 pub const DEFAULT_OPENAI_ENDPOINT: &str = "https://api.openai.com";
+/// Where an `anthropic` model is called when `endpoint` is not set.
 pub const DEFAULT_ANTHROPIC_ENDPOINT: &str = "https://api.anthropic.com";
+/// DeepSeek's OpenAI-compatible API, where the built-in `cloud-deepseek` calls.
 pub const DEEPSEEK_ENDPOINT: &str = "https://api.deepseek.com";
+/// Temperature when neither the entry nor the request sets one: low, since
+/// edits want the model's likeliest tokens rather than variety.
 pub const DEFAULT_TEMPERATURE: f32 = 0.1;
 
 /// One `[models.<name>]` table with every default filled in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelSettings {
+    /// Which API the server speaks, and so which client calls it.
     pub backend: BackendKind,
     /// Base URL of the server; `None` means the backend's default (for Ollama:
     /// `OLLAMA_HOST`, else `http://127.0.0.1:11434`). A trailing `/v1` is accepted.
@@ -70,6 +76,7 @@ pub struct ModelSettings {
     pub context_window: u32,
     /// Default cap on answer tokens.
     pub max_tokens: u32,
+    /// Sampling temperature when the request sets none (0 to 2; Anthropic 0 to 1).
     pub temperature: f32,
     /// USD per million prompt tokens.
     pub price_in: f64,
@@ -362,20 +369,37 @@ pub fn default_models() -> BTreeMap<String, ModelSettings> {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelEntry {
+    /// `"ollama"`, `"openai"` or `"anthropic"`: required for a new name; giving a
+    /// built-in another one resets the keys the table does not set (but `model`)
+    /// to that backend's defaults.
     pub backend: Option<BackendKind>,
+    /// The server's base URL ([`ModelSettings::endpoint`]).
     pub endpoint: Option<String>,
+    /// The name the server knows; required for a new name.
     pub model: Option<String>,
+    /// Tokens the model holds, prompt and answer together.
     pub context_window: Option<u32>,
+    /// Default cap on answer tokens, below `context_window`.
     pub max_tokens: Option<u32>,
+    /// Sampling temperature, 0 to 2 (Anthropic 0 to 1).
     pub temperature: Option<f32>,
+    /// USD per million prompt tokens.
     pub price_in: Option<f64>,
+    /// USD per million answer tokens.
     pub price_out: Option<f64>,
+    /// The environment variable that holds the API key (the name, never the key).
     pub api_key_env: Option<String>,
+    /// Seconds one HTTP request may take.
     pub timeout_secs: Option<u64>,
+    /// Extra tries after a rate limit, overload, 5xx or connection failure.
     pub max_retries: Option<u32>,
+    /// First retry wait in milliseconds, doubling after that.
     pub backoff_ms: Option<u64>,
+    /// Ollama only: how long the model stays loaded after a call.
     pub keep_alive: Option<String>,
+    /// Ollama only: CPU threads for generation.
     pub num_thread: Option<u32>,
+    /// `"search_replace"` or `"whole_file"`: which edit blocks prompts ask for.
     pub edit_format: Option<EditFormat>,
 }
 
@@ -489,22 +513,27 @@ impl ModelsSettings {
         Ok(Self(models))
     }
 
+    /// The settings of `[models.<name>]`, if there is such an entry.
     pub fn get(&self, name: &str) -> Option<&ModelSettings> {
         self.0.get(name)
     }
 
+    /// Every entry with its name, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &ModelSettings)> {
         self.0.iter()
     }
 
+    /// The names routing may refer to, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }
 
+    /// The entries as a read-only map.
     pub fn as_map(&self) -> &BTreeMap<String, ModelSettings> {
         &self.0
     }
 
+    /// The entries as a map of their own, the wrapper given up.
     pub fn into_map(self) -> BTreeMap<String, ModelSettings> {
         self.0
     }

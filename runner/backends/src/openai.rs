@@ -137,6 +137,8 @@ pub struct OpenAiBackend {
 }
 
 impl OpenAiBackend {
+    /// `endpoint` is resolved (see `ModelSettings::resolved_endpoint`); `api_key`
+    /// is `(variable name, key)`, `None` for a local server that asks for none.
     pub fn new(
         name: &str,
         settings: &ModelSettings,

@@ -16,8 +16,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Limits on resending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
+    /// Resends after the first try; 0 sends once.
     pub max_retries: u32,
+    /// The first backoff wait, doubled per retry, when the server names none.
     pub base_backoff: Duration,
+    /// A wait longer than this, asked for or computed, fails the call instead.
     pub max_wait: Duration,
 }
 

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 /// A model's answer with what it cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Completion {
+    /// The answer as the model wrote it.
     pub text: String,
+    /// Tokens the call used: as reported, or counted locally and marked estimated.
     pub usage: Usage,
     /// From the model's `price_in`/`price_out`; 0 for local models.
     pub cost_usd: f64,
@@ -20,6 +22,7 @@ pub struct Completion {
     pub latency: Duration,
     /// The model that answered, as the server names it.
     pub model: String,
+    /// Why the model stopped; `Length` means the answer is cut off.
     pub finish: FinishReason,
     /// HTTP requests sent (1 when no retry was needed).
     pub attempts: u32,

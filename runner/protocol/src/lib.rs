@@ -31,9 +31,13 @@ pub const DEFAULT_CLAIM_WAIT_SECS: u32 = 25;
 
 /// The paths of the protocol, relative to the bot's base URL.
 pub mod paths {
+    /// `POST` on start, and again when the local model lists change: who the runner is.
     pub const REGISTER: &str = "/api/runner/v1/register";
+    /// `POST` to long-poll for the next generation request.
     pub const CLAIM: &str = "/api/runner/v1/claim";
+    /// `POST` every `heartbeat_secs` to stay online and learn of cancellations.
     pub const HEARTBEAT: &str = "/api/runner/v1/heartbeat";
+    /// `GET` with the admin token: every runner the bot knows and its load.
     pub const RUNNERS: &str = "/api/runner/v1/runners";
 
     /// `POST` the answer to request `id`.
@@ -86,11 +90,13 @@ pub struct Hardware {
     /// Physical (unified) memory in bytes.
     #[serde(default)]
     pub memory_bytes: Option<u64>,
+    /// Logical cores the OS reports (hardware threads).
     #[serde(default)]
     pub cpu_cores: Option<u32>,
     /// `macos`, `linux`, ...
     #[serde(default)]
     pub os: String,
+    /// CPU architecture as Rust names it: `aarch64`, `x86_64`, ...
     #[serde(default)]
     pub arch: String,
 }
@@ -108,7 +114,9 @@ impl fmt::Display for Hardware {
 /// One local server the runner talks to, and the models it offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendReport {
+    /// Which API the server speaks, so the runner calls it the right way.
     pub kind: LocalBackend,
+    /// The server's base URL as the runner's config names it.
     pub endpoint: String,
     /// From Ollama `/api/tags` or OpenAI-compatible `/v1/models`.
     pub models: Vec<String>,
@@ -120,10 +128,13 @@ pub struct BackendReport {
 /// `POST /register`: who the runner is and what it serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterRequest {
+    /// [`PROTOCOL_VERSION`] of the runner's build; the bot refuses any other.
     pub protocol: u32,
     /// The runner program's version.
     pub version: String,
+    /// The machine, shown to operators (`gitkeeper-bot runners`, logs).
     pub hardware: Hardware,
+    /// Every local server the runner reaches; their models are what it may claim.
     pub backends: Vec<BackendReport>,
     /// Requests the runner serves at once, all models together.
     pub max_concurrency: u32,
@@ -147,11 +158,15 @@ impl RegisterRequest {
 /// the timings it expects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterResponse {
+    /// [`PROTOCOL_VERSION`] the bot speaks (equal to the runner's, or it refused).
     pub protocol: u32,
+    /// The name the bot knows this runner by, taken from its token.
     pub runner: String,
+    /// How often the runner must heartbeat (`[runner] heartbeat_secs` on the bot).
     pub heartbeat_secs: u32,
     /// Missing heartbeats for this long makes the runner offline.
     pub offline_after_secs: u32,
+    /// How long the bot holds a claim open; the runner asks for this wait in each claim.
     pub claim_wait_secs: u32,
 }
 
@@ -175,18 +190,24 @@ pub struct GenerationSpec {
     pub tier: String,
     /// The model the local server knows, e.g. `qwen2.5-coder:7b`.
     pub model: String,
+    /// Tokens the bot's `[models.<tier>]` says the model holds; the runner may cap it lower.
     pub context_window: u32,
+    /// Most answer tokens: the request's own cap, else the tier's `max_tokens`.
     pub max_tokens: u32,
+    /// Sampling temperature: the request's own, else the tier's.
     pub temperature: f32,
     /// Seconds the whole call may take.
     pub timeout_secs: u64,
+    /// The chat itself, exactly as the bot's caller built it.
     pub request: CompletionRequest,
 }
 
 /// A queued generation: its id and what it asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerationRequest {
+    /// The id to post the result or error under.
     pub id: RequestId,
+    /// What to generate; its fields sit beside `id` on the wire.
     #[serde(flatten)]
     pub spec: GenerationSpec,
 }
@@ -195,7 +216,9 @@ pub struct GenerationRequest {
 /// With nothing to do the bot answers `204 No Content` instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimResponse {
+    /// The request this runner now holds and must answer.
     pub request: GenerationRequest,
+    /// Requests from the claim's `active` to stop working on.
     #[serde(default)]
     pub cancel: Vec<RequestId>,
 }
@@ -212,17 +235,22 @@ pub struct Timings {
 /// `POST /requests/{id}/result`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultReport {
+    /// The model's answer, unchanged.
     pub text: String,
+    /// Tokens as the local server reported them, or counted by the runner (then marked estimated).
     pub usage: Usage,
     /// The model that answered, as the local server names it.
     pub model: String,
+    /// Why the model stopped; `Length` means the answer is cut off.
     pub finish: FinishReason,
+    /// How long it took and how many tries it needed, for the attempt records.
     pub timings: Timings,
 }
 
 /// `POST /requests/{id}/error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorReport {
+    /// What the bot's caller should do next (next tier, tell the operator, ...).
     pub kind: ErrorKind,
     /// What happened and the fix, as the runner's backend said it.
     pub message: String,
@@ -235,6 +263,8 @@ pub struct ErrorReport {
 /// `POST /heartbeat`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeartbeatRequest {
+    /// Requests the runner works on; one it claimed over `offline_after_secs`
+    /// ago and does not list here never reached it and is queued again.
     pub active: Vec<RequestId>,
     /// Shutting down: finishing `active`, claiming nothing new.
     #[serde(default)]
@@ -248,21 +278,30 @@ pub struct HeartbeatRequest {
 /// this runner's).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeartbeatResponse {
+    /// Requests from the heartbeat's `active` to stop working on.
     pub cancel: Vec<RequestId>,
 }
 
 /// One runner as `GET /runners` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerInfo {
+    /// The name from its token.
     pub name: String,
+    /// The runner program's version it registered with.
     pub version: String,
+    /// The machine, as it registered.
     pub hardware: Hardware,
+    /// Its local servers as it last registered them, errors included.
     pub backends: Vec<BackendReport>,
+    /// Every model it registered as served, sorted.
     pub models: Vec<String>,
+    /// Requests it serves at once, as it registered.
     pub max_concurrency: u32,
     /// Requests it holds now.
     pub active: u32,
+    /// Heard from within `offline_after_secs`; otherwise its requests go to others.
     pub online: bool,
+    /// Said in its last heartbeat that it is shutting down and claims nothing new.
     pub draining: bool,
     /// Milliseconds since the Unix epoch.
     pub last_seen_ms: i64,
@@ -271,12 +310,14 @@ pub struct RunnerInfo {
 /// `GET /runners` reply.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerList {
+    /// Every registered runner, online or not, by name.
     pub runners: Vec<RunnerInfo>,
 }
 
 /// The body of every error the bot answers with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
+    /// What went wrong and what to do; the runner quotes it in its own errors.
     pub error: String,
 }
 
