@@ -14,6 +14,8 @@
 //! build it, so it must never pull in a model client, a tokenizer or the
 //! `gitkeeper` library.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
