@@ -21,6 +21,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a call to the bot failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     #[error(
         "cannot reach the bot at {url}: {detail}; check bot_url (GITKEEPER_RUNNER__BOT_URL) and this machine's network — the runner keeps retrying"
@@ -36,6 +37,16 @@ pub enum ClientError {
         "the bot sent an answer this runner cannot read: {0}; install the runner that matches the bot's version"
     )]
     Malformed(String),
+    /// A success answer whose body does not decode; the parser's error (with
+    /// line and column) is the source.
+    #[error(
+        "the bot sent an answer this runner cannot read: {path}: {source}; install the runner that matches the bot's version"
+    )]
+    Undecodable {
+        /// The API path that answered.
+        path: String,
+        source: serde_json::Error,
+    },
 }
 
 impl ClientError {
@@ -119,9 +130,14 @@ impl BotClient {
         };
         match status {
             StatusCode::NO_CONTENT => Ok(None),
-            s if s.is_success() => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| ClientError::Malformed(format!("{path}: {e}"))),
+            s if s.is_success() => {
+                serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|source| ClientError::Undecodable {
+                        path: path.to_owned(),
+                        source,
+                    })
+            }
             StatusCode::UNAUTHORIZED => Err(ClientError::Unauthorized(message())),
             StatusCode::CONFLICT => Err(ClientError::Conflict(message())),
             s => Err(ClientError::Status {

@@ -140,9 +140,15 @@ pub struct ModelTuning {
 
 /// A configuration the runner cannot use; the message names the fix.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
+    /// The file or the environment does not read as a runner config; the
+    /// source names the key.
     #[error("cannot read the runner config: {0}")]
-    Invalid(String),
+    Invalid(#[source] config::ConfigError),
+    /// The bot client cannot be built from the config.
+    #[error("cannot read the runner config: {0}")]
+    Client(#[source] crate::client::ClientError),
     #[error("{key} is not set: put it in the runner config file or set {env}, e.g. {example}")]
     Missing {
         key: &'static str,
@@ -191,10 +197,8 @@ impl RunnerConfig {
             )
             .add_source(environment)
             .build()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let config: RunnerConfig = raw
-            .try_deserialize()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            .map_err(ConfigError::Invalid)?;
+        let config: RunnerConfig = raw.try_deserialize().map_err(ConfigError::Invalid)?;
         config.validate()?;
         Ok(config)
     }

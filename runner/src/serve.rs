@@ -95,8 +95,8 @@ async fn pause(wait: Duration, stop: &CancellationToken) -> bool {
 
 /// Run until `shutdown`, then drain. Only a configuration error ends it early.
 pub async fn run(config: RunnerConfig, shutdown: CancellationToken) -> Result<(), ConfigError> {
-    let client = BotClient::new(&config.bot_url()?, config.token()?)
-        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let client =
+        BotClient::new(&config.bot_url()?, config.token()?).map_err(ConfigError::Client)?;
     let backends = config.backends(&|var| std::env::var(var).ok());
     let shared = Arc::new(Shared {
         config,
