@@ -16,3 +16,4 @@ mod pipeline;
 mod publish;
 mod real_build;
 mod runner;
+mod trust;
