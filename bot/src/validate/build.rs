@@ -20,7 +20,7 @@ use gitkeeper::validate::{self as checks};
 
 use super::cache::{self, BaselineOutcome, Saved, Snapshot, ValidationCache};
 use super::sandbox::{Sandbox, SandboxCommand};
-use super::{CheckResult, ValidationReport, Validator};
+use super::{CheckResult, FAILED_BEFORE_SUFFIX, ValidationReport, Validator};
 use crate::route::ValidationLevel;
 
 /// A command's limit when the repository sets none.
@@ -67,6 +67,7 @@ fn failed(name: &str, detail: String, duration: Duration) -> CheckResult {
         passed: false,
         detail,
         duration_ms: millis(duration),
+        failed_before: false,
     }
 }
 
@@ -329,6 +330,7 @@ impl BuildValidator {
                         passed: true,
                         detail: String::new(),
                         duration_ms: millis(started.elapsed()),
+                        failed_before: false,
                     },
                     output: None,
                     command: None,
@@ -413,6 +415,7 @@ impl BuildValidator {
                         passed: true,
                         detail: String::new(),
                         duration_ms: millis(outcome.duration),
+                        failed_before: false,
                     },
                     output: None,
                     command: Some(offset + index),
@@ -459,8 +462,10 @@ impl BuildValidator {
         true
     }
 
-    /// A failure that also happened on the base commit passes when it prints
-    /// no error line the base did not; otherwise only the new lines are fed back.
+    /// A failure that also happened on the base commit does not fail the
+    /// attempt when it prints no error line the base did not, but it is
+    /// marked `failed_before` (never reported green); otherwise only the new
+    /// lines are fed back.
     fn judge(&self, ran: Ran) -> CheckResult {
         let Some(before) = self
             .baseline
@@ -477,7 +482,8 @@ impl BuildValidator {
         let new: Vec<&String> = after.difference(before).collect();
         if new.is_empty() {
             result.passed = true;
-            result.name = format!("{} (failed before this change too)", result.name);
+            result.failed_before = true;
+            result.name = format!("{}{FAILED_BEFORE_SUFFIX}", result.name);
             result.detail.clear();
         } else {
             result.detail = format!(
@@ -708,6 +714,15 @@ mod tests {
             report.checks[0].name,
             "make check (failed before this change too)"
         );
+        // …and never green: it is marked as proving nothing.
+        assert!(report.checks[0].failed_before, "{report:#?}");
+        assert_eq!(report.checks[0].command(), "make check");
+        assert_eq!(report.failing_before().len(), 1);
+        assert!(
+            report.summary().starts_with("⚠ make check"),
+            "{}",
+            report.summary()
+        );
 
         // A new error on top: the attempt fails and only the new line is fed back.
         std::fs::write(
@@ -723,6 +738,7 @@ mod tests {
             )
             .await;
         assert!(!report.passed);
+        assert!(!report.checks[0].failed_before, "a new error is a failure");
         let detail = &report.checks[0].detail;
         assert!(
             detail.contains("already failed before this change"),

@@ -1,13 +1,21 @@
 //! End-to-end: the validation policy never fails open. What judges an
 //! attempt comes from the base commit only, and an invalid
 //! `.github/gitkeeper.yml` there stops the job before any model is called,
-//! telling the maintainer which file, line and key to fix.
+//! telling the maintainer which file, line and key to fix. A check that
+//! fails after the change as it did before is never reported green.
 
 use gitkeeper_e2e::models::Step;
 use gitkeeper_e2e::world::{ISSUE, OWNER, REPO, World, good_answer, labeled, settled};
 
-#[tokio::test]
-async fn an_invalid_base_config_fails_the_job_before_any_model_call_naming_file_line_and_key() {
+/// A base config whose second `validate.env` entry is no variable name.
+const INVALID_ENV: &str = "validate:\n  setup: []\n  checks:\n    - run: [grep, -q, \"export function greet\", src/greet.ts]\n      stage: syntax\n  env:\n    - NODE_OPTIONS\n    - \"NOT A NAME\"\n";
+
+/// A base config with a check that fails before any change.
+const FAILING_BEFORE: &str = "validate:\n  setup: []\n  checks:\n    - run: [grep, -q, \"export function greet\", src/greet.ts]\n      name: greet is still exported\n      stage: syntax\n    - run: [sh, -c, \"echo 'error: the snapshot server is down'; exit 1\"]\n      name: snapshot test\n      stage: syntax\n";
+
+/// The World with `config` as the base commit's `.github/gitkeeper.yml`
+/// (committed as `message`) and models that answer with the fix.
+async fn world_with_config(config: &str, message: &str) -> World {
     let world = World::start().await;
     world.default_answer(Step::reply(good_answer()));
     world
@@ -16,13 +24,16 @@ async fn an_invalid_base_config_fails_the_job_before_any_model_call_naming_file_
             OWNER,
             REPO,
             "main",
-            &[(
-                ".github/gitkeeper.yml",
-                "validate:\n  setup: []\n  checks:\n    - run: [grep, -q, \"export function greet\", src/greet.ts]\n      stage: syntax\n  env:\n    - NODE_OPTIONS\n    - \"NOT A NAME\"\n",
-            )],
-            "Pass more variables to the checks",
+            &[(".github/gitkeeper.yml", config)],
+            message,
         )
         .await;
+    world
+}
+
+#[tokio::test]
+async fn an_invalid_base_config_fails_the_job_before_any_model_call_naming_file_line_and_key() {
+    let world = world_with_config(INVALID_ENV, "Pass more variables to the checks").await;
     let bot = world.start_bot().await;
     bot.webhook("issues", "d-bad-config", &labeled(ISSUE)).await;
     let jobs = settled(&bot, 1).await;
@@ -49,4 +60,35 @@ async fn an_invalid_base_config_fails_the_job_before_any_model_call_naming_file_
     );
     assert!(world.gh.pulls(OWNER, REPO).is_empty());
     assert!(world.gh.check_runs(OWNER, REPO).is_empty());
+}
+
+#[tokio::test]
+async fn a_check_failing_before_and_after_the_change_is_a_neutral_check_run_and_named_in_the_pr() {
+    let world = world_with_config(FAILING_BEFORE, "Add the snapshot test").await;
+    let bot = world.start_bot().await;
+    bot.webhook("issues", "d-failing-before", &labeled(ISSUE))
+        .await;
+    let jobs = settled(&bot, 1).await;
+    // It did not make things worse, so it is still published…
+    assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
+    let pulls = world.gh.pulls(OWNER, REPO);
+    assert_eq!(pulls.len(), 1, "{pulls:#?}");
+
+    // …but the check that failed before and after proved nothing: never green.
+    let checks = world.gh.check_runs(OWNER, REPO);
+    assert_eq!(checks.len(), 1, "{checks:#?}");
+    assert_eq!(checks[0].status, "completed");
+    assert_eq!(
+        checks[0].conclusion.as_deref(),
+        Some("neutral"),
+        "{checks:#?}"
+    );
+    let body = &pulls[0].body;
+    for part in [
+        "| snapshot test (failed before this change too) | ⚠️ failing before and after this change |",
+        "⚠️ `snapshot test` failed before this change and fails after it the same way",
+        "| greet is still exported | ✅ passed |",
+    ] {
+        assert!(body.contains(part), "missing {part:?} in:\n{body}");
+    }
 }
