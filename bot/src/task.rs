@@ -23,7 +23,7 @@ use crate::route::{Route, TaskInput, route};
 use crate::validate::StaticValidator;
 use crate::validate::build::{BuildValidator, Chain};
 use crate::validate::cache::ValidationCache;
-use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox, secret_paths};
+use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, Isolation, ProcessSandbox, secret_paths};
 
 /// What to do, as the maintainer asked it.
 #[derive(Debug, Clone)]
@@ -69,13 +69,18 @@ pub enum TaskError {
     RepoConfig(#[from] gitkeeper::validate::CommandsError),
     #[error("{0}")]
     Policy(#[from] gitkeeper::edits::PolicyError),
+    /// The repository's commands cannot run as isolated as the operator requires.
+    #[error(transparent)]
+    Sandbox(#[from] crate::validate::sandbox::SandboxError),
     #[error(transparent)]
     Route(#[from] crate::route::RouteError),
     #[error(transparent)]
     Prompt(#[from] crate::prompts::PromptError),
     #[error(transparent)]
     Generate(#[from] crate::generate::GenerateError),
-    #[error("building the context package stopped unexpectedly: {0}")]
+    #[error(
+        "preparing the task (context package, command plan, sandbox probe) stopped unexpectedly: {0}"
+    )]
     Interrupted(#[source] tokio::task::JoinError),
 }
 
@@ -153,7 +158,7 @@ pub async fn run_task(
     if settings.prompts.repo_overrides {
         prompts = prompts.with_repo_overrides(work)?;
     }
-    let build = build_validator(work, plan, &route, settings, base_commit).await;
+    let build = build_validator(work, plan, &route, settings, base_commit).await?;
     let generator = Generator::new(
         models,
         prompts.clone(),
@@ -208,16 +213,24 @@ fn start_at_first_paid(route: &mut Route) {
 /// what already fails there does not count against attempts. A job's
 /// checkout gets the repository's cache under `<data.dir>/cache`; `solve`'s
 /// worktree is no job checkout and runs without one. Every command runs
-/// with the bot's secrets hidden ([`secret_paths`]).
+/// with the bot's secrets hidden ([`secret_paths`]), under `bwrap` unless
+/// the operator set `[validate] isolation = "none"`: without a working
+/// `bwrap` the task fails here, before any model is called.
 async fn build_validator(
     work: &Path,
     plan: gitkeeper::validate::CommandPlan,
     route: &Route,
     settings: &Settings,
     base_commit: Option<&str>,
-) -> BuildValidator {
-    let sandbox =
-        ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP).with_hidden(secret_paths(settings));
+) -> Result<BuildValidator, TaskError> {
+    // The probe runs `bwrap` once per process: off the runtime.
+    let detected = tokio::task::spawn_blocking(Isolation::detect)
+        .await
+        .map_err(TaskError::Interrupted)?;
+    let isolation = Isolation::required(settings.validate.isolation, detected)?;
+    let sandbox = ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP)
+        .with_isolation(isolation)
+        .with_hidden(secret_paths(settings));
     let mut build = BuildValidator::new(Arc::new(sandbox), plan);
     if let Some(cache) = ValidationCache::for_checkout(&settings.data.dir.join("cache"), work) {
         build = build.with_cache(cache);
@@ -226,5 +239,5 @@ async fn build_validator(
     if !baseline.failing().is_empty() {
         tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
     }
-    build.with_baseline(baseline)
+    Ok(build.with_baseline(baseline))
 }

@@ -3,6 +3,7 @@
 //! `.github/gitkeeper.yml` there stops the job before any model is called,
 //! telling the maintainer which file, line and key to fix. A check that
 //! fails after the change as it did before is never reported green.
+//! Without `bwrap` a job fails unless the operator turned isolation off.
 
 use gitkeeper_e2e::models::Step;
 use gitkeeper_e2e::world::{ISSUE, OWNER, REPO, World, good_answer, labeled, settled};
@@ -91,4 +92,56 @@ async fn a_check_failing_before_and_after_the_change_is_a_neutral_check_run_and_
     ] {
         assert!(body.contains(part), "missing {part:?} in:\n{body}");
     }
+}
+
+/// A `PATH` with the tools the World's jobs use but no `bwrap`.
+fn path_without_bwrap(dir: &std::path::Path) -> String {
+    for tool in ["git", "grep", "sh"] {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("this test needs `{tool}` on PATH"));
+        std::os::unix::fs::symlink(found, dir.join(tool)).unwrap();
+    }
+    dir.display().to_string()
+}
+
+#[tokio::test]
+async fn without_bwrap_a_job_fails_and_says_how_to_fix_it_unless_isolation_is_turned_off() {
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    let bin = tempfile::tempdir().unwrap();
+    let mut options = world.options();
+    options
+        .extra_env
+        .push(("PATH".into(), path_without_bwrap(bin.path())));
+    let bot = gitkeeper_e2e::bot::BotProcess::start(&options, world.dir.path()).await;
+    bot.webhook("issues", "d-no-bwrap", &labeled(ISSUE)).await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "failed", "{jobs:#?}\n{}", bot.log());
+    let status = world.status_comments(ISSUE);
+    assert_eq!(status.len(), 1, "{status:#?}");
+    assert!(
+        status[0].contains("install bubblewrap (apt install bubblewrap) or set [validate] isolation = \"none\" to run repository commands without isolation"),
+        "{}",
+        status[0]
+    );
+    assert!(world.ollama.completion_requests().is_empty());
+    assert!(world.gh.pulls(OWNER, REPO).is_empty());
+    drop(bot);
+
+    // The operator's explicit choice runs the same job without isolation.
+    let world = World::start().await;
+    world.default_answer(Step::reply(good_answer()));
+    let mut options = world.options();
+    options.extra_env.extend([
+        ("PATH".into(), bin.path().display().to_string()),
+        ("GITKEEPER_VALIDATE__ISOLATION".into(), "none".into()),
+    ]);
+    let bot = gitkeeper_e2e::bot::BotProcess::start(&options, world.dir.path()).await;
+    bot.webhook("issues", "d-isolation-none", &labeled(ISSUE))
+        .await;
+    let jobs = settled(&bot, 1).await;
+    assert_eq!(jobs[0]["state"], "succeeded", "{jobs:#?}\n{}", bot.log());
+    assert_eq!(world.gh.pulls(OWNER, REPO).len(), 1);
 }
