@@ -29,6 +29,8 @@ pub struct Settings {
     pub route: crate::route::RouteSettings,
     pub runner: RunnerSettings,
     pub publish: PublishSettings,
+    /// `[validate]`: how the repository's commands are run.
+    pub validate: ValidateSettings,
     /// The file these settings were read from (it may hold secrets, so the
     /// build sandbox hides it). Not a setting.
     #[serde(skip)]
@@ -43,6 +45,27 @@ pub struct PublishSettings {
     /// but its checks failed) as a draft pull request instead of only
     /// reporting on the issue.
     pub open_draft_on_failure: bool,
+}
+
+/// `[validate]`: how the repository's own commands are run.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidateSettings {
+    /// `"bwrap"` (the default): every command runs under bubblewrap, and a
+    /// job fails when `bwrap` is missing or cannot run; `"none"`: commands
+    /// run as plain child processes, only by the operator's explicit choice.
+    pub isolation: IsolationSetting,
+}
+
+/// What isolation the operator requires for repository commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum IsolationSetting {
+    /// `bwrap` is required; without it jobs fail and say how to fix it.
+    #[default]
+    Bwrap,
+    /// No isolation: commands see the machine as the bot's user does.
+    None,
 }
 
 /// `[context]`: how much of a repository a model is shown (per-model
@@ -571,6 +594,7 @@ impl Settings {
                 "admin_token": secret(&self.runner.admin_token),
             },
             "publish": self.publish,
+            "validate": self.validate,
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -583,7 +607,7 @@ impl Settings {
 /// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
 pub const SECTIONS: &[&str] = &[
     "server", "github", "database", "data", "trigger", "worker", "log", "models", "context",
-    "prompts", "route", "runner", "publish",
+    "prompts", "route", "runner", "publish", "validate",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
@@ -673,6 +697,25 @@ mod tests {
         );
         assert_eq!(s.worker.concurrency, 3);
         assert_eq!(s.github.app_id, Some(7));
+    }
+
+    #[test]
+    fn isolation_is_bwrap_unless_set_to_none_explicitly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        let s = Settings::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(s.validate.isolation, IsolationSetting::Bwrap);
+        std::fs::write(&path, "[validate]\nisolation = \"none\"\n").unwrap();
+        let s = Settings::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(s.validate.isolation, IsolationSetting::None);
+        let s = Settings::load_with_env(&path, env(&[("GITKEEPER_VALIDATE__ISOLATION", "bwrap")]))
+            .unwrap();
+        assert_eq!(s.validate.isolation, IsolationSetting::Bwrap);
+        std::fs::write(&path, "[validate]\nisolation = \"off\"\n").unwrap();
+        let err = Settings::load_with_env(&path, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("off"), "{err}");
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! only where the work dir comes from and where the result goes differ.
 //!
 //! Must never: plan the build commands from an attempt's files (they are
-//! read once, on the base commit, before any edit), or leave a failed
-//! attempt's edits in the work dir (the loop reverts them).
+//! read once, on the base commit, before any edit; an invalid
+//! `.github/gitkeeper.yml` there fails the task before any model is
+//! called), or leave a failed attempt's edits in the work dir (the loop
+//! reverts them).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use crate::route::{Route, TaskInput, route};
 use crate::validate::StaticValidator;
 use crate::validate::build::{BuildValidator, Chain};
 use crate::validate::cache::ValidationCache;
-use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox, secret_paths};
+use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, Isolation, ProcessSandbox, secret_paths};
 
 /// What to do, as the maintainer asked it.
 #[derive(Debug, Clone)]
@@ -61,17 +63,24 @@ pub struct TaskRun {
 pub enum TaskError {
     #[error(transparent)]
     Context(#[from] gitkeeper::context::ContextError),
+    /// The base commit's `.github/gitkeeper.yml` cannot be used: nothing
+    /// would judge an attempt, so none is made.
     #[error(transparent)]
     RepoConfig(#[from] gitkeeper::validate::CommandsError),
     #[error("{0}")]
     Policy(#[from] gitkeeper::edits::PolicyError),
+    /// The repository's commands cannot run as isolated as the operator requires.
+    #[error(transparent)]
+    Sandbox(#[from] crate::validate::sandbox::SandboxError),
     #[error(transparent)]
     Route(#[from] crate::route::RouteError),
     #[error(transparent)]
     Prompt(#[from] crate::prompts::PromptError),
     #[error(transparent)]
     Generate(#[from] crate::generate::GenerateError),
-    #[error("building the context package stopped unexpectedly: {0}")]
+    #[error(
+        "preparing the task (context package, command plan, sandbox probe) stopped unexpectedly: {0}"
+    )]
     Interrupted(#[source] tokio::task::JoinError),
 }
 
@@ -104,6 +113,13 @@ pub async fn run_task(
 ) -> Result<TaskRun, TaskError> {
     let context_options =
         gitkeeper::validate::repo_context_options(work, settings.context.options())?;
+    // The commands that judge every attempt, from the base commit only.
+    let plan = {
+        let work = work.to_path_buf();
+        tokio::task::spawn_blocking(move || gitkeeper::validate::plan_commands(&work))
+            .await
+            .map_err(TaskError::Interrupted)??
+    };
     let package = {
         let (work, options) = (work.to_path_buf(), context_options.clone());
         let text = match &spec.revision {
@@ -142,7 +158,7 @@ pub async fn run_task(
     if settings.prompts.repo_overrides {
         prompts = prompts.with_repo_overrides(work)?;
     }
-    let build = build_validator(work, &route, settings, base_commit).await;
+    let build = build_validator(work, plan, &route, settings, base_commit).await?;
     let generator = Generator::new(
         models,
         prompts.clone(),
@@ -192,40 +208,36 @@ fn start_at_first_paid(route: &mut Route) {
     }
 }
 
-/// The repository's own commands, planned once on the base commit: attempts
-/// are judged by them (an attempt cannot edit its own checks), and what
-/// already fails there does not count against attempts. An invalid repo
-/// config is reported by the build check itself on every attempt. A job's
+/// The repository's own commands, `plan`ned once on the base commit:
+/// attempts are judged by them (an attempt cannot edit its own checks), and
+/// what already fails there does not count against attempts. A job's
 /// checkout gets the repository's cache under `<data.dir>/cache`; `solve`'s
 /// worktree is no job checkout and runs without one. Every command runs
-/// with the bot's secrets hidden ([`secret_paths`]).
+/// with the bot's secrets hidden ([`secret_paths`]), under `bwrap` unless
+/// the operator set `[validate] isolation = "none"`: without a working
+/// `bwrap` the task fails here, before any model is called.
 async fn build_validator(
     work: &Path,
+    plan: gitkeeper::validate::CommandPlan,
     route: &Route,
     settings: &Settings,
     base_commit: Option<&str>,
-) -> BuildValidator {
-    let hidden = secret_paths(settings);
-    match gitkeeper::validate::plan_commands(work) {
-        Ok(plan) => {
-            let mut build = BuildValidator::new(Arc::new(
-                ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP).with_hidden(hidden),
-            ));
-            if let Some(cache) =
-                ValidationCache::for_checkout(&settings.data.dir.join("cache"), work)
-            {
-                build = build.with_cache(cache);
-            }
-            let baseline = build
-                .baseline(work, route.validation, plan, base_commit)
-                .await;
-            if !baseline.failing().is_empty() {
-                tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
-            }
-            build.with_baseline(baseline)
-        }
-        Err(_) => BuildValidator::new(Arc::new(
-            ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP).with_hidden(hidden),
-        )),
+) -> Result<BuildValidator, TaskError> {
+    // The probe runs `bwrap` once per process: off the runtime.
+    let detected = tokio::task::spawn_blocking(Isolation::detect)
+        .await
+        .map_err(TaskError::Interrupted)?;
+    let isolation = Isolation::required(settings.validate.isolation, detected)?;
+    let sandbox = ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP)
+        .with_isolation(isolation)
+        .with_hidden(secret_paths(settings));
+    let mut build = BuildValidator::new(Arc::new(sandbox), plan);
+    if let Some(cache) = ValidationCache::for_checkout(&settings.data.dir.join("cache"), work) {
+        build = build.with_cache(cache);
     }
+    let baseline = build.baseline(work, route.validation, base_commit).await;
+    if !baseline.failing().is_empty() {
+        tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
+    }
+    Ok(build.with_baseline(baseline))
 }

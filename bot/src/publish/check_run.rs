@@ -7,6 +7,7 @@ use super::PublishError;
 use super::report::validation_section;
 use crate::github::{CheckConclusion, CheckOutput, GitCommit, Installation};
 use crate::intent::RepoRef;
+use crate::markers::for_comment;
 use crate::route::Route;
 use crate::validate::ValidationReport;
 
@@ -21,11 +22,34 @@ pub async fn report_check_run(
     validation: &ValidationReport,
     route: &Route,
 ) -> Result<u64, PublishError> {
-    let title = format!("{} passed", checks_summary(validation));
-    let summary = format!(
-        "Validation level **{}**; the repository's checks ran in Gitkeeper's sandbox before this commit was made.",
-        route.validation.as_str()
+    let conclusion = conclusion(validation);
+    let before = validation.failing_before();
+    let (title, mut summary) = (
+        format!("{} passed", checks_summary(validation)),
+        format!(
+            "Validation level **{}**; the repository's checks ran in Gitkeeper's sandbox before this commit was made.",
+            route.validation.as_str()
+        ),
     );
+    let title = if before.is_empty() {
+        title
+    } else {
+        summary.push_str(&format!(
+            " {} failed on the base commit already and still fail{}, so {} proved nothing about this change.",
+            before
+                .iter()
+                .map(|c| format!("`{}`", for_comment(c.command())))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if before.len() == 1 { "s" } else { "" },
+            if before.len() == 1 { "it" } else { "they" },
+        ));
+        format!(
+            "{}: {} failing before and after this change",
+            checks_summary(validation),
+            before.len()
+        )
+    };
     let text = validation_section(validation);
     let started = CheckOutput {
         title: "Validating",
@@ -35,11 +59,6 @@ pub async fn report_check_run(
     let id = github
         .start_check_run(repo, CHECK_NAME, &commit.sha, &started)
         .await?;
-    let conclusion = if validation.passed {
-        CheckConclusion::Success
-    } else {
-        CheckConclusion::Failure
-    };
     github
         .finish_check_run(
             repo,
@@ -53,6 +72,18 @@ pub async fn report_check_run(
         )
         .await?;
     Ok(id)
+}
+
+/// Failure when a check failed; neutral when none did but one only failed
+/// as it did before the change (it proved nothing); success otherwise.
+pub fn conclusion(validation: &ValidationReport) -> CheckConclusion {
+    if !validation.passed {
+        CheckConclusion::Failure
+    } else if validation.checks.iter().any(|c| c.failed_before) {
+        CheckConclusion::Neutral
+    } else {
+        CheckConclusion::Success
+    }
 }
 
 /// "3 checks" / "1 check".
@@ -73,10 +104,32 @@ mod tests {
             passed: true,
             detail: String::new(),
             duration_ms: 1,
+            failed_before: false,
         };
         let one = ValidationReport::new("build", vec![check("a")]);
         assert_eq!(checks_summary(&one), "1 check");
         let two = ValidationReport::new("build", vec![check("a"), check("b")]);
         assert_eq!(checks_summary(&two), "2 checks");
+    }
+
+    #[test]
+    fn a_check_failing_as_before_makes_the_run_neutral_never_green() {
+        let check = |passed: bool, failed_before: bool| CheckResult {
+            name: "npm test".into(),
+            passed,
+            detail: String::new(),
+            duration_ms: 1,
+            failed_before,
+        };
+        let conclude = |checks: Vec<CheckResult>| conclusion(&ValidationReport::new("b", checks));
+        assert_eq!(conclude(vec![check(true, false)]), CheckConclusion::Success);
+        assert_eq!(
+            conclude(vec![check(true, false), check(true, true)]),
+            CheckConclusion::Neutral
+        );
+        assert_eq!(
+            conclude(vec![check(true, true), check(false, false)]),
+            CheckConclusion::Failure
+        );
     }
 }

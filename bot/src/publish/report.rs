@@ -108,12 +108,18 @@ pub fn validation_section(report: &ValidationReport) -> String {
         text.push_str(&format!(
             "| {} | {} | {} |\n",
             cell(&check.name),
-            if check.passed {
-                "✅ passed"
-            } else {
-                "❌ failed"
+            match (check.passed, check.failed_before) {
+                (_, true) => "⚠️ failing before and after this change",
+                (true, false) => "✅ passed",
+                (false, false) => "❌ failed",
             },
             duration(check.duration_ms)
+        ));
+    }
+    for check in report.failing_before() {
+        text.push_str(&format!(
+            "\n⚠️ `{}` failed before this change and fails after it the same way: this check proved nothing about the change.\n",
+            for_comment(check.command()).replace('`', "ʼ")
         ));
     }
     for check in report.checks.iter().filter(|c| !c.detail.trim().is_empty()) {
@@ -320,12 +326,14 @@ mod tests {
                     passed: true,
                     detail: String::new(),
                     duration_ms: 2300,
+                    failed_before: false,
                 },
                 CheckResult {
                     name: "lint | strict".into(),
                     passed: false,
                     detail: format!("{}src/a.ts:3 error ```x```", "noise\n".repeat(3000)),
                     duration_ms: 40,
+                    failed_before: false,
                 },
             ],
         );
@@ -343,6 +351,29 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("src/a.ts:3 error ʼʼʼxʼʼʼ"), "{text}");
+
+        let before = ValidationReport::new(
+            "build",
+            vec![CheckResult {
+                name: format!("npm test{}", crate::validate::FAILED_BEFORE_SUFFIX),
+                passed: true,
+                detail: String::new(),
+                duration_ms: 40,
+                failed_before: true,
+            }],
+        );
+        let text = validation_section(&before);
+        assert!(
+            text.contains(
+                "| npm test (failed before this change too) | ⚠️ failing before and after this change | 40 ms |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("⚠️ `npm test` failed before this change and fails after it the same way: this check proved nothing about the change."),
+            "{text}"
+        );
+        assert!(!text.contains("✅"), "{text}");
         assert!(text.len() < MAX_LOG_CHARS + 1000, "logs are capped");
         assert_eq!(
             validation_section(&ValidationReport::new("none", vec![])),

@@ -20,7 +20,7 @@ use gitkeeper::validate::{self as checks};
 
 use super::cache::{self, BaselineOutcome, Saved, Snapshot, ValidationCache};
 use super::sandbox::{Sandbox, SandboxCommand};
-use super::{CheckResult, ValidationReport, Validator};
+use super::{CheckResult, FAILED_BEFORE_SUFFIX, ValidationReport, Validator};
 use crate::route::ValidationLevel;
 
 /// A command's limit when the repository sets none.
@@ -32,17 +32,23 @@ const MAX_FEEDBACK_CHARS: usize = 3000;
 /// Characters of the dependency key shown in a report.
 const KEY_PREFIX_CHARS: usize = 12;
 
-/// Runs the repository's commands for the level.
+/// Runs the repository's commands for the level: always the commands of
+/// the plan it was made with (from the base commit), never ones read from
+/// the work dir an attempt left.
 pub struct BuildValidator {
     sandbox: Arc<dyn Sandbox>,
+    plan: checks::CommandPlan,
     baseline: Option<Baseline>,
     cache: Option<Arc<ValidationCache>>,
 }
 
 impl BuildValidator {
-    pub fn new(sandbox: Arc<dyn Sandbox>) -> Self {
+    /// `plan` must come from the base commit, before any edit: an attempt
+    /// may change `.github/gitkeeper.yml`, but never the checks judging it.
+    pub fn new(sandbox: Arc<dyn Sandbox>, plan: checks::CommandPlan) -> Self {
         Self {
             sandbox,
+            plan,
             baseline: None,
             cache: None,
         }
@@ -61,6 +67,7 @@ fn failed(name: &str, detail: String, duration: Duration) -> CheckResult {
         passed: false,
         detail,
         duration_ms: millis(duration),
+        failed_before: false,
     }
 }
 
@@ -83,9 +90,6 @@ fn tail(text: &str, max: usize) -> String {
 /// not cause is reported as pre-existing instead of failing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Baseline {
-    /// The commands as planned on the base commit; attempts are judged by
-    /// these, so a change cannot edit the checks it is judged by.
-    plan: checks::CommandPlan,
     /// Command name → the error lines of its failure on the base commit.
     failed: HashMap<String, BTreeSet<String>>,
 }
@@ -154,17 +158,18 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl BuildValidator {
-    /// Run `plan` (made on the base commit) on the work dir as it is, before
-    /// the first attempt, and remember what already fails. With a cache and
-    /// `base_commit`, a job on a commit an earlier job ran every check of
-    /// (within [`cache::MAX_AGE`]) takes their outcomes instead of running.
+    /// Run the plan (made on the base commit) on the work dir as it is,
+    /// before the first attempt, and remember what already fails. With a
+    /// cache and `base_commit`, a job on a commit an earlier job ran every
+    /// check of (within [`cache::MAX_AGE`]) takes their outcomes instead of
+    /// running.
     pub async fn baseline(
         &self,
         work_dir: &Path,
         level: ValidationLevel,
-        plan: checks::CommandPlan,
         base_commit: Option<&str>,
     ) -> Baseline {
+        let plan = &self.plan;
         let commands = plan.for_level(level).commands;
         let remembered = match (&self.cache, base_commit) {
             (Some(cache), Some(commit)) => {
@@ -183,12 +188,10 @@ impl BuildValidator {
                     commit = base_commit.unwrap_or_default(),
                     "the base commit's outcomes come from the cache"
                 );
-                return Baseline { plan, failed };
+                return Baseline { failed };
             }
         }
-        let (_, runs) = self
-            .run_level(work_dir, level, true, Ok(&plan), On::Base)
-            .await;
+        let (_, runs) = self.run_level(work_dir, level, true, On::Base).await;
         if let Some((cache, keys)) = remembered {
             let outcomes: Vec<(String, BaselineOutcome)> = runs
                 .iter()
@@ -217,7 +220,6 @@ impl BuildValidator {
             }
         }
         Baseline {
-            plan,
             failed: runs
                 .into_iter()
                 .filter(|r| !r.result.passed)
@@ -240,24 +242,10 @@ impl BuildValidator {
         work_dir: &Path,
         level: ValidationLevel,
         keep_going: bool,
-        plan: Result<&checks::CommandPlan, checks::CommandsError>,
         on: On,
     ) -> (String, Vec<Ran>) {
         let method = format!("commands:{}", level.as_str());
-        let plan = match plan {
-            Ok(plan) => plan,
-            Err(e) => {
-                let result = failed("validation commands", e.to_string(), Duration::ZERO);
-                return (
-                    method,
-                    vec![Ran {
-                        result,
-                        output: None,
-                        command: None,
-                    }],
-                );
-            }
-        };
+        let plan = &self.plan;
         let level_plan = plan.for_level(level);
         let mut limits = Limits {
             deadline: Instant::now() + plan.total_timeout.unwrap_or(DEFAULT_TOTAL_TIMEOUT),
@@ -342,6 +330,7 @@ impl BuildValidator {
                         passed: true,
                         detail: String::new(),
                         duration_ms: millis(started.elapsed()),
+                        failed_before: false,
                     },
                     output: None,
                     command: None,
@@ -426,6 +415,7 @@ impl BuildValidator {
                         passed: true,
                         detail: String::new(),
                         duration_ms: millis(outcome.duration),
+                        failed_before: false,
                     },
                     output: None,
                     command: Some(offset + index),
@@ -472,8 +462,10 @@ impl BuildValidator {
         true
     }
 
-    /// A failure that also happened on the base commit passes when it prints
-    /// no error line the base did not; otherwise only the new lines are fed back.
+    /// A failure that also happened on the base commit does not fail the
+    /// attempt when it prints no error line the base did not, but it is
+    /// marked `failed_before` (never reported green); otherwise only the new
+    /// lines are fed back.
     fn judge(&self, ran: Ran) -> CheckResult {
         let Some(before) = self
             .baseline
@@ -490,7 +482,8 @@ impl BuildValidator {
         let new: Vec<&String> = after.difference(before).collect();
         if new.is_empty() {
             result.passed = true;
-            result.name = format!("{} (failed before this change too)", result.name);
+            result.failed_before = true;
+            result.name = format!("{}{FAILED_BEFORE_SUFFIX}", result.name);
             result.detail.clear();
         } else {
             result.detail = format!(
@@ -556,16 +549,8 @@ impl Validator for BuildValidator {
         level: ValidationLevel,
     ) -> ValidationReport {
         let keep_going = self.baseline.is_some();
-        let planned;
-        let plan = match &self.baseline {
-            Some(baseline) => Ok(&baseline.plan),
-            None => {
-                planned = checks::plan_commands(work_dir);
-                planned.as_ref().map_err(Clone::clone)
-            }
-        };
         let (method, runs) = self
-            .run_level(work_dir, level, keep_going, plan, On::Attempt)
+            .run_level(work_dir, level, keep_going, On::Attempt)
             .await;
         let mut results = Vec::new();
         for ran in runs {
@@ -623,8 +608,12 @@ mod tests {
         dir
     }
 
-    fn validator() -> BuildValidator {
-        BuildValidator::new(Arc::new(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP)))
+    /// A validator with the commands planned on `dir` as it is now (the base).
+    fn validator(dir: &Path) -> BuildValidator {
+        BuildValidator::new(
+            Arc::new(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP)),
+            checks::plan_commands(dir).unwrap(),
+        )
     }
 
     const MAKEFILE: &str = "check:\n\t@grep -q 'tax' src/total.txt || (echo 'src/total.txt: tax is missing' && exit 1)\n";
@@ -632,7 +621,7 @@ mod tests {
     #[tokio::test]
     async fn the_detected_make_check_runs_and_its_failure_is_fed_back() {
         let dir = repo(&[("Makefile", MAKEFILE), ("src/total.txt", "sum\n")]);
-        let report = validator()
+        let report = validator(dir.path())
             .validate(
                 dir.path(),
                 &AppliedEdits::default(),
@@ -646,7 +635,7 @@ mod tests {
         assert!(errors.contains("tax is missing"), "{errors}");
 
         std::fs::write(dir.path().join("src/total.txt"), "sum + tax\n").unwrap();
-        let report = validator()
+        let report = validator(dir.path())
             .validate(
                 dir.path(),
                 &AppliedEdits::default(),
@@ -663,7 +652,7 @@ mod tests {
             ".github/gitkeeper.yml",
             "validate:\n  setup: []\n  checks:\n    - run: sh -c 'echo typecheck ok'\n      stage: typecheck\n    - run: sh -c 'echo broken test >&2; exit 4'\n      stage: test\n    - run: sh -c 'touch never-ran'\n      stage: test\n  timeout: 30s\n",
         )]);
-        let report = validator()
+        let report = validator(dir.path())
             .validate(
                 dir.path(),
                 &AppliedEdits::default(),
@@ -683,7 +672,7 @@ mod tests {
             ".github/gitkeeper.yml",
             "validate:\n  setup: []\n  checks:\n    - run: sleep 30\n      stage: test\n      timeout: 1s\n",
         )]);
-        let report = validator()
+        let report = validator(dir.path())
             .validate(
                 dir.path(),
                 &AppliedEdits::default(),
@@ -705,10 +694,9 @@ mod tests {
             ("Makefile", NOISY),
             ("errors.txt", "error: flaky network test timed out\n"),
         ]);
-        let build = validator();
-        let plan = checks::plan_commands(dir.path()).unwrap();
+        let build = validator(dir.path());
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Standard, plan, None)
+            .baseline(dir.path(), ValidationLevel::Standard, None)
             .await;
         assert_eq!(baseline.failing(), vec!["make check"]);
         let build = build.with_baseline(baseline);
@@ -726,6 +714,15 @@ mod tests {
             report.checks[0].name,
             "make check (failed before this change too)"
         );
+        // …and never green: it is marked as proving nothing.
+        assert!(report.checks[0].failed_before, "{report:#?}");
+        assert_eq!(report.checks[0].command(), "make check");
+        assert_eq!(report.failing_before().len(), 1);
+        assert!(
+            report.summary().starts_with("⚠ make check"),
+            "{}",
+            report.summary()
+        );
 
         // A new error on top: the attempt fails and only the new line is fed back.
         std::fs::write(
@@ -741,6 +738,7 @@ mod tests {
             )
             .await;
         assert!(!report.passed);
+        assert!(!report.checks[0].failed_before, "a new error is a failure");
         let detail = &report.checks[0].detail;
         assert!(
             detail.contains("already failed before this change"),
@@ -750,8 +748,9 @@ mod tests {
         assert!(!detail.contains("flaky network"), "{detail}");
     }
 
-    #[tokio::test]
-    async fn an_attempt_is_judged_by_the_base_commits_commands_not_its_own() {
+    /// An attempt that drops the tax and rewrites the base's check into one
+    /// that passes, validated with or without a baseline.
+    async fn an_attempt_rewriting_its_check(with_baseline: bool) -> ValidationReport {
         let dir = repo(&[
             (
                 ".github/gitkeeper.yml",
@@ -759,26 +758,38 @@ mod tests {
             ),
             ("src/total.txt", "sum + tax\n"),
         ]);
-        let build = validator();
-        let plan = checks::plan_commands(dir.path()).unwrap();
-        let baseline = build
-            .baseline(dir.path(), ValidationLevel::Standard, plan, None)
-            .await;
-        let build = build.with_baseline(baseline);
-        // The attempt drops the tax and rewrites the check into one that passes.
+        let mut build = validator(dir.path());
+        if with_baseline {
+            let baseline = build
+                .baseline(dir.path(), ValidationLevel::Standard, None)
+                .await;
+            build = build.with_baseline(baseline);
+        }
         std::fs::write(dir.path().join("src/total.txt"), "sum\n").unwrap();
         std::fs::write(
             dir.path().join(".github/gitkeeper.yml"),
             "validate:\n  setup: []\n  checks:\n    - run: \"true\"\n      stage: test\n",
         )
         .unwrap();
-        let report = build
+        build
             .validate(
                 dir.path(),
                 &AppliedEdits::default(),
                 ValidationLevel::Standard,
             )
-            .await;
+            .await
+    }
+
+    #[tokio::test]
+    async fn an_attempt_is_judged_by_the_base_commits_commands_not_its_own() {
+        let report = an_attempt_rewriting_its_check(true).await;
+        assert!(!report.passed, "{report:#?}");
+        assert_eq!(report.checks[0].name, "grep -q tax src/total.txt");
+    }
+
+    #[tokio::test]
+    async fn without_a_baseline_the_attempt_is_still_judged_by_the_base_plan() {
+        let report = an_attempt_rewriting_its_check(false).await;
         assert!(!report.passed, "{report:#?}");
         assert_eq!(report.checks[0].name, "grep -q tax src/total.txt");
     }
@@ -786,10 +797,9 @@ mod tests {
     #[tokio::test]
     async fn a_clean_base_keeps_every_failure_an_attempt_causes() {
         let dir = repo(&[("Makefile", NOISY), ("errors.txt", "")]);
-        let build = validator();
-        let plan = checks::plan_commands(dir.path()).unwrap();
+        let build = validator(dir.path());
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Standard, plan, None)
+            .baseline(dir.path(), ValidationLevel::Standard, None)
             .await;
         assert!(baseline.failing().is_empty());
         let build = build.with_baseline(baseline);
@@ -808,7 +818,7 @@ mod tests {
     #[tokio::test]
     async fn the_quick_level_runs_no_build_and_the_chain_stops_early() {
         let dir = repo(&[("Makefile", MAKEFILE), ("src/total.txt", "sum\n")]);
-        let report = validator()
+        let report = validator(dir.path())
             .validate(dir.path(), &AppliedEdits::default(), ValidationLevel::Quick)
             .await;
         assert!(report.passed, "make check is a test stage: {report:#?}");
@@ -826,7 +836,7 @@ mod tests {
                 ValidationReport::new("fails", vec![failed("first", "no".into(), Duration::ZERO)])
             }
         }
-        let chain = Chain(vec![Arc::new(Fails), Arc::new(validator())]);
+        let chain = Chain(vec![Arc::new(Fails), Arc::new(validator(dir.path()))]);
         let report = chain
             .validate(
                 dir.path(),
@@ -883,10 +893,10 @@ mod tests {
         let dir = repo(files);
         let sandbox = Counting::new();
         let cache = ValidationCache::new(cache_root, "acme", "shop").unwrap();
-        let build = BuildValidator::new(sandbox.clone()).with_cache(cache);
         let plan = checks::plan_commands(dir.path()).unwrap();
+        let build = BuildValidator::new(sandbox.clone(), plan).with_cache(cache);
         let baseline = build
-            .baseline(dir.path(), ValidationLevel::Standard, plan, commit)
+            .baseline(dir.path(), ValidationLevel::Standard, commit)
             .await;
         Job {
             dir,

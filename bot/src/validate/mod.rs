@@ -29,6 +29,23 @@ pub struct CheckResult {
     /// What failed, addressed to the model; empty when it passed.
     pub detail: String,
     pub duration_ms: u64,
+    /// The command failed on the attempt as it already did on the base
+    /// commit: it does not count against the attempt (`passed` is true), but
+    /// it proved nothing, and every report must say so (never green).
+    #[serde(default)]
+    pub failed_before: bool,
+}
+
+/// Added to a check's name when it failed before the change too.
+pub const FAILED_BEFORE_SUFFIX: &str = " (failed before this change too)";
+
+impl CheckResult {
+    /// The command's name without [`FAILED_BEFORE_SUFFIX`].
+    pub fn command(&self) -> &str {
+        self.name
+            .strip_suffix(FAILED_BEFORE_SUFFIX)
+            .unwrap_or(&self.name)
+    }
 }
 
 /// What validation concluded.
@@ -58,6 +75,12 @@ impl ValidationReport {
             .collect()
     }
 
+    /// Checks that failed on the attempt as on the base commit: they did
+    /// not fail it, and they proved nothing about it.
+    pub fn failing_before(&self) -> Vec<&CheckResult> {
+        self.checks.iter().filter(|c| c.failed_before).collect()
+    }
+
     /// One line per check: `✓ edits applied (2 ms)`.
     pub fn summary(&self) -> String {
         self.checks
@@ -65,7 +88,11 @@ impl ValidationReport {
             .map(|c| {
                 format!(
                     "{} {} ({} ms)",
-                    if c.passed { "✓" } else { "✗" },
+                    match (c.passed, c.failed_before) {
+                        (_, true) => "⚠",
+                        (true, false) => "✓",
+                        (false, false) => "✗",
+                    },
                     c.name,
                     c.duration_ms
                 )
@@ -111,6 +138,7 @@ impl Validator for EditsValidator {
                     passed: false,
                     detail: format!("the check could not run: {e}"),
                     duration_ms: 0,
+                    failed_before: false,
                 }]
             });
         ValidationReport::new("edits-applied+parse", checks)
@@ -153,6 +181,7 @@ fn check_changes(root: &Path, changes: &[FileChange]) -> Vec<CheckResult> {
         passed: problems.is_empty(),
         detail: trim(&problems.join("\n")),
         duration_ms: elapsed,
+        failed_before: false,
     };
     vec![
         check("edits applied", applied_problems),
@@ -303,6 +332,7 @@ impl Validator for StaticValidator {
                 passed: detail.is_none(),
                 detail: detail.unwrap_or_default(),
                 duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                failed_before: false,
             }
         })
         .await
@@ -311,6 +341,7 @@ impl Validator for StaticValidator {
             passed: false,
             detail: format!("the static checks could not run: {e}"),
             duration_ms: 0,
+            failed_before: false,
         });
         report.checks.push(check);
         ValidationReport::new(format!("{}+static", report.method), report.checks)

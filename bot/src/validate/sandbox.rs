@@ -74,6 +74,10 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "repository commands must run isolated, but `bwrap` is not installed or cannot run here (user namespaces disabled?): install bubblewrap (apt install bubblewrap) or set [validate] isolation = \"none\" to run repository commands without isolation"
+    )]
+    NoIsolation,
     #[error("cannot prepare the sandbox in {dir}: {source}")]
     Prepare {
         dir: PathBuf,
@@ -132,7 +136,12 @@ impl Isolation {
                 };
                 let works = std::process::Command::new(&bwrap)
                     .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
-                    .args(["--unshare-net", "--unshare-pid", "--die-with-parent", "true"])
+                    .args([
+                        "--unshare-net",
+                        "--unshare-pid",
+                        "--die-with-parent",
+                        "true",
+                    ])
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
@@ -142,12 +151,27 @@ impl Isolation {
                     Isolation::Bwrap(bwrap)
                 } else {
                     tracing::warn!(
-                        "bwrap is installed but cannot run here (user namespaces disabled?); repository commands run without isolation"
+                        "bwrap is installed but cannot run here (user namespaces disabled?)"
                     );
                     Isolation::None
                 }
             })
             .clone()
+    }
+
+    /// The isolation the operator's `setting` allows, given what this
+    /// machine has (`detected`): never less than required, never silently.
+    pub fn required(
+        setting: crate::config::IsolationSetting,
+        detected: Isolation,
+    ) -> Result<Isolation, SandboxError> {
+        match (setting, detected) {
+            (crate::config::IsolationSetting::None, _) => Ok(Isolation::None),
+            (crate::config::IsolationSetting::Bwrap, Isolation::None) => {
+                Err(SandboxError::NoIsolation)
+            }
+            (crate::config::IsolationSetting::Bwrap, bwrap) => Ok(bwrap),
+        }
     }
 
     /// The program and arguments that run `argv` under this isolation.
@@ -690,14 +714,48 @@ mod tests {
         out.passed() && out.output.contains("ok")
     }
 
+    /// `sandbox`, which must be isolated: a test of isolation fails, naming
+    /// the tool, where `bwrap` cannot run (it never passes by proving nothing).
+    fn isolated(sandbox: ProcessSandbox) -> ProcessSandbox {
+        assert!(
+            matches!(sandbox.isolation(), Isolation::Bwrap(_)),
+            "this test needs a working `bwrap`: install bubblewrap (apt install bubblewrap; .ci/run does) and allow unprivileged user namespaces"
+        );
+        sandbox
+    }
+
+    #[test]
+    fn isolation_is_required_unless_the_operator_turns_it_off() {
+        use crate::config::IsolationSetting;
+        let bwrap = Isolation::Bwrap(PathBuf::from("/usr/bin/bwrap"));
+        assert_eq!(
+            Isolation::required(IsolationSetting::Bwrap, bwrap.clone()).unwrap(),
+            bwrap
+        );
+        let err = Isolation::required(IsolationSetting::Bwrap, Isolation::None).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("install bubblewrap (apt install bubblewrap) or set [validate] isolation = \"none\" to run repository commands without isolation"),
+            "{text}"
+        );
+        assert_eq!(
+            Isolation::required(IsolationSetting::None, Isolation::None).unwrap(),
+            Isolation::None
+        );
+        // "none" is what the operator asked for, even where bwrap works.
+        assert_eq!(
+            Isolation::required(IsolationSetting::None, bwrap).unwrap(),
+            Isolation::None
+        );
+        assert_eq!(
+            crate::config::Settings::default().validate.isolation,
+            IsolationSetting::Bwrap
+        );
+    }
+
     #[tokio::test]
     async fn with_bwrap_the_system_is_read_only_and_checks_have_no_network() {
-        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
-        if sandbox.isolation() == &Isolation::None {
-            // .ci/run installs bubblewrap; a machine without it runs unisolated.
-            eprintln!("bwrap is not usable here: isolation not tested");
-            return;
-        }
+        let sandbox = isolated(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP));
         let dir = tempfile::tempdir().unwrap();
         let out = sandbox
             .run(
@@ -737,12 +795,10 @@ mod tests {
         let work = data.path().join("work/7");
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(work.join("src.ts"), "export {};").unwrap();
-        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP)
-            .with_hidden(vec![key.clone(), data.path().to_path_buf()]);
-        if sandbox.isolation() == &Isolation::None {
-            eprintln!("bwrap is not usable here: hiding not tested");
-            return;
-        }
+        let sandbox = isolated(
+            ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP)
+                .with_hidden(vec![key.clone(), data.path().to_path_buf()]),
+        );
         let script = format!(
             "cat {key} || true; echo; ls {mirror} || echo no-mirror; cat src.ts; touch out.txt && echo wrote",
             key = key.display(),

@@ -26,7 +26,8 @@ pub(crate) const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 pub enum ConfigError {
     /// Not YAML, or YAML of the wrong shape.
     #[error(
-        "{file}:{line}:{column}: {message}; fix the file (its format is in Gitkeeper's README, \"Validation: `.github/gitkeeper.yml` and the static checks\")"
+        "{file}:{line}:{column}: {}{message}; fix the file (its format is in Gitkeeper's README, \"Validation: `.github/gitkeeper.yml` and the static checks\")",
+        key_prefix(.key)
     )]
     Invalid {
         /// Repository-relative path.
@@ -35,6 +36,10 @@ pub enum ConfigError {
         line: u32,
         /// 1-based column (0 when unknown).
         column: u32,
+        /// The key at that line as a path (`validate.checks[1].timeout`);
+        /// empty when the line holds no key.
+        #[serde(default)]
+        key: String,
         /// What the parser said.
         message: String,
     },
@@ -155,6 +160,7 @@ fn parse_file(file: &str, text: &str) -> Result<Option<FileShape>, ConfigError> 
             file: file.to_string(),
             line,
             column,
+            key: key_path(text, line).unwrap_or_default(),
             message: plain_message(&err),
         }
     })
@@ -191,10 +197,12 @@ pub fn parse_config(file: &str, text: &str) -> Result<Option<ValidateConfig>, Co
     };
     for name in &config.env {
         if !is_env_name(name) {
+            let line = line_of(text, name);
             return Err(ConfigError::Invalid {
                 file: file.to_string(),
-                line: line_of(text, name),
+                line,
                 column: 0,
+                key: key_path(text, line).unwrap_or_default(),
                 message: format!(
                     "`validate.env` entry `{name}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
                 ),
@@ -202,6 +210,106 @@ pub fn parse_config(file: &str, text: &str) -> Result<Option<ValidateConfig>, Co
         }
     }
     Ok(Some(config))
+}
+
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("key `{key}`: ")
+    }
+}
+
+/// One line's structure as block YAML: the columns of its `- ` items and
+/// of its `key:`, in order.
+fn line_nodes(line: &str) -> Vec<(usize, Option<&str>)> {
+    let mut nodes = Vec::new();
+    let mut column = line.len() - line.trim_start_matches(' ').len();
+    let mut rest = &line[column..];
+    while rest == "-" || rest.starts_with("- ") {
+        nodes.push((column, None));
+        let after = rest[1..].trim_start_matches(' ');
+        column += rest.len() - after.len();
+        rest = after;
+    }
+    if rest.starts_with('#') {
+        return nodes;
+    }
+    if let Some((key, _)) = rest.split_once(':') {
+        let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+        if plain {
+            nodes.push((column, Some(key)));
+        }
+    }
+    nodes
+}
+
+/// The key path of the block-YAML node at 1-based `line` of `text`
+/// (`validate.checks[1].timeout`), read from the indentation: serde-saphyr
+/// reports where a value is wrong but not under which key. `None` when
+/// that line holds no key or item (an error past the end, a flow value).
+pub(crate) fn key_path(text: &str, line: u32) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let here = line_nodes(lines.get(index)?);
+    let mut limit = here.first()?.0;
+    // Innermost first; an item's index is filled in once its siblings above are counted.
+    let mut parts: Vec<String> = Vec::new();
+    // (column, slot in `parts`, siblings above so far) of items still counting.
+    let mut counting: Vec<(usize, usize, usize)> = Vec::new();
+    let take = |nodes: &[(usize, Option<&str>)],
+                parts: &mut Vec<String>,
+                counting: &mut Vec<(usize, usize, usize)>| {
+        for (column, key) in nodes.iter().rev() {
+            match key {
+                Some(key) => parts.push((*key).to_string()),
+                None => {
+                    counting.push((*column, parts.len(), 0));
+                    parts.push(String::new());
+                }
+            }
+        }
+    };
+    take(&here, &mut parts, &mut counting);
+    for above in lines[..index].iter().rev() {
+        let nodes = line_nodes(above);
+        let Some(&(first, _)) = nodes.first() else {
+            continue;
+        };
+        for (column, _, count) in &mut counting {
+            if nodes.iter().any(|(c, k)| c == column && k.is_none()) {
+                *count += 1;
+            }
+        }
+        if first < limit {
+            let outer: Vec<(usize, Option<&str>)> =
+                nodes.iter().copied().filter(|(c, _)| *c < limit).collect();
+            limit = first;
+            counting.retain(|&(column, slot, count)| {
+                let closed = column > limit;
+                if closed {
+                    parts[slot] = format!("[{count}]");
+                }
+                !closed
+            });
+            take(&outer, &mut parts, &mut counting);
+        }
+    }
+    for (_, slot, count) in counting {
+        parts[slot] = format!("[{count}]");
+    }
+    let mut path = String::new();
+    for part in parts.iter().rev() {
+        if !part.starts_with('[') && !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(part);
+    }
+    (!path.is_empty()).then_some(path)
 }
 
 /// The parser's message without its own location suffix and source snippet.
@@ -504,5 +612,46 @@ mod tests {
         };
         assert_eq!(line, 3);
         assert!(message.contains("NOT OK"), "{message}");
+    }
+
+    #[test]
+    fn the_key_of_a_line_is_its_path_from_the_indentation() {
+        let text = "validate:\n  setup: []\n  checks:\n    - run: a\n      name: x\n\n    # a comment\n    - run: b\n      timeout: nope\n  env:\n    - \"NOT OK\"\ncontext:\n  schema_path: 3\n";
+        assert_eq!(key_path(text, 1).as_deref(), Some("validate"));
+        assert_eq!(key_path(text, 2).as_deref(), Some("validate.setup"));
+        assert_eq!(key_path(text, 4).as_deref(), Some("validate.checks[0].run"));
+        assert_eq!(
+            key_path(text, 5).as_deref(),
+            Some("validate.checks[0].name")
+        );
+        assert_eq!(
+            key_path(text, 9).as_deref(),
+            Some("validate.checks[1].timeout")
+        );
+        assert_eq!(key_path(text, 11).as_deref(), Some("validate.env[0]"));
+        assert_eq!(key_path(text, 13).as_deref(), Some("context.schema_path"));
+        assert_eq!(key_path(text, 6), None);
+        assert_eq!(key_path(text, 99), None);
+        assert_eq!(key_path(text, 0), None);
+    }
+
+    #[test]
+    fn an_invalid_file_names_its_file_line_and_key() {
+        let text = "validate:\n  checks:\n    - run: npm test\n      timeout: ten minutes\n";
+        let err = parse_config(CONFIG_PATH, text).expect_err("invalid");
+        let ConfigError::Invalid { line, key, .. } = &err else {
+            panic!("wrong error {err:?}");
+        };
+        assert_eq!((*line, key.as_str()), (4, "validate.checks[0].timeout"));
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(".github/gitkeeper.yml:4:")
+                && shown.contains("key `validate.checks[0].timeout`: "),
+            "{shown}"
+        );
+
+        let err = parse_config(CONFIG_PATH, "validate:\n  env:\n    - \"NOT OK\"\n")
+            .expect_err("invalid");
+        assert!(err.to_string().contains("key `validate.env[0]`"), "{err}");
     }
 }

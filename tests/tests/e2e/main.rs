@@ -19,3 +19,4 @@ mod pipeline;
 mod publish;
 mod real_build;
 mod runner;
+mod trust;
