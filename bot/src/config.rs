@@ -55,6 +55,11 @@ pub struct ValidateSettings {
     /// job fails when `bwrap` is missing or cannot run; `"none"`: commands
     /// run as plain child processes, only by the operator's explicit choice.
     pub isolation: IsolationSetting,
+    /// Host variables the operator lets reach repository commands (default:
+    /// none). A variable is passed only when it is listed here *and* the
+    /// repository's `validate.env` asks for it; `GITKEEPER_*`, model API
+    /// keys and GitHub tokens are never passed, listed or not.
+    pub pass_env: Vec<String>,
 }
 
 /// What isolation the operator requires for repository commands.
@@ -408,6 +413,7 @@ impl Settings {
             .try_parsing(true)
             .list_separator(",")
             .with_list_parse_key("runner.tiers")
+            .with_list_parse_key("validate.pass_env")
             .source(env);
         let raw = config::Config::builder()
             .add_source(
@@ -426,6 +432,19 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        if let Some(name) = self.validate.pass_env.iter().find(|name| {
+            let mut chars = name.chars();
+            !chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) {
+            return Err(ConfigError::Key {
+                key: "validate.pass_env",
+                value: name.clone(),
+                fix: "list environment variable names only (letters, digits and _), e.g. [\"NODE_OPTIONS\"]",
+            });
+        }
         if self.worker.concurrency == 0 {
             return Err(ConfigError::Key {
                 key: "worker.concurrency",
@@ -697,6 +716,32 @@ mod tests {
         );
         assert_eq!(s.worker.concurrency, 3);
         assert_eq!(s.github.app_id, Some(7));
+    }
+
+    #[test]
+    fn pass_env_is_empty_unless_the_operator_lists_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        let s = Settings::load_with_env(&path, env(&[])).unwrap();
+        assert!(s.validate.pass_env.is_empty());
+        std::fs::write(
+            &path,
+            "[validate]\npass_env = [\"NODE_OPTIONS\", \"MY_TOKEN\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(s.validate.pass_env, ["NODE_OPTIONS", "MY_TOKEN"]);
+        let s = Settings::load_with_env(&path, env(&[("GITKEEPER_VALIDATE__PASS_ENV", "A_B,C")]))
+            .unwrap();
+        assert_eq!(s.validate.pass_env, ["A_B", "C"]);
+        std::fs::write(&path, "[validate]\npass_env = [\"TOKEN=x\"]\n").unwrap();
+        let err = Settings::load_with_env(&path, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("validate.pass_env") && err.contains("TOKEN=x"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -212,7 +212,9 @@ fn start_at_first_paid(route: &mut Route) {
 /// attempts are judged by them (an attempt cannot edit its own checks), and
 /// what already fails there does not count against attempts. A job's
 /// checkout gets the repository's cache under `<data.dir>/cache`; `solve`'s
-/// worktree is no job checkout and runs without one. Every command runs
+/// worktree is no job checkout and runs without one. Host variables reach
+/// commands only where the repository asks for them and the operator's
+/// `[validate] pass_env` lists them (the job log names the others). Every command runs
 /// with the bot's secrets hidden ([`secret_paths`]), under `bwrap` unless
 /// the operator set `[validate] isolation = "none"`: without a working
 /// `bwrap` the task fails here, before any model is called.
@@ -228,9 +230,12 @@ async fn build_validator(
         .await
         .map_err(TaskError::Interrupted)?;
     let isolation = Isolation::required(settings.validate.isolation, detected)?;
-    let sandbox = ProcessSandbox::new(&plan.env, DEFAULT_OUTPUT_CAP)
+    let sandbox = ProcessSandbox::new(&settings.validate.pass_env, &plan.env, DEFAULT_OUTPUT_CAP)
         .with_isolation(isolation)
         .with_hidden(secret_paths(settings));
+    if let Some(note) = sandbox.withheld_note() {
+        tracing::warn!("{note}");
+    }
     let mut build = BuildValidator::new(Arc::new(sandbox), plan);
     if let Some(cache) = ValidationCache::for_checkout(&settings.data.dir.join("cache"), work) {
         build = build.with_cache(cache);

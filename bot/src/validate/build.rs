@@ -611,7 +611,7 @@ mod tests {
     /// A validator with the commands planned on `dir` as it is now (the base).
     fn validator(dir: &Path) -> BuildValidator {
         BuildValidator::new(
-            Arc::new(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP)),
+            Arc::new(ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP)),
             checks::plan_commands(dir).unwrap(),
         )
     }
@@ -857,7 +857,7 @@ mod tests {
     impl Counting {
         fn new() -> Arc<Self> {
             Arc::new(Self {
-                inner: ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP),
+                inner: ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP),
                 ran: Default::default(),
             })
         }

@@ -1,13 +1,15 @@
 //! Running a repository's own commands (install, typecheck, lint, build,
 //! test) without handing them anything of the bot's: a cleared environment
 //! (only `PATH`, `HOME` inside the job dir, `LANG`, `CI=true`, the
-//! variables the repository's config allows and the ones the command names,
-//! such as `CARGO_HOME` of the dependency cache), a wall-clock limit per
+//! variables the repository's config asks for *and* the operator's
+//! `[validate] pass_env` allows, and the ones the command names, such as
+//! `CARGO_HOME` of the dependency cache), a wall-clock limit per
 //! command, output kept to its head and tail, and the whole process group
 //! killed on time-out so nothing a build started outlives it.
 //!
 //! Must never: pass the App key, an installation token or a model API key to
-//! a command (the environment is built from nothing); leave a process running
+//! a command (the environment is built from nothing); pass a host variable
+//! the operator did not list, whatever the repository asks for; leave a process running
 //! after `run` returns; let a command write outside the work dir and the
 //! directories its [`SandboxCommand`] names (where isolation is available).
 
@@ -100,8 +102,12 @@ pub trait Sandbox: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct ProcessSandbox {
     path: String,
-    /// Variables the repository's config allows, with the host's values.
+    /// Variables the repository asks for and the operator allows, with the
+    /// host's values.
     allowed: Vec<(String, String)>,
+    /// Variables the repository asks for that are not passed (the operator
+    /// did not list them, or they are never passed).
+    withheld: Vec<String>,
     output_cap: usize,
     isolation: Isolation,
     /// Paths commands must not see (secrets, other repositories' mirrors):
@@ -296,34 +302,81 @@ const NEVER_PASSED: &[&str] = &[
 ];
 
 impl ProcessSandbox {
-    /// `allowed_env` names host variables the repository's config lets
-    /// through; Gitkeeper's own (`GITKEEPER_*`) and model keys never pass.
-    pub fn new(allowed_env: &[String], output_cap: usize) -> Self {
-        Self::with_host_env(allowed_env, output_cap, |name| std::env::var(name).ok())
+    /// `repository_asks` names host variables the repository's config wants
+    /// passed (`validate.env`); only those the operator's `[validate]
+    /// pass_env` also lists reach commands, and Gitkeeper's own
+    /// (`GITKEEPER_*`), model keys and GitHub tokens never do.
+    pub fn new(operator_allows: &[String], repository_asks: &[String], output_cap: usize) -> Self {
+        Self::with_host_env(operator_allows, repository_asks, output_cap, |name| {
+            std::env::var(name).ok()
+        })
     }
 
     /// Like [`ProcessSandbox::new`], reading the host's variables through
     /// `host` (tests give it a fixed environment instead of changing the
     /// process's own, which would take `unsafe`).
     fn with_host_env(
-        allowed_env: &[String],
+        operator_allows: &[String],
+        repository_asks: &[String],
         output_cap: usize,
         host: impl Fn(&str) -> Option<String>,
     ) -> Self {
-        let allowed = allowed_env
-            .iter()
-            .filter(|name| {
-                !name.starts_with("GITKEEPER_") && !NEVER_PASSED.contains(&name.as_str())
-            })
+        let (passed, withheld): (Vec<&String>, Vec<&String>) =
+            repository_asks.iter().partition(|name| {
+                operator_allows.contains(name)
+                    && !name.starts_with("GITKEEPER_")
+                    && !NEVER_PASSED.contains(&name.as_str())
+            });
+        let allowed = passed
+            .into_iter()
             .filter_map(|name| host(name).map(|v| (name.clone(), v)))
             .collect();
         Self {
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
             allowed,
+            withheld: withheld.into_iter().cloned().collect(),
             output_cap: output_cap.max(1024),
             isolation: Isolation::detect(),
             hidden: Vec::new(),
         }
+    }
+
+    /// What to tell a maintainer when the repository asked for variables
+    /// that are not passed: which ones, and how to allow them (`None` when
+    /// every variable it asked for is allowed).
+    pub fn withheld_note(&self) -> Option<String> {
+        if self.withheld.is_empty() {
+            return None;
+        }
+        let (never, unlisted): (Vec<&String>, Vec<&String>) =
+            self.withheld.iter().partition(|name| {
+                name.starts_with("GITKEEPER_") || NEVER_PASSED.contains(&name.as_str())
+            });
+        let list = |names: &[&String]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !unlisted.is_empty() {
+            parts.push(format!(
+                "{} not passed to its commands: the operator has not allowed them; \
+                 to pass them, add them to `[validate] pass_env` in gitkeeper.toml",
+                list(&unlisted)
+            ));
+        }
+        if !never.is_empty() {
+            parts.push(format!(
+                "{} never passed (Gitkeeper's own settings, model API keys and GitHub tokens)",
+                list(&never)
+            ));
+        }
+        Some(format!(
+            "the repository's validate.env asks for host variables; {}",
+            parts.join("; ")
+        ))
     }
 
     /// The same sandbox with `paths` hidden from commands (where isolation
@@ -522,19 +575,17 @@ mod tests {
             ("ANTHROPIC_API_KEY", "sk-ant-secret"),
             ("SANDBOX_TEST_ALLOWED", "visible"),
         ];
-        let sandbox = ProcessSandbox::with_host_env(
-            &[
-                "SANDBOX_TEST_ALLOWED".into(),
-                "ANTHROPIC_API_KEY".into(),
-                "GITKEEPER_GITHUB__WEBHOOK_SECRET".into(),
-            ],
-            DEFAULT_OUTPUT_CAP,
-            |name| {
-                host.iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| (*v).to_owned())
-            },
-        );
+        // Even an operator who lists the secrets does not pass them.
+        let asked: Vec<String> = vec![
+            "SANDBOX_TEST_ALLOWED".into(),
+            "ANTHROPIC_API_KEY".into(),
+            "GITKEEPER_GITHUB__WEBHOOK_SECRET".into(),
+        ];
+        let sandbox = ProcessSandbox::with_host_env(&asked, &asked, DEFAULT_OUTPUT_CAP, |name| {
+            host.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        });
         // This process's own environment is not inherited either: the test
         // runner sets CARGO_MANIFEST_DIR here, and commands must not see it.
         assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
@@ -573,6 +624,69 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_variable_reaches_commands_only_when_the_operator_lists_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = [("MY_SECRET_TOKEN", "tok-123"), ("NODE_OPTIONS", "--x")];
+        let host = |name: &str| {
+            host.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let asked: Vec<String> = vec!["MY_SECRET_TOKEN".into(), "NODE_OPTIONS".into()];
+        let dir = dir.path();
+        let env_of = |sandbox: ProcessSandbox| async move {
+            let out = sandbox
+                .run(dir, &sh("env | sort", Duration::from_secs(10)))
+                .await
+                .unwrap();
+            assert!(out.passed(), "{out:?}");
+            out.output
+        };
+
+        // The repository asks; the operator listed only NODE_OPTIONS.
+        let sandbox = ProcessSandbox::with_host_env(
+            &["NODE_OPTIONS".into()],
+            &asked,
+            DEFAULT_OUTPUT_CAP,
+            host,
+        );
+        let note = sandbox.withheld_note().unwrap();
+        assert!(note.contains("`MY_SECRET_TOKEN`"), "{note}");
+        assert!(!note.contains("NODE_OPTIONS"), "{note}");
+        assert!(note.contains("[validate] pass_env"), "{note}");
+        let output = env_of(sandbox.clone()).await;
+        assert!(!output.contains("MY_SECRET_TOKEN"), "{output}");
+        assert!(!output.contains("tok-123"), "{output}");
+        assert!(output.contains("NODE_OPTIONS=--x"), "{output}");
+
+        // The operator lists it too: it reaches commands, nothing withheld.
+        let sandbox = ProcessSandbox::with_host_env(&asked, &asked, DEFAULT_OUTPUT_CAP, host);
+        assert_eq!(sandbox.withheld_note(), None);
+        let output = env_of(sandbox).await;
+        assert!(output.contains("MY_SECRET_TOKEN=tok-123"), "{output}");
+
+        // The operator's list alone passes nothing the repository did not ask for.
+        let sandbox = ProcessSandbox::with_host_env(&asked, &[], DEFAULT_OUTPUT_CAP, host);
+        let output = env_of(sandbox).await;
+        assert!(!output.contains("MY_SECRET_TOKEN"), "{output}");
+        assert!(!output.contains("NODE_OPTIONS"), "{output}");
+    }
+
+    #[test]
+    fn secrets_asked_for_are_named_as_never_passed() {
+        let listed: Vec<String> = vec!["GITKEEPER_GITHUB__APP_KEY".into(), "GH_TOKEN".into()];
+        let sandbox = ProcessSandbox::with_host_env(&listed, &listed, DEFAULT_OUTPUT_CAP, |_| {
+            Some("secret".into())
+        });
+        let note = sandbox.withheld_note().unwrap();
+        assert!(
+            note.contains("`GITKEEPER_GITHUB__APP_KEY`, `GH_TOKEN` never passed"),
+            "{note}"
+        );
+        assert!(!note.contains("pass_env"), "{note}");
+    }
+
+    #[tokio::test]
     async fn a_commands_own_variables_and_shared_dirs_reach_it() {
         let dir = tempfile::tempdir().unwrap();
         let work = dir.path().join("work");
@@ -584,7 +698,7 @@ mod tests {
         let mut command = sh(script, Duration::from_secs(10));
         command.env = vec![("CARGO_HOME".into(), shared.display().to_string())];
         command.writable = vec![shared.clone()];
-        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP);
         let out = sandbox.run(&work, &command).await.unwrap();
         assert!(
             out.output.contains(&format!("home={}", shared.display())),
@@ -610,7 +724,7 @@ mod tests {
     async fn exit_codes_and_the_work_dir_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("marker.txt"), "here").unwrap();
-        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP);
         let out = sandbox
             .run(
                 dir.path(),
@@ -635,7 +749,7 @@ mod tests {
         // Checked by effect, in the sandbox's own PID namespace or not: a
         // background child that survived the kill would write a file later.
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP);
         let script = "(sleep 3; touch survived) & (setsid sh -c 'sleep 3; touch escaped') & echo started; wait";
         let out = sandbox
             .run(dir.path(), &sh(script, Duration::from_secs(1)))
@@ -661,7 +775,7 @@ mod tests {
     #[tokio::test]
     async fn long_output_keeps_its_head_and_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&[], 4096);
+        let sandbox = ProcessSandbox::new(&[], &[], 4096);
         let out = sandbox
             .run(
                 dir.path(),
@@ -755,7 +869,7 @@ mod tests {
 
     #[tokio::test]
     async fn with_bwrap_the_system_is_read_only_and_checks_have_no_network() {
-        let sandbox = isolated(ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP));
+        let sandbox = isolated(ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP));
         let dir = tempfile::tempdir().unwrap();
         let out = sandbox
             .run(
@@ -796,7 +910,7 @@ mod tests {
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(work.join("src.ts"), "export {};").unwrap();
         let sandbox = isolated(
-            ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP)
+            ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP)
                 .with_hidden(vec![key.clone(), data.path().to_path_buf()]),
         );
         let script = format!(
@@ -842,7 +956,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_program_says_what_path_it_searched() {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&[], DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP);
         let err = sandbox
             .run(
                 dir.path(),
