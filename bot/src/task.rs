@@ -130,15 +130,7 @@ pub async fn run_task(
             .await
             .map_err(TaskError::Interrupted)??
     };
-    let policy = PathPolicy::new(
-        package
-            .gitkeeper_doc
-            .rules
-            .protected
-            .iter()
-            .map(|r| r.glob.clone())
-            .collect(),
-    )?;
+    let policy = edit_policy(&package.gitkeeper_doc)?;
     let task = TaskInput {
         title: spec.title.to_string(),
         body: spec.body.to_string(),
@@ -194,6 +186,37 @@ pub async fn run_task(
     })
 }
 
+/// Paths no model edit may touch, whatever the repository says: the
+/// repository's validation config and the workflows that judge its pull
+/// requests, and the gitkeeper doc (its default locations and the files
+/// read for this task).
+pub const PROTECTED_BY_DEFAULT: &[&str] = &[
+    gitkeeper::validate::CONFIG_PATH,
+    ".github/gitkeeper.yaml",
+    ".github/gitkeeper/",
+    ".github/workflows/",
+];
+
+/// The edit policy of a task: [`PROTECTED_BY_DEFAULT`], the gitkeeper doc's
+/// own files, and the protected paths its rules add. `doc` is read from the
+/// base commit, so an attempt cannot loosen the policy that judges it.
+pub fn edit_policy(
+    doc: &gitkeeper::context::GitkeeperDoc,
+) -> Result<PathPolicy, gitkeeper::edits::PolicyError> {
+    let mut patterns: Vec<String> = doc.rules.protected.iter().map(|r| r.glob.clone()).collect();
+    let defaults = PROTECTED_BY_DEFAULT
+        .iter()
+        .chain(gitkeeper::context::doc::DEFAULT_DOC_PATHS)
+        .map(|p| (*p).to_string())
+        .chain(doc.paths.iter().cloned());
+    for pattern in defaults {
+        if !patterns.contains(&pattern) {
+            patterns.push(pattern);
+        }
+    }
+    PathPolicy::new(patterns)
+}
+
 /// Move the route's start to its first paid tier, when that is later.
 fn start_at_first_paid(route: &mut Route) {
     if let Some(first) = route.tiers.iter().position(|t| t.paid) {
@@ -245,4 +268,42 @@ async fn build_validator(
         tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
     }
     Ok(build.with_baseline(baseline))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bots_own_files_and_workflows_are_protected_by_default() {
+        let doc = gitkeeper::context::doc::parse_doc(
+            "team/rules.md",
+            "# Rules\n\n## Protected paths\n\n- `prisma/migrations/`\n",
+        );
+        let policy = edit_policy(&doc).unwrap();
+        for path in [
+            ".github/workflows/ci.yml",
+            ".github/gitkeeper.yml",
+            ".github/gitkeeper/prompts/generate.md",
+            "docs/gitkeeper.md",
+            "GITKEEPER.md",
+            "team/rules.md",
+            "prisma/migrations/001/migration.sql",
+        ] {
+            assert!(policy.check(path).is_err(), "{path} is editable");
+        }
+        let err = policy
+            .check(".github/workflows/ci.yml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("protected") && err.contains(".github/workflows"),
+            "{err}"
+        );
+        assert_eq!(policy.check("src/greet.ts").unwrap(), "src/greet.ts");
+        assert!(policy.check(".github/CODEOWNERS").is_ok());
+        // With no doc at all the defaults still hold.
+        let policy = edit_policy(&gitkeeper::context::GitkeeperDoc::default()).unwrap();
+        assert!(policy.check(".github/workflows/release.yml").is_err());
+    }
 }
