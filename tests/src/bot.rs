@@ -387,6 +387,24 @@ impl BotProcess {
         }
     }
 
+    /// `gitkeeper-bot runner-token create <name>`: the token it prints once.
+    pub fn runner_token(&self, name: &str) -> String {
+        let out = self.cli(&["runner-token", "create", name]);
+        assert!(
+            out.status.success(),
+            "runner-token create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let token = stdout
+            .trim()
+            .strip_prefix("GITKEEPER_RUNNER__TOKEN=")
+            .unwrap_or_else(|| panic!("unexpected output: {stdout}"))
+            .to_string();
+        assert!(token.starts_with("gkr_"));
+        token
+    }
+
     /// Run `gitkeeper-bot <args>` against the same configuration and database.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(bot_binary())

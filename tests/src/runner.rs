@@ -213,20 +213,7 @@ pub async fn start_rig(database_url: Option<String>, s: RunnerSettings) -> Runne
 impl RunnerRig {
     /// `gitkeeper-bot runner-token create <name>`: the token it prints once.
     pub fn token(&self, name: &str) -> String {
-        let out = self.bot.cli(&["runner-token", "create", name]);
-        assert!(
-            out.status.success(),
-            "runner-token create failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let token = stdout
-            .trim()
-            .strip_prefix("GITKEEPER_RUNNER__TOKEN=")
-            .unwrap_or_else(|| panic!("unexpected output: {stdout}"))
-            .to_string();
-        assert!(token.starts_with("gkr_"));
-        token
+        self.bot.runner_token(name)
     }
 
     pub fn runner(&self, name: &str, ollama: &ModelDouble) -> RunnerProcess {

@@ -119,7 +119,12 @@ impl RunnerBackend {
             max_tokens: request.max_tokens.unwrap_or(self.settings.max_tokens),
             temperature: request.temperature.unwrap_or(self.settings.temperature),
             timeout_secs: self.settings.timeout_secs,
-            request: request.clone(),
+            // The runner's own settings for the model know no seed: the
+            // bot's goes with the request.
+            request: CompletionRequest {
+                seed: request.seed.or(self.settings.seed),
+                ..request.clone()
+            },
         }
     }
 }

@@ -78,6 +78,9 @@ pub struct ModelSettings {
     pub max_tokens: u32,
     /// Sampling temperature when the request sets none (0 to 2; Anthropic 0 to 1).
     pub temperature: f32,
+    /// Sampling seed sent to servers that take one (OpenAI-compatible,
+    /// Ollama) when the request sets none; `None` sends none.
+    pub seed: Option<u64>,
     /// USD per million prompt tokens.
     pub price_in: f64,
     /// USD per million answer tokens.
@@ -142,6 +145,7 @@ impl ModelSettings {
             context_window,
             max_tokens: 4096,
             temperature: DEFAULT_TEMPERATURE,
+            seed: None,
             price_in: 0.0,
             price_out: 0.0,
             api_key_env: None,
@@ -383,6 +387,8 @@ pub struct ModelEntry {
     pub max_tokens: Option<u32>,
     /// Sampling temperature, 0 to 2 (Anthropic 0 to 1).
     pub temperature: Option<f32>,
+    /// Sampling seed for servers that take one.
+    pub seed: Option<u64>,
     /// USD per million prompt tokens.
     pub price_in: Option<f64>,
     /// USD per million answer tokens.
@@ -424,6 +430,9 @@ impl ModelEntry {
             backoff_ms,
             edit_format
         );
+        if self.seed.is_some() {
+            base.seed = self.seed;
+        }
         if self.endpoint.is_some() {
             base.endpoint = self.endpoint;
         }

@@ -129,6 +129,9 @@ pub fn chat_body(
     if !request.stop.is_empty() {
         options["stop"] = json!(request.stop);
     }
+    if let Some(seed) = request.seed.or(settings.seed) {
+        options["seed"] = json!(seed);
+    }
     if let Some(threads) = settings.num_thread.filter(|n| *n > 0) {
         options["num_thread"] = json!(threads);
     }
@@ -490,6 +493,9 @@ mod tests {
         threaded.num_thread = Some(8);
         let body = chat_body(&threaded, &request, &plan);
         assert_eq!(body["options"]["num_thread"], 8);
+        assert!(body["options"].get("seed").is_none());
+        threaded.seed = Some(3);
+        assert_eq!(chat_body(&threaded, &request, &plan)["options"]["seed"], 3);
     }
 
     #[test]

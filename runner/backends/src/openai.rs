@@ -71,6 +71,9 @@ pub fn chat_body(
         "temperature": request.temperature.unwrap_or(settings.temperature),
         "stream": false,
     });
+    if let Some(seed) = request.seed.or(settings.seed) {
+        body["seed"] = json!(seed);
+    }
     // OpenAI deprecated `max_tokens` (newer models refuse it); every other
     // compatible server still reads `max_tokens`.
     let key = if provider == "OpenAI" {
@@ -406,6 +409,21 @@ mod tests {
         let openai = chat_body(&settings, &request, 1000, "OpenAI");
         assert_eq!(openai["max_completion_tokens"], 1000);
         assert!(openai.get("max_tokens").is_none());
+    }
+
+    #[test]
+    fn seed_is_sent_from_the_request_or_the_model_setting() {
+        let mut settings = ModelSettings::new(BackendKind::Openai, "m");
+        let request = CompletionRequest::new(vec![ChatMessage::user("u")]);
+        assert!(
+            chat_body(&settings, &request, 10, "LM Studio")
+                .get("seed")
+                .is_none()
+        );
+        settings.seed = Some(7);
+        assert_eq!(chat_body(&settings, &request, 10, "LM Studio")["seed"], 7);
+        let request = request.with_seed(42);
+        assert_eq!(chat_body(&settings, &request, 10, "LM Studio")["seed"], 42);
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub struct CompletionRequest {
     /// Strings that end the answer early.
     #[serde(default)]
     pub stop: Vec<String>,
+    /// Sampling seed, for servers that take one (`[models.<name>] seed` when
+    /// `None`): with temperature 0 it makes a local model's answer repeatable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 impl CompletionRequest {
@@ -88,6 +92,7 @@ impl CompletionRequest {
             max_tokens: None,
             temperature: None,
             stop: Vec::new(),
+            seed: None,
         }
     }
 
@@ -100,6 +105,12 @@ impl CompletionRequest {
     /// Sample at `temperature` instead of the model's configured one.
     pub fn with_temperature(mut self, temperature: f32) -> Self {
         self.temperature = Some(temperature);
+        self
+    }
+
+    /// Sample with `seed` instead of the model's configured one.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
         self
     }
 

@@ -25,6 +25,7 @@ mod anthropic;
 mod ollama;
 mod openai;
 mod record;
+pub mod relay;
 mod script;
 mod tokens;
 

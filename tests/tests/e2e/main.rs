@@ -18,5 +18,6 @@ mod models;
 mod pipeline;
 mod publish;
 mod real_build;
+mod real_model;
 mod runner;
 mod trust;
