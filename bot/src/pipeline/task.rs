@@ -263,7 +263,8 @@ impl Pipeline {
                     .conclude(
                         &headline,
                         &format!(
-                            "Every tier of the ladder was tried. {draft_note}Comment `{p} escalate` to start one tier higher, or make the issue more precise and comment `{p} retry`.\n\n{}",
+                            "Every tier of the ladder was tried. {draft_note}Comment `{p} escalate` to start one tier higher, or make the issue more precise and comment `{p} retry`.{}\n\n{}",
+                            withheld_env_note(run),
                             failure_report(&run.route, &run.generation, last_error.as_deref()),
                             p = self.prefix()
                         ),
@@ -277,4 +278,14 @@ impl Pipeline {
             }
         })
     }
+}
+
+/// The variables the repository asked for that its commands did not get,
+/// by name, as a paragraph for the maintainer (a failing command may have
+/// needed one); empty when there are none.
+fn withheld_env_note(run: &TaskRun) -> String {
+    run.policy
+        .withheld_note()
+        .map(|note| format!("\n\nℹ️ Note: {}.", crate::markers::for_comment(&note)))
+        .unwrap_or_default()
 }
