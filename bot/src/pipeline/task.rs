@@ -30,6 +30,8 @@ pub struct Request {
     pub issue: IssueNumber,
     pub title: String,
     pub body: String,
+    /// The issue's labels (`gitkeeper:local` / `gitkeeper:cloud` route the work).
+    pub labels: Vec<String>,
     /// Who asked; asked to review the pull request.
     pub sender: String,
     pub escalations: u32,
@@ -91,11 +93,10 @@ impl Pipeline {
             Some(answer) => self.with_answer(gh, repo, request, answer).await?,
             None => request.body.clone(),
         };
-        let labels: Vec<String> = Vec::new();
         let spec = TaskSpec {
             title: &request.title,
             body: &body,
-            labels: &labels,
+            labels: &request.labels,
             escalations: request.escalations,
             cloud_approved: request.cloud_approved,
             from_first_paid: request.from_first_paid,

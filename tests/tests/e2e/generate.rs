@@ -815,6 +815,7 @@ async fn attempt_trail_and_task_record_are_stored_for_the_job() {
             id: 5,
         },
         answer: None,
+        labels: None,
     };
     let delivery = Delivery {
         id: gitkeeper_bot::ids::DeliveryId("d-gen".into()),

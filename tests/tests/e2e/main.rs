@@ -19,4 +19,5 @@ mod pipeline;
 mod publish;
 mod real_build;
 mod runner;
+mod settings;
 mod trust;
