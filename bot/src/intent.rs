@@ -108,6 +108,12 @@ pub enum Intent {
         /// that waited for clarification.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answer: Option<String>,
+        /// The issue's labels as the webhook delivered them (they route the
+        /// work: `gitkeeper:local`, `gitkeeper:cloud`). `None` (an answer
+        /// resuming a job, or a job stored before labels were carried): the
+        /// job reads them from GitHub when it runs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        labels: Option<Vec<String>>,
     },
     /// A `/gitkeeper` command in a comment.
     Command {
@@ -195,4 +201,30 @@ pub struct InstallationChange {
     pub account: String,
     pub removed: bool,
     pub suspended: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generate_job_stored_before_labels_were_carried_still_decodes() {
+        let stored = serde_json::json!({
+            "intent": "generate",
+            "installation": 42,
+            "repo": {"id": 1, "owner": "octo", "name": "shop"},
+            "issue": 7,
+            "title": "Fix it",
+            "body": "",
+            "sender": {"login": "octo", "id": 1}
+        });
+        let intent: Intent = serde_json::from_value(stored).unwrap();
+        let Intent::Generate { labels, answer, .. } = &intent else {
+            panic!("expected Generate: {intent:?}");
+        };
+        assert_eq!((labels, answer), (&None, &None));
+        // And a job without labels is stored as before.
+        let again = serde_json::to_value(&intent).unwrap();
+        assert!(again.get("labels").is_none(), "{again}");
+    }
 }

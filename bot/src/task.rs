@@ -4,8 +4,12 @@
 //! generation loop. `solve` and the GitHub pipeline both run tasks this way;
 //! only where the work dir comes from and where the result goes differ.
 //!
-//! Must never: plan the build commands from an attempt's files (they are
-//! read once, on the base commit, before any edit; an invalid
+//! What judges attempts and what they may touch is the task's
+//! [`ValidationPolicy`], made once on the base commit before any model is
+//! called; every validator, the sandbox and the edit applier read it there.
+//!
+//! Must never: plan the build commands from an attempt's files (the policy
+//! reads them once, on the base commit, before any edit; an invalid
 //! `.github/gitkeeper.yml` there fails the task before any model is
 //! called), or leave a failed attempt's edits in the work dir (the loop
 //! reverts them).
@@ -14,7 +18,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gitkeeper::context::ContextPackage;
-use gitkeeper::edits::PathPolicy;
 
 use crate::config::Settings;
 use crate::generate::{GenerateInput, Generation, Generator, ModelPool, ProgressSender, Revision};
@@ -23,7 +26,8 @@ use crate::route::{Route, TaskInput, route};
 use crate::validate::StaticValidator;
 use crate::validate::build::{BuildValidator, Chain};
 use crate::validate::cache::ValidationCache;
-use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, Isolation, ProcessSandbox, secret_paths};
+use crate::validate::policy::{ValidationPolicy, ValidationPolicyError};
+use crate::validate::sandbox::{DEFAULT_OUTPUT_CAP, ProcessSandbox};
 
 /// What to do, as the maintainer asked it.
 #[derive(Debug, Clone)]
@@ -54,6 +58,8 @@ pub struct TaskRun {
     /// The templates the task used (with the repository's overrides), for
     /// rendering what is published about it.
     pub prompts: Prompts,
+    /// What judged the attempts and what they could touch.
+    pub policy: ValidationPolicy,
 }
 
 /// Why the task could not run (a model's failure is not this: it is an
@@ -63,24 +69,21 @@ pub struct TaskRun {
 pub enum TaskError {
     #[error(transparent)]
     Context(#[from] gitkeeper::context::ContextError),
-    /// The base commit's `.github/gitkeeper.yml` cannot be used: nothing
-    /// would judge an attempt, so none is made.
+    /// The base commit's `.github/gitkeeper.yml` cannot be read.
     #[error(transparent)]
     RepoConfig(#[from] gitkeeper::validate::CommandsError),
-    #[error("{0}")]
-    Policy(#[from] gitkeeper::edits::PolicyError),
-    /// The repository's commands cannot run as isolated as the operator requires.
+    /// No validation policy could be made (an invalid base config, a
+    /// protected pattern that is no glob, `bwrap` required and missing):
+    /// nothing would judge an attempt, so none is made.
     #[error(transparent)]
-    Sandbox(#[from] crate::validate::sandbox::SandboxError),
+    Policy(#[from] ValidationPolicyError),
     #[error(transparent)]
     Route(#[from] crate::route::RouteError),
     #[error(transparent)]
     Prompt(#[from] crate::prompts::PromptError),
     #[error(transparent)]
     Generate(#[from] crate::generate::GenerateError),
-    #[error(
-        "preparing the task (context package, command plan, sandbox probe) stopped unexpectedly: {0}"
-    )]
+    #[error("preparing the task (context package) stopped unexpectedly: {0}")]
     Interrupted(#[source] tokio::task::JoinError),
 }
 
@@ -95,6 +98,7 @@ impl TaskError {
                 crate::generate::io_is_transient(source)
             }
             TaskError::Generate(e) => e.is_transient(),
+            TaskError::Policy(e) => e.is_transient(),
             TaskError::Interrupted(e) => e.is_cancelled(),
             _ => false,
         }
@@ -113,13 +117,6 @@ pub async fn run_task(
 ) -> Result<TaskRun, TaskError> {
     let context_options =
         gitkeeper::validate::repo_context_options(work, settings.context.options())?;
-    // The commands that judge every attempt, from the base commit only.
-    let plan = {
-        let work = work.to_path_buf();
-        tokio::task::spawn_blocking(move || gitkeeper::validate::plan_commands(&work))
-            .await
-            .map_err(TaskError::Interrupted)??
-    };
     let package = {
         let (work, options) = (work.to_path_buf(), context_options.clone());
         let text = match &spec.revision {
@@ -130,7 +127,12 @@ pub async fn run_task(
             .await
             .map_err(TaskError::Interrupted)??
     };
-    let policy = edit_policy(&package.gitkeeper_doc)?;
+    // What judges every attempt and what it may touch, from the base commit
+    // only, before any model is called.
+    let policy = ValidationPolicy::for_base_commit(settings, work, &package.gitkeeper_doc).await?;
+    if let Some(note) = policy.withheld_note() {
+        tracing::warn!("{note}");
+    }
     let task = TaskInput {
         title: spec.title.to_string(),
         body: spec.body.to_string(),
@@ -150,7 +152,7 @@ pub async fn run_task(
     if settings.prompts.repo_overrides {
         prompts = prompts.with_repo_overrides(work)?;
     }
-    let build = build_validator(work, plan, &route, settings, base_commit).await?;
+    let build = build_validator(work, &policy, &route, settings, base_commit).await;
     let generator = Generator::new(
         models,
         prompts.clone(),
@@ -170,7 +172,7 @@ pub async fn run_task(
             body: spec.body,
             context: &package,
             route: &route,
-            policy: &policy,
+            policy: policy.protected(),
             constraints: &[],
             cloud_approved: spec.cloud_approved,
             spent_today_usd: spec.spent_today_usd,
@@ -183,38 +185,8 @@ pub async fn run_task(
         generation,
         package,
         prompts,
+        policy,
     })
-}
-
-/// Paths no model edit may touch, whatever the repository says: the
-/// repository's validation config and the workflows that judge its pull
-/// requests, and the gitkeeper doc (its default locations and the files
-/// read for this task).
-pub const PROTECTED_BY_DEFAULT: &[&str] = &[
-    gitkeeper::validate::CONFIG_PATH,
-    ".github/gitkeeper.yaml",
-    ".github/gitkeeper/",
-    ".github/workflows/",
-];
-
-/// The edit policy of a task: [`PROTECTED_BY_DEFAULT`], the gitkeeper doc's
-/// own files, and the protected paths its rules add. `doc` is read from the
-/// base commit, so an attempt cannot loosen the policy that judges it.
-pub fn edit_policy(
-    doc: &gitkeeper::context::GitkeeperDoc,
-) -> Result<PathPolicy, gitkeeper::edits::PolicyError> {
-    let mut patterns: Vec<String> = doc.rules.protected.iter().map(|r| r.glob.clone()).collect();
-    let defaults = PROTECTED_BY_DEFAULT
-        .iter()
-        .chain(gitkeeper::context::doc::DEFAULT_DOC_PATHS)
-        .map(|p| (*p).to_string())
-        .chain(doc.paths.iter().cloned());
-    for pattern in defaults {
-        if !patterns.contains(&pattern) {
-            patterns.push(pattern);
-        }
-    }
-    PathPolicy::new(patterns)
 }
 
 /// Move the route's start to its first paid tier, when that is later.
@@ -231,35 +203,22 @@ fn start_at_first_paid(route: &mut Route) {
     }
 }
 
-/// The repository's own commands, `plan`ned once on the base commit:
-/// attempts are judged by them (an attempt cannot edit its own checks), and
-/// what already fails there does not count against attempts. A job's
-/// checkout gets the repository's cache under `<data.dir>/cache`; `solve`'s
-/// worktree is no job checkout and runs without one. Host variables reach
-/// commands only where the repository asks for them and the operator's
-/// `[validate] pass_env` lists them (the job log names the others). Every command runs
-/// with the bot's secrets hidden ([`secret_paths`]), under `bwrap` unless
-/// the operator set `[validate] isolation = "none"`: without a working
-/// `bwrap` the task fails here, before any model is called.
+/// The repository's own commands, as the task's `policy` has them: planned
+/// once on the base commit, so attempts are judged by them (an attempt
+/// cannot edit its own checks), and what already fails there does not count
+/// against attempts. A job's checkout gets the repository's cache under
+/// `<data.dir>/cache`; `solve`'s worktree is no job checkout and runs
+/// without one. Commands run in the sandbox the policy describes: its
+/// variables, its isolation, the bot's secrets hidden.
 async fn build_validator(
     work: &Path,
-    plan: gitkeeper::validate::CommandPlan,
+    policy: &ValidationPolicy,
     route: &Route,
     settings: &Settings,
     base_commit: Option<&str>,
-) -> Result<BuildValidator, TaskError> {
-    // The probe runs `bwrap` once per process: off the runtime.
-    let detected = tokio::task::spawn_blocking(Isolation::detect)
-        .await
-        .map_err(TaskError::Interrupted)?;
-    let isolation = Isolation::required(settings.validate.isolation, detected)?;
-    let sandbox = ProcessSandbox::new(&settings.validate.pass_env, &plan.env, DEFAULT_OUTPUT_CAP)
-        .with_isolation(isolation)
-        .with_hidden(secret_paths(settings));
-    if let Some(note) = sandbox.withheld_note() {
-        tracing::warn!("{note}");
-    }
-    let mut build = BuildValidator::new(Arc::new(sandbox), plan);
+) -> BuildValidator {
+    let sandbox = ProcessSandbox::for_policy(policy, DEFAULT_OUTPUT_CAP);
+    let mut build = BuildValidator::new(Arc::new(sandbox), policy);
     if let Some(cache) = ValidationCache::for_checkout(&settings.data.dir.join("cache"), work) {
         build = build.with_cache(cache);
     }
@@ -267,43 +226,5 @@ async fn build_validator(
     if !baseline.failing().is_empty() {
         tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
     }
-    Ok(build.with_baseline(baseline))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bots_own_files_and_workflows_are_protected_by_default() {
-        let doc = gitkeeper::context::doc::parse_doc(
-            "team/rules.md",
-            "# Rules\n\n## Protected paths\n\n- `prisma/migrations/`\n",
-        );
-        let policy = edit_policy(&doc).unwrap();
-        for path in [
-            ".github/workflows/ci.yml",
-            ".github/gitkeeper.yml",
-            ".github/gitkeeper/prompts/generate.md",
-            "docs/gitkeeper.md",
-            "GITKEEPER.md",
-            "team/rules.md",
-            "prisma/migrations/001/migration.sql",
-        ] {
-            assert!(policy.check(path).is_err(), "{path} is editable");
-        }
-        let err = policy
-            .check(".github/workflows/ci.yml")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("protected") && err.contains(".github/workflows"),
-            "{err}"
-        );
-        assert_eq!(policy.check("src/greet.ts").unwrap(), "src/greet.ts");
-        assert!(policy.check(".github/CODEOWNERS").is_ok());
-        // With no doc at all the defaults still hold.
-        let policy = edit_policy(&gitkeeper::context::GitkeeperDoc::default()).unwrap();
-        assert!(policy.check(".github/workflows/release.yml").is_err());
-    }
+    build.with_baseline(baseline)
 }

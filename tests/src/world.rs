@@ -112,14 +112,46 @@ pub fn config_toml(ollama_url: &str) -> String {
     )
 }
 
-/// `issues.labeled` with the trigger label on `number`.
+/// `issues.labeled` with the trigger label on `number` (its only label).
 pub fn labeled(number: u64) -> Value {
+    labeled_with(number, &[])
+}
+
+/// `issues.labeled` with the trigger label on `number`, which also carries
+/// `others`: GitHub sends every label the issue has in `issue.labels`.
+pub fn labeled_with(number: u64, others: &[&str]) -> Value {
     let mut v = webhook_fixture("issues.labeled.json", INSTALLATION);
     v["label"]["name"] = json!("gitkeeper");
     v["issue"]["number"] = json!(number);
     v["issue"]["title"] = json!(TITLE);
     v["issue"]["body"] = json!(BODY);
+    let label = v["label"].clone();
+    let mut labels = vec![label.clone()];
+    for name in others {
+        let mut other = label.clone();
+        other["name"] = json!(name);
+        labels.push(other);
+    }
+    v["issue"]["labels"] = Value::Array(labels);
     v
+}
+
+/// A DeepSeek double (OpenAI wire format) answering `answer` by default, and
+/// the bot's options for `world` with it as `cloud-deepseek` plus `extra`
+/// settings (TOML appended to the config).
+pub async fn with_deepseek(world: &World, answer: Step, extra: &str) -> (ModelDouble, BotOptions) {
+    let deepseek = ModelDouble::openai(&["deepseek-chat"], Some("sk-ds-test")).await;
+    deepseek.update_options(|o| o.default_step = Some(answer));
+    let mut options = world.options();
+    options.config_toml = Some(format!(
+        "{}\n[models.cloud-deepseek]\nendpoint = \"{}\"\nmax_retries = 0\n\n{extra}",
+        config_toml(&world.ollama.url()),
+        deepseek.url()
+    ));
+    options
+        .extra_env
+        .push(("DEEPSEEK_API_KEY".into(), "sk-ds-test".into()));
+    (deepseek, options)
 }
 
 /// `issue_comment.created` by `Codertocat` on `number` with `body`.

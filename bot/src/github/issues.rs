@@ -38,6 +38,29 @@ pub struct Issue {
     /// Present when the issue is a pull request.
     #[serde(default)]
     pub pull_request: Option<serde_json::Value>,
+    /// The labels on it now (they route the work: `gitkeeper:local`, `gitkeeper:cloud`).
+    #[serde(default)]
+    pub labels: Vec<IssueLabel>,
+}
+
+impl Issue {
+    /// The names of its labels.
+    pub fn label_names(&self) -> Vec<String> {
+        self.labels
+            .iter()
+            .map(|l| match l {
+                IssueLabel::Name(name) | IssueLabel::Object { name } => name.clone(),
+            })
+            .collect()
+    }
+}
+
+/// One label of an issue: GitHub's schema allows a bare name or an object.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IssueLabel {
+    Name(String),
+    Object { name: String },
 }
 
 /// Reactions the bot uses.

@@ -279,7 +279,8 @@ fn issues(e: IssuesEvent, trigger: &TriggerSettings) -> Result<Parsed, Malformed
     ))
 }
 
-/// Work on `issue`; `answer` resumes a job that waited for one.
+/// Work on `issue`; `answer` resumes a job that waited for one. The labels
+/// come along, except with an answer (see [`Intent::Generate`]).
 fn generate(
     installation: InstallationId,
     repository: &Repository,
@@ -287,6 +288,11 @@ fn generate(
     sender: &Account,
     answer: Option<String>,
 ) -> Parsed {
+    // An answer may come long after the labels were set: the job reads
+    // them when it runs instead.
+    let labels = answer
+        .is_none()
+        .then(|| issue.labels.iter().map(|l| l.name.clone()).collect());
     Parsed::Work(Intent::Generate {
         installation,
         repo: repository.to_ref(),
@@ -295,6 +301,7 @@ fn generate(
         body: issue.body.unwrap_or_default(),
         sender: sender.sender(),
         answer,
+        labels,
     })
 }
 
@@ -497,6 +504,23 @@ mod tests {
     }
 
     #[test]
+    fn a_labelled_issue_carries_all_its_labels_into_the_job() {
+        let mut v = fixture("issues.labeled.json");
+        v["label"]["name"] = json!("gitkeeper");
+        v["issue"]["labels"] = json!([
+            {"name": "gitkeeper", "color": "ededed"},
+            {"name": "gitkeeper:local", "color": "ededed"}
+        ]);
+        let Parsed::Work(Intent::Generate { labels, .. }) = run("issues", &v) else {
+            panic!("expected Generate");
+        };
+        assert_eq!(
+            labels,
+            Some(vec!["gitkeeper".to_string(), "gitkeeper:local".to_string()])
+        );
+    }
+
+    #[test]
     fn other_label_is_ignored() {
         let v = fixture("issues.labeled.json");
         assert_eq!(run("issues", &v), Parsed::Ignored("not the trigger label"));
@@ -548,6 +572,11 @@ mod tests {
         };
         assert_eq!(issue, IssueNumber(v["issue"]["number"].as_u64().unwrap()));
         assert_eq!(answer.as_deref(), Some("Use cents, not floats."));
+        // The labels are read when the job runs, not when the answer came.
+        let Parsed::Work(Intent::Generate { labels, .. }) = run("issue_comment", &v) else {
+            panic!("expected Generate");
+        };
+        assert_eq!(labels, None);
         // Not on pull requests, and not from bots.
         v["issue"]["pull_request"] = json!({"url": "https://api.github.com/repos/o/r/pulls/1"});
         assert!(matches!(run("issue_comment", &v), Parsed::Ignored(_)));

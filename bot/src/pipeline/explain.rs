@@ -1,17 +1,21 @@
 //! `/gitkeeper explain` on a Gitkeeper pull request: a model reads the task
 //! and the pull request's diff and explains the change in a comment. Nothing
 //! is committed. The model is `[route] fallback_model` (the local model by
-//! default); a paid one is used only when no approval is required.
+//! default); a paid one is used only when no approval is required, and
+//! only through the cost guard like every other call. Its cost is recorded
+//! with the job's attempts, where the repository's daily spend is counted.
 //!
 //! Must never: let the model's text mention people or carry hidden markers
-//! into the comment.
+//! into the comment; send a call whose worst case could pass
+//! `[route] max_usd_per_task` or the repository's daily budget.
 
 use super::status::StatusComment;
 use super::{Outcome, Pipeline, PipelineError};
+use crate::generate::CostGuard;
 use crate::github::Installation;
 use crate::intent::Target;
 use crate::markers::for_comment;
-use crate::models::{CompletionRequest, EditFormat};
+use crate::models::{Completion, CompletionRequest, EditFormat};
 use crate::prompts::ExplainPrompt;
 use crate::publish::issue_of;
 use crate::queue::{Job, now_ms};
@@ -76,11 +80,44 @@ impl Pipeline {
             body: issue.body.as_deref().unwrap_or(""),
             diff: &diff,
         })?;
+        let max_tokens = settings.max_tokens.min(MAX_ANSWER_TOKENS);
+        // Like every model call: never sent when its worst case could pass a budget.
+        let prompt_tokens = crate::models::tokens::count_messages(&prompt.messages);
+        let guard = CostGuard::new(
+            self.settings.route.max_usd_per_task,
+            self.settings.route.max_usd_per_repo_per_day,
+            self.spent_today(repo).await?,
+        );
+        if let Some(refusal) =
+            guard.refusal(CostGuard::worst_case(&settings, prompt_tokens, max_tokens))
+        {
+            tracing::warn!(model = %name, %refusal, "cost guard refused the explanation");
+            let attempt = explainer_attempt(
+                &name,
+                &prompt.sha256,
+                None,
+                AttemptOutcome::SkippedBudget,
+                Some(refusal.clone()),
+            );
+            self.store
+                .record_attempt(job.id, &repo.full_name(), &attempt)
+                .await?;
+            status
+                .finish(
+                    "💸 **The explanation was not asked for: it could pass the budget.**",
+                    &format!(
+                        "`{name}` was not called: {refusal}. To allow it, raise `[route] max_usd_per_task` or `[route] max_usd_per_repo_per_day` in gitkeeper.toml, or set `[route] fallback_model` to a local model; the daily budget starts again at 00:00 UTC. The pull request description has the route, attempts and validation."
+                    ),
+                )
+                .await?;
+            return Ok(Outcome::Failed(format!(
+                "the cost guard refused {name}: {refusal}"
+            )));
+        }
         status
             .step(&format!("Asking `{name}` to explain the change"))
             .await?;
-        let request = CompletionRequest::new(prompt.messages.clone())
-            .with_max_tokens(settings.max_tokens.min(MAX_ANSWER_TOKENS));
+        let request = CompletionRequest::new(prompt.messages.clone()).with_max_tokens(max_tokens);
         let answer = match models.backend(&name) {
             Ok(backend) => backend.complete(&request).await.map_err(|e| e.to_string()),
             Err(e) => Err(e),
@@ -90,32 +127,18 @@ impl Pipeline {
             Err(e) => (None, Some(e)),
         };
         let usage = completion.as_ref().map(|c| c.usage).unwrap_or_default();
-        let attempt = Attempt {
-            seq: 1,
-            tier: 0,
-            role: AttemptRole::Explainer,
-            model: name.clone(),
-            served_model: completion
-                .as_ref()
-                .map(|c| c.model.clone())
-                .unwrap_or_default(),
-            edit_format: EditFormat::WholeFile,
-            prompt_sha256: prompt.sha256.clone(),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            usage_estimated: usage.estimated,
-            cost_usd: completion.as_ref().map_or(0.0, |c| c.cost_usd),
-            latency_ms: completion.as_ref().map_or(0, |c| {
-                u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
-            }),
-            outcome: if completion.is_some() {
-                AttemptOutcome::Passed
-            } else {
-                AttemptOutcome::ModelFailed
-            },
-            error: error.clone(),
-            created_at: now_ms(),
+        let outcome = if completion.is_some() {
+            AttemptOutcome::Passed
+        } else {
+            AttemptOutcome::ModelFailed
         };
+        let attempt = explainer_attempt(
+            &name,
+            &prompt.sha256,
+            completion.as_ref(),
+            outcome,
+            error.clone(),
+        );
         self.store
             .record_attempt(job.id, &repo.full_name(), &attempt)
             .await?;
@@ -145,5 +168,36 @@ impl Pipeline {
                 Ok(Outcome::Failed(format!("{name} did not answer: {error}")))
             }
         }
+    }
+}
+
+/// The explainer's call as an attempt of the job: its cost is counted
+/// toward the repository's day with every other attempt's.
+fn explainer_attempt(
+    model: &str,
+    prompt_sha256: &str,
+    completion: Option<&Completion>,
+    outcome: AttemptOutcome,
+    error: Option<String>,
+) -> Attempt {
+    let usage = completion.map(|c| c.usage).unwrap_or_default();
+    Attempt {
+        seq: 1,
+        tier: 0,
+        role: AttemptRole::Explainer,
+        model: model.to_string(),
+        served_model: completion.map(|c| c.model.clone()).unwrap_or_default(),
+        edit_format: EditFormat::WholeFile,
+        prompt_sha256: prompt_sha256.to_string(),
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        usage_estimated: usage.estimated,
+        cost_usd: completion.map_or(0.0, |c| c.cost_usd),
+        latency_ms: completion.map_or(0, |c| {
+            u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
+        }),
+        outcome,
+        error,
+        created_at: now_ms(),
     }
 }

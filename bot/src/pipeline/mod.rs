@@ -199,16 +199,23 @@ impl Pipeline {
                 body,
                 sender,
                 answer,
+                labels,
                 ..
             } => {
                 gh.react_to_issue(repo, *issue, Reaction::Eyes).await?;
                 status
                     .headline("👀 **Gitkeeper picked this up.** This comment will show progress as the work goes on.")
                     .await?;
+                // Labels the job does not carry are read as they are now.
+                let labels = match labels {
+                    Some(labels) => labels.clone(),
+                    None => gh.issue(repo, *issue).await?.label_names(),
+                };
                 let request = Request {
                     issue: *issue,
                     title: title.clone(),
                     body: body.clone(),
+                    labels,
                     sender: sender.login.clone(),
                     escalations: 0,
                     cloud_approved: false,
@@ -371,6 +378,7 @@ impl Pipeline {
         }
         Ok(Some(Request {
             issue: issue_number,
+            labels: issue.label_names(),
             title: issue.title,
             body: issue.body.unwrap_or_default(),
             sender: job.intent.sender().login.clone(),

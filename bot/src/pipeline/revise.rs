@@ -114,8 +114,8 @@ impl Pipeline {
         }
         let (checkout, diff) = self.read_pull(job, status, &pull).await?;
         let issue = gh.issue(repo, issue_number).await?;
+        let labels = issue.label_names();
         let issue_body = issue.body.unwrap_or_default();
-        let labels: Vec<String> = Vec::new();
         let spec = TaskSpec {
             title: &issue.title,
             body: &issue_body,

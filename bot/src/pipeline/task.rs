@@ -30,6 +30,8 @@ pub struct Request {
     pub issue: IssueNumber,
     pub title: String,
     pub body: String,
+    /// The issue's labels (`gitkeeper:local` / `gitkeeper:cloud` route the work).
+    pub labels: Vec<String>,
     /// Who asked; asked to review the pull request.
     pub sender: String,
     pub escalations: u32,
@@ -91,11 +93,10 @@ impl Pipeline {
             Some(answer) => self.with_answer(gh, repo, request, answer).await?,
             None => request.body.clone(),
         };
-        let labels: Vec<String> = Vec::new();
         let spec = TaskSpec {
             title: &request.title,
             body: &body,
-            labels: &labels,
+            labels: &request.labels,
             escalations: request.escalations,
             cloud_approved: request.cloud_approved,
             from_first_paid: request.from_first_paid,
@@ -263,7 +264,8 @@ impl Pipeline {
                     .conclude(
                         &headline,
                         &format!(
-                            "Every tier of the ladder was tried. {draft_note}Comment `{p} escalate` to start one tier higher, or make the issue more precise and comment `{p} retry`.\n\n{}",
+                            "Every tier of the ladder was tried. {draft_note}Comment `{p} escalate` to start one tier higher, or make the issue more precise and comment `{p} retry`.{}\n\n{}",
+                            withheld_env_note(run),
                             failure_report(&run.route, &run.generation, last_error.as_deref()),
                             p = self.prefix()
                         ),
@@ -277,4 +279,14 @@ impl Pipeline {
             }
         })
     }
+}
+
+/// The variables the repository asked for that its commands did not get,
+/// by name, as a paragraph for the maintainer (a failing command may have
+/// needed one); empty when there are none.
+fn withheld_env_note(run: &TaskRun) -> String {
+    run.policy
+        .withheld_note()
+        .map(|note| format!("\n\nℹ️ Note: {}.", crate::markers::for_comment(&note)))
+        .unwrap_or_default()
 }

@@ -100,8 +100,9 @@ pub fn file_lines(applied: &AppliedEdits) -> Vec<String> {
 /// A table of every check with its result and duration; failures' output
 /// in collapsed blocks below it.
 pub fn validation_section(report: &ValidationReport) -> String {
+    let withheld = withheld_env_line(report);
     if report.checks.is_empty() {
-        return "No checks ran.".to_string();
+        return format!("No checks ran.{withheld}");
     }
     let mut text = String::from("| check | result | duration |\n|---|---|---|\n");
     for check in &report.checks {
@@ -129,7 +130,25 @@ pub fn validation_section(report: &ValidationReport) -> String {
             for_comment(&tail(&check.detail, MAX_LOG_CHARS)).replace("```", "ʼʼʼ")
         ));
     }
-    text.trim_end().to_string()
+    format!("{}{withheld}", text.trim_end())
+}
+
+/// The host variables the repository asked for that its commands did not
+/// get, by name (never a value), as a paragraph after the checks; empty
+/// when there are none.
+fn withheld_env_line(report: &ValidationReport) -> String {
+    let Some(note) = crate::validate::policy::withheld_note(&report.withheld_env) else {
+        return String::new();
+    };
+    let mut chars = note.chars();
+    let note: String = chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    format!(
+        "\n\nℹ️ {}. A command that needs one of them ran without it.",
+        for_comment(&note)
+    )
 }
 
 /// Task type, complexity, ladder, tiers tried, the model that succeeded,
@@ -379,5 +398,29 @@ mod tests {
             validation_section(&ValidationReport::new("none", vec![])),
             "No checks ran."
         );
+    }
+
+    #[test]
+    fn variables_withheld_from_the_commands_are_named_without_values() {
+        let check = CheckResult {
+            name: "npm test".into(),
+            passed: false,
+            detail: "DEPLOY_KEY is not set".into(),
+            duration_ms: 40,
+            failed_before: false,
+        };
+        let report = ValidationReport::new("build", vec![check])
+            .with_withheld_env(&["DEPLOY_KEY".to_string(), "GH_TOKEN".to_string()]);
+        let text = validation_section(&report);
+        assert!(
+            text.contains("ℹ️ The repository's validate.env asks for host variables; `DEPLOY_KEY` not passed to its commands: the operator has not allowed them; to pass them, add them to `[validate] pass_env` in gitkeeper.toml; `GH_TOKEN` never passed"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("A command that needs one of them ran without it."),
+            "{text}"
+        );
+        let none = ValidationReport::new("none", vec![]).with_withheld_env(&["A_B".to_string()]);
+        assert!(validation_section(&none).starts_with("No checks ran.\n\nℹ️ "));
     }
 }

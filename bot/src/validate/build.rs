@@ -19,6 +19,7 @@ use gitkeeper::edits::AppliedEdits;
 use gitkeeper::validate::{self as checks};
 
 use super::cache::{self, BaselineOutcome, Saved, Snapshot, ValidationCache};
+use super::policy::ValidationPolicy;
 use super::sandbox::{Sandbox, SandboxCommand};
 use super::{CheckResult, FAILED_BEFORE_SUFFIX, ValidationReport, Validator};
 use crate::route::ValidationLevel;
@@ -38,17 +39,22 @@ const KEY_PREFIX_CHARS: usize = 12;
 pub struct BuildValidator {
     sandbox: Arc<dyn Sandbox>,
     plan: checks::CommandPlan,
+    /// Variables the repository asked for that commands do not get, named
+    /// in every report.
+    withheld_env: Vec<String>,
     baseline: Option<Baseline>,
     cache: Option<Arc<ValidationCache>>,
 }
 
 impl BuildValidator {
-    /// `plan` must come from the base commit, before any edit: an attempt
-    /// may change `.github/gitkeeper.yml`, but never the checks judging it.
-    pub fn new(sandbox: Arc<dyn Sandbox>, plan: checks::CommandPlan) -> Self {
+    /// The commands of `policy`'s plan (made on the base commit, before any
+    /// edit: an attempt may change `.github/gitkeeper.yml`, but never the
+    /// checks judging it), run in `sandbox`.
+    pub fn new(sandbox: Arc<dyn Sandbox>, policy: &ValidationPolicy) -> Self {
         Self {
             sandbox,
-            plan,
+            plan: policy.plan().clone(),
+            withheld_env: policy.env().withheld().to_vec(),
             baseline: None,
             cache: None,
         }
@@ -561,7 +567,7 @@ impl Validator for BuildValidator {
                 break;
             }
         }
-        ValidationReport::new(method, results)
+        ValidationReport::new(method, results).with_withheld_env(&self.withheld_env)
     }
 }
 
@@ -579,23 +585,26 @@ impl Validator for Chain {
     ) -> ValidationReport {
         let mut methods = Vec::new();
         let mut all = Vec::new();
+        let mut withheld = Vec::new();
         for validator in &self.0 {
             let report = validator.validate(work_dir, applied, level).await;
             methods.push(report.method);
             all.extend(report.checks);
+            withheld.extend(report.withheld_env);
             if !report.passed {
                 break;
             }
         }
-        ValidationReport::new(methods.join("+"), all)
+        ValidationReport::new(methods.join("+"), all).with_withheld_env(&withheld)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::policy::EnvPolicy;
     use crate::validate::sandbox::{
-        CommandOutcome, DEFAULT_OUTPUT_CAP, ProcessSandbox, SandboxError,
+        CommandOutcome, DEFAULT_OUTPUT_CAP, Isolation, ProcessSandbox, SandboxError,
     };
 
     fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -608,11 +617,25 @@ mod tests {
         dir
     }
 
+    /// The policy of a task on `dir` as it is now (the base).
+    fn policy(dir: &Path) -> ValidationPolicy {
+        let validate = crate::config::ValidateSettings {
+            isolation: crate::config::IsolationSetting::None,
+            pass_env: Vec::new(),
+        };
+        let plan = checks::plan_commands(dir).unwrap();
+        let doc = gitkeeper::context::GitkeeperDoc::default();
+        ValidationPolicy::new(&validate, Vec::new(), plan, &doc, Isolation::None).unwrap()
+    }
+
     /// A validator with the commands planned on `dir` as it is now (the base).
     fn validator(dir: &Path) -> BuildValidator {
         BuildValidator::new(
-            Arc::new(ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP)),
-            checks::plan_commands(dir).unwrap(),
+            Arc::new(ProcessSandbox::new(
+                &EnvPolicy::default(),
+                DEFAULT_OUTPUT_CAP,
+            )),
+            &policy(dir),
         )
     }
 
@@ -857,7 +880,7 @@ mod tests {
     impl Counting {
         fn new() -> Arc<Self> {
             Arc::new(Self {
-                inner: ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP),
+                inner: ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP),
                 ran: Default::default(),
             })
         }
@@ -893,8 +916,7 @@ mod tests {
         let dir = repo(files);
         let sandbox = Counting::new();
         let cache = ValidationCache::new(cache_root, "acme", "shop").unwrap();
-        let plan = checks::plan_commands(dir.path()).unwrap();
-        let build = BuildValidator::new(sandbox.clone(), plan).with_cache(cache);
+        let build = BuildValidator::new(sandbox.clone(), &policy(dir.path())).with_cache(cache);
         let baseline = build
             .baseline(dir.path(), ValidationLevel::Standard, commit)
             .await;

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod cache;
+pub mod policy;
 pub mod sandbox;
 
 use std::path::Path;
@@ -55,6 +56,11 @@ pub struct ValidationReport {
     /// What ran, e.g. `edits-applied+parse`; goes into the task record.
     pub method: String,
     pub checks: Vec<CheckResult>,
+    /// Host variables the repository's `validate.env` asked for that its
+    /// commands did not get (names only, never values): a maintainer reads
+    /// why a command lacked one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld_env: Vec<String>,
 }
 
 impl ValidationReport {
@@ -63,7 +69,18 @@ impl ValidationReport {
             passed: checks.iter().all(|c| c.passed),
             method: method.into(),
             checks,
+            withheld_env: Vec::new(),
         }
+    }
+
+    /// The same report naming `names` as withheld from its commands.
+    pub fn with_withheld_env(mut self, names: &[String]) -> Self {
+        for name in names {
+            if !self.withheld_env.contains(name) {
+                self.withheld_env.push(name.clone());
+            }
+        }
+        self
     }
 
     /// The failed checks' details, for the retry prompt.

@@ -1,8 +1,9 @@
 //! Running a repository's own commands (install, typecheck, lint, build,
 //! test) without handing them anything of the bot's: a cleared environment
 //! (only `PATH`, `HOME` inside the job dir, `LANG`, `CI=true`, the
-//! variables the repository's config asks for *and* the operator's
-//! `[validate] pass_env` allows, and the ones the command names, such as
+//! variables the task's [`ValidationPolicy`] passes (what the repository's
+//! config asks for *and* the operator's `[validate] pass_env` allows), and
+//! the ones the command names, such as
 //! `CARGO_HOME` of the dependency cache), a wall-clock limit per
 //! command, output kept to its head and tail, and the whole process group
 //! killed on time-out so nothing a build started outlives it.
@@ -20,6 +21,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+
+use super::policy::{EnvPolicy, ValidationPolicy};
 
 /// One command to run in the work dir.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,9 +108,6 @@ pub struct ProcessSandbox {
     /// Variables the repository asks for and the operator allows, with the
     /// host's values.
     allowed: Vec<(String, String)>,
-    /// Variables the repository asks for that are not passed (the operator
-    /// did not list them, or they are never passed).
-    withheld: Vec<String>,
     output_cap: usize,
     isolation: Isolation,
     /// Paths commands must not see (secrets, other repositories' mirrors):
@@ -292,91 +292,41 @@ pub fn secret_paths(settings: &crate::config::Settings) -> Vec<PathBuf> {
 /// Default cap on kept output: 64 KiB of head plus tail.
 pub const DEFAULT_OUTPUT_CAP: usize = 64 * 1024;
 
-/// Variables a repository may never have passed in, whatever its config says.
-const NEVER_PASSED: &[&str] = &[
-    "ANTHROPIC_API_KEY",
-    "OPENAI_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "GITHUB_TOKEN",
-    "GH_TOKEN",
-];
-
 impl ProcessSandbox {
-    /// `repository_asks` names host variables the repository's config wants
-    /// passed (`validate.env`); only those the operator's `[validate]
-    /// pass_env` also lists reach commands, and Gitkeeper's own
-    /// (`GITKEEPER_*`), model keys and GitHub tokens never do.
-    pub fn new(operator_allows: &[String], repository_asks: &[String], output_cap: usize) -> Self {
-        Self::with_host_env(operator_allows, repository_asks, output_cap, |name| {
-            std::env::var(name).ok()
-        })
+    /// Commands get the host's values of the variables `env` passes, and
+    /// nothing else of the host's environment.
+    pub fn new(env: &EnvPolicy, output_cap: usize) -> Self {
+        Self::with_host_env(env, output_cap, |name| std::env::var(name).ok())
+    }
+
+    /// The sandbox `policy` asks for: its variables, its isolation, its
+    /// hidden paths.
+    pub fn for_policy(policy: &ValidationPolicy, output_cap: usize) -> Self {
+        Self::new(policy.env(), output_cap)
+            .with_isolation(policy.isolation().clone())
+            .with_hidden(policy.hidden().to_vec())
     }
 
     /// Like [`ProcessSandbox::new`], reading the host's variables through
     /// `host` (tests give it a fixed environment instead of changing the
     /// process's own, which would take `unsafe`).
     fn with_host_env(
-        operator_allows: &[String],
-        repository_asks: &[String],
+        env: &EnvPolicy,
         output_cap: usize,
         host: impl Fn(&str) -> Option<String>,
     ) -> Self {
-        let (passed, withheld): (Vec<&String>, Vec<&String>) =
-            repository_asks.iter().partition(|name| {
-                operator_allows.contains(name)
-                    && !name.starts_with("GITKEEPER_")
-                    && !NEVER_PASSED.contains(&name.as_str())
-            });
-        let allowed = passed
-            .into_iter()
+        let allowed = env
+            .passed()
+            .iter()
             .filter_map(|name| host(name).map(|v| (name.clone(), v)))
             .collect();
         Self {
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
             allowed,
-            withheld: withheld.into_iter().cloned().collect(),
             output_cap: output_cap.max(1024),
             isolation: Isolation::detect(),
             hidden: Vec::new(),
         }
-    }
-
-    /// What to tell a maintainer when the repository asked for variables
-    /// that are not passed: which ones, and how to allow them (`None` when
-    /// every variable it asked for is allowed).
-    pub fn withheld_note(&self) -> Option<String> {
-        if self.withheld.is_empty() {
-            return None;
-        }
-        let (never, unlisted): (Vec<&String>, Vec<&String>) =
-            self.withheld.iter().partition(|name| {
-                name.starts_with("GITKEEPER_") || NEVER_PASSED.contains(&name.as_str())
-            });
-        let list = |names: &[&String]| {
-            names
-                .iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut parts = Vec::new();
-        if !unlisted.is_empty() {
-            parts.push(format!(
-                "{} not passed to its commands: the operator has not allowed them; \
-                 to pass them, add them to `[validate] pass_env` in gitkeeper.toml",
-                list(&unlisted)
-            ));
-        }
-        if !never.is_empty() {
-            parts.push(format!(
-                "{} never passed (Gitkeeper's own settings, model API keys and GitHub tokens)",
-                list(&never)
-            ));
-        }
-        Some(format!(
-            "the repository's validate.env asks for host variables; {}",
-            parts.join("; ")
-        ))
     }
 
     /// The same sandbox with `paths` hidden from commands (where isolation
@@ -581,11 +531,15 @@ mod tests {
             "ANTHROPIC_API_KEY".into(),
             "GITKEEPER_GITHUB__WEBHOOK_SECRET".into(),
         ];
-        let sandbox = ProcessSandbox::with_host_env(&asked, &asked, DEFAULT_OUTPUT_CAP, |name| {
-            host.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        });
+        let sandbox = ProcessSandbox::with_host_env(
+            &EnvPolicy::new(&asked, &asked),
+            DEFAULT_OUTPUT_CAP,
+            |name| {
+                host.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            },
+        );
         // This process's own environment is not inherited either: the test
         // runner sets CARGO_MANIFEST_DIR here, and commands must not see it.
         assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
@@ -644,13 +598,9 @@ mod tests {
         };
 
         // The repository asks; the operator listed only NODE_OPTIONS.
-        let sandbox = ProcessSandbox::with_host_env(
-            &["NODE_OPTIONS".into()],
-            &asked,
-            DEFAULT_OUTPUT_CAP,
-            host,
-        );
-        let note = sandbox.withheld_note().unwrap();
+        let env = EnvPolicy::new(&["NODE_OPTIONS".into()], &asked);
+        let sandbox = ProcessSandbox::with_host_env(&env, DEFAULT_OUTPUT_CAP, host);
+        let note = env.withheld_note().unwrap();
         assert!(note.contains("`MY_SECRET_TOKEN`"), "{note}");
         assert!(!note.contains("NODE_OPTIONS"), "{note}");
         assert!(note.contains("[validate] pass_env"), "{note}");
@@ -660,13 +610,15 @@ mod tests {
         assert!(output.contains("NODE_OPTIONS=--x"), "{output}");
 
         // The operator lists it too: it reaches commands, nothing withheld.
-        let sandbox = ProcessSandbox::with_host_env(&asked, &asked, DEFAULT_OUTPUT_CAP, host);
-        assert_eq!(sandbox.withheld_note(), None);
+        let env = EnvPolicy::new(&asked, &asked);
+        let sandbox = ProcessSandbox::with_host_env(&env, DEFAULT_OUTPUT_CAP, host);
+        assert_eq!(env.withheld_note(), None);
         let output = env_of(sandbox).await;
         assert!(output.contains("MY_SECRET_TOKEN=tok-123"), "{output}");
 
         // The operator's list alone passes nothing the repository did not ask for.
-        let sandbox = ProcessSandbox::with_host_env(&asked, &[], DEFAULT_OUTPUT_CAP, host);
+        let sandbox =
+            ProcessSandbox::with_host_env(&EnvPolicy::new(&asked, &[]), DEFAULT_OUTPUT_CAP, host);
         let output = env_of(sandbox).await;
         assert!(!output.contains("MY_SECRET_TOKEN"), "{output}");
         assert!(!output.contains("NODE_OPTIONS"), "{output}");
@@ -675,10 +627,9 @@ mod tests {
     #[test]
     fn secrets_asked_for_are_named_as_never_passed() {
         let listed: Vec<String> = vec!["GITKEEPER_GITHUB__APP_KEY".into(), "GH_TOKEN".into()];
-        let sandbox = ProcessSandbox::with_host_env(&listed, &listed, DEFAULT_OUTPUT_CAP, |_| {
-            Some("secret".into())
-        });
-        let note = sandbox.withheld_note().unwrap();
+        let env = EnvPolicy::new(&listed, &listed);
+        assert!(env.passed().is_empty());
+        let note = env.withheld_note().unwrap();
         assert!(
             note.contains("`GITKEEPER_GITHUB__APP_KEY`, `GH_TOKEN` never passed"),
             "{note}"
@@ -698,7 +649,7 @@ mod tests {
         let mut command = sh(script, Duration::from_secs(10));
         command.env = vec![("CARGO_HOME".into(), shared.display().to_string())];
         command.writable = vec![shared.clone()];
-        let sandbox = ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP);
         let out = sandbox.run(&work, &command).await.unwrap();
         assert!(
             out.output.contains(&format!("home={}", shared.display())),
@@ -724,7 +675,7 @@ mod tests {
     async fn exit_codes_and_the_work_dir_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("marker.txt"), "here").unwrap();
-        let sandbox = ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP);
         let out = sandbox
             .run(
                 dir.path(),
@@ -749,7 +700,7 @@ mod tests {
         // Checked by effect, in the sandbox's own PID namespace or not: a
         // background child that survived the kill would write a file later.
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP);
         let script = "(sleep 3; touch survived) & (setsid sh -c 'sleep 3; touch escaped') & echo started; wait";
         let out = sandbox
             .run(dir.path(), &sh(script, Duration::from_secs(1)))
@@ -775,7 +726,7 @@ mod tests {
     #[tokio::test]
     async fn long_output_keeps_its_head_and_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&[], &[], 4096);
+        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), 4096);
         let out = sandbox
             .run(
                 dir.path(),
@@ -869,7 +820,10 @@ mod tests {
 
     #[tokio::test]
     async fn with_bwrap_the_system_is_read_only_and_checks_have_no_network() {
-        let sandbox = isolated(ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP));
+        let sandbox = isolated(ProcessSandbox::new(
+            &EnvPolicy::default(),
+            DEFAULT_OUTPUT_CAP,
+        ));
         let dir = tempfile::tempdir().unwrap();
         let out = sandbox
             .run(
@@ -910,7 +864,7 @@ mod tests {
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(work.join("src.ts"), "export {};").unwrap();
         let sandbox = isolated(
-            ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP)
+            ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP)
                 .with_hidden(vec![key.clone(), data.path().to_path_buf()]),
         );
         let script = format!(
@@ -956,7 +910,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_program_says_what_path_it_searched() {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP);
         let err = sandbox
             .run(
                 dir.path(),

@@ -638,6 +638,19 @@ impl GithubDouble {
             .unwrap_or_default()
     }
 
+    /// Put labels on issue or pull request `number`, as a person does on GitHub.
+    pub fn add_labels(&self, owner: &str, repo: &str, number: u64, labels: &[&str]) {
+        let mut st = self.ctx.lock();
+        let repo = st
+            .repos
+            .get_mut(&RepoKey::new(owner, repo))
+            .unwrap_or_else(|| panic!("add_labels: {owner}/{repo} was not added"));
+        repo.labels
+            .entry(number)
+            .or_default()
+            .extend(labels.iter().map(|l| (*l).to_string()));
+    }
+
     /// Labels on issue or pull request `number`, sorted.
     pub fn labels(&self, owner: &str, repo: &str, number: u64) -> Vec<String> {
         let st = self.ctx.lock();

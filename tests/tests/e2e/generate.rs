@@ -118,7 +118,7 @@ async fn run(world: &World, settings: &RouteSettings, dir: &Path, approved: bool
         gitkeeper::context::build(dir, TITLE, &ContextOptions::default()).unwrap();
     let route = route(&task, Some(&package), settings, &world.models, 0).unwrap();
     // The policy the bot builds for a task: its defaults and the doc's rules.
-    let policy = gitkeeper_bot::task::edit_policy(&package.gitkeeper_doc).unwrap();
+    let policy = gitkeeper_bot::validate::policy::protected_paths(&package.gitkeeper_doc).unwrap();
     let generation = world
         .generator(settings)
         .run(&GenerateInput {
@@ -815,6 +815,7 @@ async fn attempt_trail_and_task_record_are_stored_for_the_job() {
             id: 5,
         },
         answer: None,
+        labels: None,
     };
     let delivery = Delivery {
         id: gitkeeper_bot::ids::DeliveryId("d-gen".into()),

@@ -20,4 +20,5 @@ mod publish;
 mod real_build;
 mod real_model;
 mod runner;
+mod settings;
 mod trust;

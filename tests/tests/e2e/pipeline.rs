@@ -8,7 +8,7 @@
 use gitkeeper_e2e::models::Step;
 use gitkeeper_e2e::world::{
     BRANCH, GREET, GREET_FIXED, ISSUE, OWNER, REPO, World, breaking_answer, comment, good_answer,
-    labeled, settled,
+    labeled, settled, with_deepseek,
 };
 
 #[tokio::test]
@@ -472,31 +472,6 @@ async fn with_no_runner_online_the_local_tier_is_skipped_and_the_report_says_why
         "{message}"
     );
     assert!(message.contains("Gitkeeper-Tier: 2"), "{message}");
-}
-
-/// A DeepSeek double (OpenAI wire format) answering `answer` by default, and
-/// the bot's config with it as `cloud-deepseek` plus `extra` settings.
-async fn with_deepseek(
-    world: &World,
-    answer: Step,
-    extra: &str,
-) -> (
-    gitkeeper_e2e::models::ModelDouble,
-    gitkeeper_e2e::bot::BotOptions,
-) {
-    let deepseek =
-        gitkeeper_e2e::models::ModelDouble::openai(&["deepseek-chat"], Some("sk-ds-test")).await;
-    deepseek.update_options(|o| o.default_step = Some(answer));
-    let mut options = world.options();
-    options.config_toml = Some(format!(
-        "{}\n[models.cloud-deepseek]\nendpoint = \"{}\"\nmax_retries = 0\n\n{extra}",
-        gitkeeper_e2e::world::config_toml(&world.ollama.url()),
-        deepseek.url()
-    ));
-    options
-        .extra_env
-        .push(("DEEPSEEK_API_KEY".into(), "sk-ds-test".into()));
-    (deepseek, options)
 }
 
 #[tokio::test]
