@@ -111,26 +111,13 @@ pub async fn run_task(
     progress: Option<&ProgressSender>,
     base_commit: Option<&str>,
 ) -> Result<TaskRun, TaskError> {
-    let context_options =
-        gitkeeper::validate::repo_context_options(work, settings.context.options())?;
-    // The commands that judge every attempt, from the base commit only.
-    let plan = {
-        let work = work.to_path_buf();
-        tokio::task::spawn_blocking(move || gitkeeper::validate::plan_commands(&work))
-            .await
-            .map_err(TaskError::Interrupted)??
-    };
-    let package = {
-        let (work, options) = (work.to_path_buf(), context_options.clone());
-        let text = match &spec.revision {
-            Some(r) => format!("{}\n{}\n{}", spec.title, spec.body, r.comment),
-            None => format!("{}\n{}", spec.title, spec.body),
-        };
-        tokio::task::spawn_blocking(move || gitkeeper::context::build(&work, &text, &options))
-            .await
-            .map_err(TaskError::Interrupted)??
-    };
-    let policy = edit_policy(&package.gitkeeper_doc)?;
+    let Prepared {
+        context_options,
+        plan,
+        package,
+        policy,
+        prompts,
+    } = prepare(settings, work, spec).await?;
     let task = TaskInput {
         title: spec.title.to_string(),
         body: spec.body.to_string(),
@@ -145,10 +132,6 @@ pub async fn run_task(
     )?;
     if spec.from_first_paid {
         start_at_first_paid(&mut route);
-    }
-    let mut prompts = Prompts::load(&settings.prompts)?;
-    if settings.prompts.repo_overrides {
-        prompts = prompts.with_repo_overrides(work)?;
     }
     let build = build_validator(work, plan, &route, settings, base_commit).await?;
     let generator = Generator::new(
@@ -184,6 +167,53 @@ pub async fn run_task(
         package,
         prompts,
     })
+}
+
+/// What a task reads before any model is called: the base commit's
+/// `.github/gitkeeper.yml` (context options and the command plan), the
+/// context package, the edit policy and the prompt templates.
+struct Prepared {
+    context_options: gitkeeper::context::ContextOptions,
+    plan: gitkeeper::validate::CommandPlan,
+    package: ContextPackage,
+    policy: PathPolicy,
+    prompts: Prompts,
+}
+
+/// Read what the task needs from `work` and the operator's prompts dir, in
+/// one section off the async runtime: it walks the repository and reads
+/// files, which would stall every other job on the runtime's threads.
+async fn prepare(
+    settings: &Settings,
+    work: &Path,
+    spec: &TaskSpec<'_>,
+) -> Result<Prepared, TaskError> {
+    let text = match &spec.revision {
+        Some(r) => format!("{}\n{}\n{}", spec.title, spec.body, r.comment),
+        None => format!("{}\n{}", spec.title, spec.body),
+    };
+    let (work, options, prompt_settings) = (
+        work.to_path_buf(),
+        settings.context.options(),
+        settings.prompts.clone(),
+    );
+    tokio::task::spawn_blocking(move || -> Result<Prepared, TaskError> {
+        let context_options = gitkeeper::validate::repo_context_options(&work, options)?;
+        // The commands that judge every attempt, from the base commit only.
+        let plan = gitkeeper::validate::plan_commands(&work)?;
+        let package = gitkeeper::context::build(&work, &text, &context_options)?;
+        let policy = edit_policy(&package.gitkeeper_doc)?;
+        let prompts = Prompts::load_for_checkout(&prompt_settings, &work)?;
+        Ok(Prepared {
+            context_options,
+            plan,
+            package,
+            policy,
+            prompts,
+        })
+    })
+    .await
+    .map_err(TaskError::Interrupted)?
 }
 
 /// Paths no model edit may touch, whatever the repository says: the
@@ -248,14 +278,15 @@ async fn build_validator(
     settings: &Settings,
     base_commit: Option<&str>,
 ) -> Result<BuildValidator, TaskError> {
-    // The probe runs `bwrap` once per process: off the runtime.
-    let detected = tokio::task::spawn_blocking(Isolation::detect)
-        .await
-        .map_err(TaskError::Interrupted)?;
-    let isolation = Isolation::required(settings.validate.isolation, detected)?;
-    let sandbox = ProcessSandbox::new(&settings.validate.pass_env, &plan.env, DEFAULT_OUTPUT_CAP)
-        .with_isolation(isolation)
-        .with_hidden(secret_paths(settings));
+    // The probe runs `bwrap` once per process, awaited, never blocked on.
+    let isolation = Isolation::required(settings.validate.isolation, Isolation::detect().await)?;
+    let sandbox = ProcessSandbox::new(
+        isolation,
+        &settings.validate.pass_env,
+        &plan.env,
+        DEFAULT_OUTPUT_CAP,
+    )
+    .with_hidden(secret_paths(settings));
     if let Some(note) = sandbox.withheld_note() {
         tracing::warn!("{note}");
     }
@@ -273,6 +304,49 @@ async fn build_validator(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_preparation_reads_files_off_the_runtime() {
+        // Context, command plan and prompts are read in one section; its
+        // read of the operator's system.md waits on a pipe that only a task
+        // beside it on the same one-thread runtime writes.
+        let prompts = tempfile::tempdir().unwrap();
+        let fifo = prompts.path().join("system.md");
+        crate::testing::mkfifo(&fifo);
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(repo.path().join("src")).unwrap();
+        std::fs::write(
+            repo.path().join("src/total.ts"),
+            "export const total = 1;\n",
+        )
+        .unwrap();
+        let mut settings = Settings::default();
+        settings.prompts.dir = Some(prompts.path().to_path_buf());
+        let work = repo.path().to_path_buf();
+        let (prepared, turns) = crate::testing::run_beside_feeder(
+            &fifo,
+            "Piped system prompt.\n",
+            move || async move {
+                let spec = TaskSpec {
+                    title: "Fix the total",
+                    body: "src/total.ts is off by one",
+                    labels: &[],
+                    escalations: 0,
+                    cloud_approved: false,
+                    from_first_paid: false,
+                    spent_today_usd: 0.0,
+                    revision: None,
+                };
+                prepare(&settings, &work, &spec).await.map(|p| {
+                    p.prompts
+                        .origin(crate::prompts::Template::System)
+                        .to_string()
+                })
+            },
+        );
+        assert_eq!(prepared.unwrap(), fifo.display().to_string());
+        assert!(turns >= 1, "the task beside the preparation never ran");
+    }
 
     #[test]
     fn the_bots_own_files_and_workflows_are_protected_by_default() {

@@ -6,6 +6,10 @@
 
 use std::process::{Command, Output};
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "synchronous tests of the binary: there is no runtime to block"
+)]
 fn bot(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gitkeeper-bot"))
         .args(args)

@@ -595,7 +595,7 @@ impl Validator for Chain {
 mod tests {
     use super::*;
     use crate::validate::sandbox::{
-        CommandOutcome, DEFAULT_OUTPUT_CAP, ProcessSandbox, SandboxError,
+        CommandOutcome, DEFAULT_OUTPUT_CAP, Isolation, ProcessSandbox, SandboxError,
     };
 
     fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -611,7 +611,12 @@ mod tests {
     /// A validator with the commands planned on `dir` as it is now (the base).
     fn validator(dir: &Path) -> BuildValidator {
         BuildValidator::new(
-            Arc::new(ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP)),
+            Arc::new(ProcessSandbox::new(
+                Isolation::detected_for_tests(),
+                &[],
+                &[],
+                DEFAULT_OUTPUT_CAP,
+            )),
             checks::plan_commands(dir).unwrap(),
         )
     }
@@ -857,7 +862,12 @@ mod tests {
     impl Counting {
         fn new() -> Arc<Self> {
             Arc::new(Self {
-                inner: ProcessSandbox::new(&[], &[], DEFAULT_OUTPUT_CAP),
+                inner: ProcessSandbox::new(
+                    Isolation::detected_for_tests(),
+                    &[],
+                    &[],
+                    DEFAULT_OUTPUT_CAP,
+                ),
                 ran: Default::default(),
             })
         }
