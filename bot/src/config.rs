@@ -31,6 +31,8 @@ pub struct Settings {
     pub publish: PublishSettings,
     /// `[validate]`: how the repository's commands are run.
     pub validate: ValidateSettings,
+    /// `[retention]`: how long the job store keeps what it no longer needs.
+    pub retention: RetentionSettings,
     /// The file these settings were read from (it may hold secrets, so the
     /// build sandbox hides it). Not a setting.
     #[serde(skip)]
@@ -45,6 +47,85 @@ pub struct PublishSettings {
     /// but its checks failed) as a draft pull request instead of only
     /// reporting on the issue.
     pub open_draft_on_failure: bool,
+}
+
+/// `[retention]`: how long the job store keeps rows it no longer needs, in
+/// days (0 keeps them forever). Attempts and task records are always kept.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Webhook deliveries, kept to recognise a redelivered webhook.
+    pub deliveries_days: u32,
+    /// Jobs that succeeded, failed or were cancelled (their payload holds
+    /// the issue or comment text).
+    pub finished_jobs_days: u32,
+    /// Finished generation requests of runners, each holding a whole prompt
+    /// and the model's answer.
+    pub prompts_days: u32,
+    /// How often `serve` deletes what is older.
+    pub sweep_interval_secs: u64,
+}
+
+/// GitHub redelivers a webhook up to this many days after it was sent.
+pub const REDELIVERY_DAYS: u32 = 3;
+/// The longest period a `[retention]` key takes (about a hundred years).
+const MAX_RETENTION_DAYS: u32 = 36_500;
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            deliveries_days: 30,
+            finished_jobs_days: 90,
+            prompts_days: 14,
+            sweep_interval_secs: 3600,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// The periods as the job store takes them.
+    pub fn periods(&self) -> crate::queue::Retention {
+        crate::queue::Retention::from_days(
+            self.deliveries_days,
+            self.finished_jobs_days,
+            self.prompts_days,
+        )
+    }
+
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.sweep_interval_secs)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, days) in [
+            ("retention.deliveries_days", self.deliveries_days),
+            ("retention.finished_jobs_days", self.finished_jobs_days),
+            ("retention.prompts_days", self.prompts_days),
+        ] {
+            if days > MAX_RETENTION_DAYS {
+                return Err(ConfigError::Key {
+                    key,
+                    value: days.to_string(),
+                    fix: "set it to 36500 days or fewer, or to 0 to keep these rows forever",
+                });
+            }
+        }
+        if (1..REDELIVERY_DAYS).contains(&self.deliveries_days) {
+            return Err(ConfigError::Key {
+                key: "retention.deliveries_days",
+                value: self.deliveries_days.to_string(),
+                fix: "set it to 3 or more (GitHub redelivers webhooks up to 3 days old, and a forgotten delivery would run its job twice), or to 0 to keep deliveries forever (default 30)",
+            });
+        }
+        if self.sweep_interval_secs == 0 || self.sweep_interval_secs > 7 * 24 * 60 * 60 {
+            return Err(ConfigError::Key {
+                key: "retention.sweep_interval_secs",
+                value: self.sweep_interval_secs.to_string(),
+                fix: "set it between 1 and 604800 seconds (default 3600)",
+            });
+        }
+        Ok(())
+    }
 }
 
 /// `[validate]`: how the repository's own commands are run.
@@ -518,6 +599,7 @@ impl Settings {
                 fix: "name [models.<name>] entries, e.g. [\"local-small\", \"local-large\"]",
             });
         }
+        self.retention.validate()?;
         let url = self.database_url();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -614,6 +696,7 @@ impl Settings {
             },
             "publish": self.publish,
             "validate": self.validate,
+            "retention": self.retention,
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -625,8 +708,21 @@ impl Settings {
 
 /// The `[section]` names of `gitkeeper.toml`; add a section here when adding it to `Settings`.
 pub const SECTIONS: &[&str] = &[
-    "server", "github", "database", "data", "trigger", "worker", "log", "models", "context",
-    "prompts", "route", "runner", "publish", "validate",
+    "server",
+    "github",
+    "database",
+    "data",
+    "trigger",
+    "worker",
+    "log",
+    "models",
+    "context",
+    "prompts",
+    "route",
+    "runner",
+    "publish",
+    "validate",
+    "retention",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
@@ -742,6 +838,55 @@ mod tests {
             err.contains("validate.pass_env") && err.contains("TOKEN=x"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn retention_periods_are_checked_and_errors_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        let s = Settings::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(s.retention, RetentionSettings::default());
+        assert!(!s.retention.periods().keeps_everything());
+        // 0 keeps forever; the environment sets it like any key.
+        let s = Settings::load_with_env(
+            &path,
+            env(&[
+                ("GITKEEPER_RETENTION__DELIVERIES_DAYS", "0"),
+                ("GITKEEPER_RETENTION__FINISHED_JOBS_DAYS", "0"),
+                ("GITKEEPER_RETENTION__PROMPTS_DAYS", "0"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.retention.periods().keeps_everything());
+        for (text, key, fix) in [
+            (
+                "deliveries_days = 1",
+                "retention.deliveries_days",
+                "3 or more",
+            ),
+            ("prompts_days = 40000", "retention.prompts_days", "36500"),
+            (
+                "finished_jobs_days = 99999",
+                "retention.finished_jobs_days",
+                "36500",
+            ),
+            (
+                "sweep_interval_secs = 0",
+                "retention.sweep_interval_secs",
+                "between 1",
+            ),
+        ] {
+            std::fs::write(&path, format!("[retention]\n{text}\n")).unwrap();
+            let err = Settings::load_with_env(&path, env(&[]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key) && err.contains(fix), "{text}: {err}");
+        }
+        std::fs::write(&path, "[retention]\nprompts_days = -1\n").unwrap();
+        let err = Settings::load_with_env(&path, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("prompts_days"), "{err}");
     }
 
     #[test]

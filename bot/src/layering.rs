@@ -28,6 +28,7 @@ const LEAVES: &[&str] = &[
     "github",
     "telemetry",
     "tls",
+    "testing",
 ];
 /// Modules that call the stages in order; no stage or leaf imports them.
 const SEQUENCERS: &[&str] = &["worker", "pipeline", "task"];

@@ -22,7 +22,8 @@
 //! [`trail`] (attempts and task records as plain data), [`markers`] (every
 //! hidden marker the bot writes into GitHub text), [`queue`] (the job store:
 //! one SQL implementation over a `Dialect`), [`metrics`], [`github`] (REST
-//! access as the App), [`telemetry`] and [`tls`].
+//! access as the App), [`telemetry`] and [`tls`]; in tests, `testing` (proof
+//! that a step's blocking I/O stays off the runtime).
 //!
 //! **Sequencers** call the stages in order and are imported by none of them:
 //! [`worker`] (lease, heartbeat, run the pipeline, record the end),
@@ -62,3 +63,5 @@ pub mod worker;
 
 #[cfg(test)]
 mod layering;
+#[cfg(test)]
+mod testing;

@@ -44,6 +44,13 @@ enum Cmd {
     },
     /// Create or upgrade the database tables, then exit.
     Migrate,
+    /// Delete what `[retention]` lets go (old webhook deliveries, finished
+    /// jobs, stored prompts) once, and print how many of each went.
+    Prune {
+        /// Count what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the effective configuration with secrets redacted.
     CheckConfig,
     /// Print the context package a model would get for a task in a local
@@ -150,6 +157,24 @@ async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
             let store =
                 queue::open(&settings.database_url(), settings.database.max_connections).await?;
             println!("{} job store is up to date", store.backend());
+        }
+        Cmd::Prune { dry_run } => {
+            let store =
+                queue::open(&settings.database_url(), settings.database.max_connections).await?;
+            let r = &settings.retention;
+            let pruned = store.prune(&r.periods().cutoffs(now_ms()), dry_run).await?;
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            println!("{verb} {pruned}");
+            let days = |n: u32| match n {
+                0 => "forever".to_string(),
+                n => format!("{n} days"),
+            };
+            println!(
+                "kept: deliveries {}, finished jobs {}, stored prompts {}; unfinished jobs, their deliveries, attempts and task records always",
+                days(r.deliveries_days),
+                days(r.finished_jobs_days),
+                days(r.prompts_days)
+            );
         }
         Cmd::CheckConfig => print!("{}", settings.redacted_toml()),
         Cmd::Context {

@@ -1,6 +1,6 @@
 //! `gitkeeper-bot serve`: open the store, start the webhook server (with the
-//! runner API beside it), the worker pool and the runner sweep, and shut them
-//! down cleanly on SIGTERM or Ctrl-C.
+//! runner API beside it), the worker pool, the runner sweep and the retention
+//! sweep, and shut them down cleanly on SIGTERM or Ctrl-C.
 
 use std::sync::Arc;
 
@@ -133,6 +133,12 @@ pub async fn serve_on(
         settings.runner.offline_after(),
         shutdown.clone(),
     ));
+    let retention = tokio::spawn(queue::retention::sweep(
+        store.clone(),
+        settings.retention.periods(),
+        settings.retention.sweep_interval(),
+        shutdown.clone(),
+    ));
     let runners = runner_api::router(runner_api::RunnerApi {
         store: store.clone(),
         settings: settings.runner.clone(),
@@ -146,6 +152,9 @@ pub async fn serve_on(
         .map_err(ServeError::Server)?;
     if let Err(e) = sweeper.await {
         tracing::error!(error = %e, "runner sweep ended abnormally");
+    }
+    if let Err(e) = retention.await {
+        tracing::error!(error = %e, "retention sweep ended abnormally");
     }
     if let Some(workers) = workers {
         if let Err(e) = workers.await {
@@ -222,6 +231,45 @@ mod tests {
         write_addr_file(&path, local).await.unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "127.0.0.1:43125\n");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn serve_runs_the_retention_sweep_until_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::default();
+        settings.data.dir = dir.path().to_path_buf();
+        // A job that finished long ago, stored before the server starts.
+        let store = queue::open(&settings.database_url(), None).await.unwrap();
+        let old = queue::now_ms() - 200 * 24 * 60 * 60 * 1000;
+        let delivery = queue::Delivery {
+            id: crate::ids::DeliveryId("old".into()),
+            event: "issues".into(),
+            outcome: "ignored".into(),
+        };
+        store.accept(&delivery, None, old).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = tokio::spawn(serve_on(listener, settings, shutdown.clone()));
+        // The first sweep runs at start; the old delivery is forgotten.
+        let mut gone = false;
+        for _ in 0..200 {
+            let again = store
+                .accept(&delivery, None, queue::now_ms())
+                .await
+                .unwrap();
+            if again != queue::Accepted::Duplicate {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(gone, "serve did not prune the old delivery");
+        shutdown.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(30), server)
+            .await
+            .expect("serve stops on shutdown")
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test]

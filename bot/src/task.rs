@@ -115,18 +115,11 @@ pub async fn run_task(
     progress: Option<&ProgressSender>,
     base_commit: Option<&str>,
 ) -> Result<TaskRun, TaskError> {
-    let context_options =
-        gitkeeper::validate::repo_context_options(work, settings.context.options())?;
-    let package = {
-        let (work, options) = (work.to_path_buf(), context_options.clone());
-        let text = match &spec.revision {
-            Some(r) => format!("{}\n{}\n{}", spec.title, spec.body, r.comment),
-            None => format!("{}\n{}", spec.title, spec.body),
-        };
-        tokio::task::spawn_blocking(move || gitkeeper::context::build(&work, &text, &options))
-            .await
-            .map_err(TaskError::Interrupted)??
-    };
+    let Prepared {
+        context_options,
+        package,
+        prompts,
+    } = prepare(settings, work, spec).await?;
     // What judges every attempt and what it may touch, from the base commit
     // only, before any model is called.
     let policy = ValidationPolicy::for_base_commit(settings, work, &package.gitkeeper_doc).await?;
@@ -147,10 +140,6 @@ pub async fn run_task(
     )?;
     if spec.from_first_paid {
         start_at_first_paid(&mut route);
-    }
-    let mut prompts = Prompts::load(&settings.prompts)?;
-    if settings.prompts.repo_overrides {
-        prompts = prompts.with_repo_overrides(work)?;
     }
     let build = build_validator(work, &policy, &route, settings, base_commit).await;
     let generator = Generator::new(
@@ -187,6 +176,46 @@ pub async fn run_task(
         prompts,
         policy,
     })
+}
+
+/// What a task reads before any model is called, besides its validation
+/// policy: the base commit's context options, the context package and the
+/// prompt templates.
+struct Prepared {
+    context_options: gitkeeper::context::ContextOptions,
+    package: ContextPackage,
+    prompts: Prompts,
+}
+
+/// Read what the task needs from `work` and the operator's prompts dir, in
+/// one section off the async runtime: it walks the repository and reads
+/// files, which would stall every other job on the runtime's threads.
+async fn prepare(
+    settings: &Settings,
+    work: &Path,
+    spec: &TaskSpec<'_>,
+) -> Result<Prepared, TaskError> {
+    let text = match &spec.revision {
+        Some(r) => format!("{}\n{}\n{}", spec.title, spec.body, r.comment),
+        None => format!("{}\n{}", spec.title, spec.body),
+    };
+    let (work, options, prompt_settings) = (
+        work.to_path_buf(),
+        settings.context.options(),
+        settings.prompts.clone(),
+    );
+    tokio::task::spawn_blocking(move || -> Result<Prepared, TaskError> {
+        let context_options = gitkeeper::validate::repo_context_options(&work, options)?;
+        let package = gitkeeper::context::build(&work, &text, &context_options)?;
+        let prompts = Prompts::load_for_checkout(&prompt_settings, &work)?;
+        Ok(Prepared {
+            context_options,
+            package,
+            prompts,
+        })
+    })
+    .await
+    .map_err(TaskError::Interrupted)?
 }
 
 /// Move the route's start to its first paid tier, when that is later.
@@ -227,4 +256,52 @@ async fn build_validator(
         tracing::info!(failing = ?baseline.failing(), "these commands fail on the base commit already");
     }
     build.with_baseline(baseline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_preparation_reads_files_off_the_runtime() {
+        // Context and prompts are read in one section; its
+        // read of the operator's system.md waits on a pipe that only a task
+        // beside it on the same one-thread runtime writes.
+        let prompts = tempfile::tempdir().unwrap();
+        let fifo = prompts.path().join("system.md");
+        crate::testing::mkfifo(&fifo);
+        let repo = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(repo.path().join("src")).unwrap();
+        std::fs::write(
+            repo.path().join("src/total.ts"),
+            "export const total = 1;\n",
+        )
+        .unwrap();
+        let mut settings = Settings::default();
+        settings.prompts.dir = Some(prompts.path().to_path_buf());
+        let work = repo.path().to_path_buf();
+        let (prepared, turns) = crate::testing::run_beside_feeder(
+            &fifo,
+            "Piped system prompt.\n",
+            move || async move {
+                let spec = TaskSpec {
+                    title: "Fix the total",
+                    body: "src/total.ts is off by one",
+                    labels: &[],
+                    escalations: 0,
+                    cloud_approved: false,
+                    from_first_paid: false,
+                    spent_today_usd: 0.0,
+                    revision: None,
+                };
+                prepare(&settings, &work, &spec).await.map(|p| {
+                    p.prompts
+                        .origin(crate::prompts::Template::System)
+                        .to_string()
+                })
+            },
+        );
+        assert_eq!(prepared.unwrap(), fifo.display().to_string());
+        assert!(turns >= 1, "the task beside the preparation never ran");
+    }
 }

@@ -6,6 +6,10 @@
 
 use std::process::{Command, Output};
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "synchronous tests of the binary: there is no runtime to block"
+)]
 fn bot(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gitkeeper-bot"))
         .args(args)
@@ -221,4 +225,53 @@ fn context_on_a_missing_directory_says_what_to_pass() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("/nonexistent/repo"), "{stderr}");
+}
+
+#[test]
+fn prune_prints_what_it_deleted_and_a_dry_run_deletes_nothing() {
+    use gitkeeper_bot::ids::DeliveryId;
+    use gitkeeper_bot::queue::{self, Delivery};
+    let dir = tempfile::tempdir().unwrap();
+    // Two deliveries from 200 days ago and one from now, in the store `prune` opens.
+    let url = format!("sqlite://{}", dir.path().join("gitkeeper.db").display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = queue::open(&url, None).await.unwrap();
+        let now = queue::now_ms();
+        for (id, at) in [
+            ("old-1", now - 200 * 86_400_000),
+            ("old-2", now - 200 * 86_400_000),
+            ("new", now),
+        ] {
+            let delivery = Delivery {
+                id: DeliveryId(id.into()),
+                event: "issues".into(),
+                outcome: "ignored".into(),
+            };
+            store.accept(&delivery, None, at).await.unwrap();
+        }
+    });
+    let counted = "2 webhook deliveries, 0 finished jobs, 0 stored prompts";
+    for _ in 0..2 {
+        let out = bot(dir.path(), &["prune", "--dry-run"], &[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains(&format!("would delete {counted}")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("deliveries 30 days"), "{stdout}");
+    }
+    let out = bot(dir.path(), &["prune"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&format!("deleted {counted}")));
+    let out = bot(dir.path(), &["prune"], &[]);
+    assert!(
+        text(&out.stdout).contains("deleted 0 webhook deliveries"),
+        "{}",
+        text(&out.stdout)
+    );
 }

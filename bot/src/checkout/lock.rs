@@ -66,6 +66,10 @@ impl MirrorFileLock {
                     ),
                 });
             }
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "the checkout worker runs in spawn_blocking"
+            )]
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(500));
         }

@@ -70,7 +70,7 @@ impl Pipeline {
         }
         let (checkout, diff) = self.read_pull(job, status, &pull).await?;
         // The pull request's own prompt overrides apply, like for any task.
-        let prompts = self.prompts(checkout.dir());
+        let prompts = self.prompts(checkout.dir()).await;
         super::work::cleanup(checkout).await;
         let prompts = prompts?;
         let diff: String = diff.chars().take(MAX_DIFF_CHARS).collect();

@@ -147,7 +147,7 @@ impl Pipeline {
             } => {
                 status.step("Committing the revision").await?;
                 let work = Work {
-                    updates: updates_from_work_dir(checkout.dir(), applied)?,
+                    updates: updates_from_work_dir(checkout.dir(), applied).await?,
                     applied,
                     validation,
                     checker: None,

@@ -177,7 +177,7 @@ impl Pipeline {
                     .step("Committing and opening the pull request")
                     .await?;
                 let work = Work {
-                    updates: updates_from_work_dir(checkout.dir(), applied)?,
+                    updates: updates_from_work_dir(checkout.dir(), applied).await?,
                     applied,
                     validation,
                     checker: checker.as_ref(),

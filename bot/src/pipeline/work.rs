@@ -179,13 +179,9 @@ impl Pipeline {
             .await?)
     }
 
-    pub(super) fn prompts(&self, work: &Path) -> Result<Prompts, PipelineError> {
-        let prompts = Prompts::load(&self.settings.prompts)?;
-        Ok(if self.settings.prompts.repo_overrides {
-            prompts.with_repo_overrides(work)?
-        } else {
-            prompts
-        })
+    /// The templates with `work`'s overrides, read off the async runtime.
+    pub(super) async fn prompts(&self, work: &Path) -> Result<Prompts, PipelineError> {
+        Ok(Prompts::load_for_checkout_async(&self.settings.prompts, work).await?)
     }
 }
 

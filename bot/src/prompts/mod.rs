@@ -147,6 +147,8 @@ pub enum PromptError {
         line: Option<usize>,
         detail: String,
     },
+    #[error("reading the prompt templates stopped unexpectedly: {0}")]
+    Interrupted(#[source] tokio::task::JoinError),
 }
 
 /// Loaded templates, ready to render. Cheap to clone.
@@ -184,6 +186,32 @@ impl Prompts {
             overlay_dir(&mut sources, &dir, None)?;
         }
         Self::from_sources(sources)
+    }
+
+    /// The operator's templates ([`Prompts::load`]) with `checkout`'s
+    /// overrides laid over them when `settings` allows. Reads files: call it
+    /// off the async runtime.
+    pub fn load_for_checkout(
+        settings: &PromptSettings,
+        checkout: &Path,
+    ) -> Result<Prompts, PromptError> {
+        let prompts = Self::load(settings)?;
+        if settings.repo_overrides {
+            prompts.with_repo_overrides(checkout)
+        } else {
+            Ok(prompts)
+        }
+    }
+
+    /// [`Prompts::load_for_checkout`] off the async runtime.
+    pub async fn load_for_checkout_async(
+        settings: &PromptSettings,
+        checkout: &Path,
+    ) -> Result<Prompts, PromptError> {
+        let (settings, checkout) = (settings.clone(), checkout.to_path_buf());
+        tokio::task::spawn_blocking(move || Self::load_for_checkout(&settings, &checkout))
+            .await
+            .map_err(PromptError::Interrupted)?
     }
 
     /// These templates with a repository's `.github/gitkeeper/prompts/`

@@ -329,3 +329,29 @@ fn each_edit_format_embeds_its_own_instructions() {
     assert_eq!(edit_format_doc(EditFormat::WholeFile), WHOLE_FILE_DOC);
     assert_eq!(edit_format_doc(EditFormat::default()), FORMAT_DOC);
 }
+
+#[test]
+fn templates_are_read_off_the_runtime() {
+    // The operator's rust.md is a named pipe only a task beside the load writes.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("rust.md");
+    crate::testing::mkfifo(&fifo);
+    let settings = PromptSettings {
+        dir: Some(dir.path().to_path_buf()),
+        repo_overrides: true,
+    };
+    let checkout = tempfile::tempdir().unwrap();
+    let work = checkout.path().to_path_buf();
+    let (loaded, turns) =
+        crate::testing::run_beside_feeder(&fifo, "## Piped Rust rules\n", move || async move {
+            Prompts::load_for_checkout_async(&settings, &work).await
+        });
+    let prompts = loaded.unwrap();
+    assert_eq!(
+        prompts
+            .render(Template::Rust, minijinja::context! {})
+            .unwrap(),
+        "## Piped Rust rules\n"
+    );
+    assert!(turns >= 1, "the task beside the load never ran");
+}

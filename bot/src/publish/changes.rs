@@ -29,11 +29,23 @@ pub(crate) fn is_safe_path(path: &str) -> bool {
 }
 
 /// The updates for `applied`, read from `work_dir` (a renamed file is a
-/// delete of its old path and a write of its new one).
-pub fn updates_from_work_dir(
+/// delete of its old path and a write of its new one), off the async
+/// runtime: a change may be many large files.
+pub async fn updates_from_work_dir(
     work_dir: &Path,
     applied: &AppliedEdits,
 ) -> Result<Vec<FileUpdate>, PublishError> {
+    let (dir, changes) = (work_dir.to_path_buf(), applied.clone());
+    tokio::task::spawn_blocking(move || read_updates(&dir, &changes))
+        .await
+        .map_err(|e| PublishError::Read {
+            path: work_dir.display().to_string(),
+            source: std::io::Error::other(e),
+        })?
+}
+
+/// [`updates_from_work_dir`], blocking.
+fn read_updates(work_dir: &Path, applied: &AppliedEdits) -> Result<Vec<FileUpdate>, PublishError> {
     let mut updates: Vec<FileUpdate> = Vec::new();
     for change in &applied.changes {
         if !is_safe_path(&change.path) {
@@ -183,7 +195,7 @@ mod tests {
                 change("bin/run.sh", Some("x"), None),
             ],
         };
-        let updates = updates_from_work_dir(dir.path(), &applied).unwrap();
+        let updates = read_updates(dir.path(), &applied).unwrap();
         assert_eq!(updates.len(), 3);
         assert_eq!(updates[0].content, None);
         assert_eq!(
@@ -201,7 +213,7 @@ mod tests {
             let applied = AppliedEdits {
                 changes: vec![change(path, None, None)],
             };
-            let err = updates_from_work_dir(dir.path(), &applied).unwrap_err();
+            let err = read_updates(dir.path(), &applied).unwrap_err();
             assert!(matches!(err, PublishError::UnsafePath { .. }), "{path}");
         }
     }
@@ -217,13 +229,13 @@ mod tests {
         let through = AppliedEdits {
             changes: vec![change("src/id_rsa", Some("x"), None)],
         };
-        let err = updates_from_work_dir(dir.path(), &through).unwrap_err();
+        let err = read_updates(dir.path(), &through).unwrap_err();
         assert!(err.to_string().contains("symbolic link"), "{err}");
         // The link itself is committed as a link, never followed.
         let itself = AppliedEdits {
             changes: vec![change("src", Some("x"), None)],
         };
-        let updates = updates_from_work_dir(dir.path(), &itself).unwrap();
+        let updates = read_updates(dir.path(), &itself).unwrap();
         assert_eq!(updates[0].mode, FileMode::Symlink);
         assert_eq!(
             updates[0].content.as_deref(),
@@ -237,7 +249,26 @@ mod tests {
         let applied = AppliedEdits {
             changes: vec![change("src/gone.ts", Some("x"), None)],
         };
-        let err = updates_from_work_dir(dir.path(), &applied).unwrap_err();
+        let err = read_updates(dir.path(), &applied).unwrap_err();
         assert!(err.to_string().contains("src/gone.ts"), "{err}");
+    }
+
+    #[test]
+    fn changed_files_are_read_off_the_runtime() {
+        // The changed file is a pipe only a task beside the read writes.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("total.ts");
+        crate::testing::mkfifo(&fifo);
+        let applied = AppliedEdits {
+            changes: vec![change("total.ts", Some("new\n"), None)],
+        };
+        let work = dir.path().to_path_buf();
+        let (updates, turns) =
+            crate::testing::run_beside_feeder(&fifo, "piped\n", move || async move {
+                updates_from_work_dir(&work, &applied).await
+            });
+        let updates = updates.unwrap();
+        assert_eq!(updates[0].content.as_deref(), Some(&b"piped\n"[..]));
+        assert!(turns >= 1, "the task beside the read never ran");
     }
 }

@@ -1,6 +1,6 @@
 //! The durable job store: webhook deliveries (for dedupe), installations and
 //! jobs with leases, runners and their generation requests, and the attempt
-//! trail. One trait, one SQL implementation ([`SqlStore`]) over a small
+//! trail, each kept as long as [`retention`] says. One trait, one SQL implementation ([`SqlStore`]) over a small
 //! [`Dialect`]: SQLite by default, PostgreSQL for several replicas. A job is
 //! never run by two workers at once, and jobs for the same issue or PR run one
 //! at a time, in arrival order.
@@ -12,6 +12,7 @@
 
 mod dialect;
 mod records;
+pub mod retention;
 mod runners;
 mod sql;
 
@@ -26,6 +27,7 @@ use crate::intent::{InstallationChange, Intent};
 
 pub use dialect::{Affected, Dialect};
 pub use records::TrailStore;
+pub use retention::{Cutoffs, Pruned, Retention};
 pub use runners::{GenerationRecord, GenerationState, RunnerStore};
 pub use sql::{PostgresStore, SqlStore, SqliteStore};
 
@@ -266,6 +268,10 @@ pub trait JobStore: TrailStore + RunnerStore + Send + Sync {
     /// Newest first.
     async fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, StoreError>;
     async fn count_by_state(&self) -> Result<Vec<(JobState, i64)>, StoreError>;
+    /// Delete the deliveries, finished jobs and finished generation requests
+    /// older than `cutoffs` (see [`retention`]); with `dry_run`, only count
+    /// them. Attempts and task records are never deleted.
+    async fn prune(&self, cutoffs: &Cutoffs, dry_run: bool) -> Result<Pruned, StoreError>;
 }
 
 /// Open the store `url` names (`sqlite:` or `postgres:`), creating what is missing.
@@ -292,6 +298,8 @@ fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+#[cfg(test)]
+mod retention_tests;
 #[cfg(test)]
 pub(crate) mod runner_tests;
 #[cfg(test)]

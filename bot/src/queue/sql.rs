@@ -330,6 +330,44 @@ where
             .map(|(state, n)| Ok((state.parse()?, n)))
             .collect()
     }
+
+    async fn prune(&self, cutoffs: &Cutoffs, dry_run: bool) -> Result<Pruned, StoreError> {
+        use super::retention::{OLD_DELIVERIES, OLD_JOBS, OLD_PROMPTS};
+        let mut pruned = Pruned::default();
+        let mut tx = self.begin_write().await?;
+        // Jobs first: a delivery is judged by the jobs that remain.
+        for (from, cutoff, count) in [
+            (OLD_JOBS, cutoffs.finished_jobs, &mut pruned.finished_jobs),
+            (OLD_DELIVERIES, cutoffs.deliveries, &mut pruned.deliveries),
+            (
+                OLD_PROMPTS,
+                cutoffs.prompts,
+                &mut pruned.generation_requests,
+            ),
+        ] {
+            let Some(cutoff) = cutoff else { continue };
+            // The pieces are constants of `retention`, not input.
+            *count = if dry_run {
+                let (n,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("SELECT COUNT(*) {from}")))
+                    .bind(cutoff)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                u64::try_from(n).unwrap_or(0)
+            } else {
+                sqlx::query(AssertSqlSafe(format!("DELETE {from}")))
+                    .bind(cutoff)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            };
+        }
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(pruned)
+    }
 }
 
 /// A row as both backends return it.

@@ -37,7 +37,7 @@ pub(crate) async fn stores() -> Vec<(Arc<dyn JobStore>, tempfile::TempDir)> {
     vec![(sqlite, dir), (pg, tempfile::tempdir().unwrap())]
 }
 
-fn intent(repo: u64, number: u64) -> Intent {
+pub(super) fn intent(repo: u64, number: u64) -> Intent {
     Intent::Command {
         installation: InstallationId(1),
         repo: RepoRef {
@@ -55,7 +55,7 @@ fn intent(repo: u64, number: u64) -> Intent {
     }
 }
 
-fn delivery(id: &str) -> Delivery {
+pub(super) fn delivery(id: &str) -> Delivery {
     Delivery {
         id: DeliveryId(id.into()),
         event: "issue_comment".into(),
@@ -63,7 +63,7 @@ fn delivery(id: &str) -> Delivery {
     }
 }
 
-const LEASE: Duration = Duration::from_secs(30);
+pub(super) const LEASE: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn redelivered_webhook_creates_no_second_job() {
@@ -355,7 +355,13 @@ async fn listing_filters_by_state_and_installations_are_recorded() {
     }
 }
 
-fn attempt(seq: u32, model: &str, outcome: AttemptOutcome, cost: f64, at: i64) -> Attempt {
+pub(super) fn attempt(
+    seq: u32,
+    model: &str,
+    outcome: AttemptOutcome,
+    cost: f64,
+    at: i64,
+) -> Attempt {
     Attempt {
         seq,
         tier: seq,
@@ -490,7 +496,11 @@ async fn spent_since_sums_one_repos_costs_from_a_time() {
     }
 }
 
-fn task(worker: &str, task_type: crate::trail::TaskType, outcome: TaskOutcome) -> TaskRecord {
+pub(super) fn task(
+    worker: &str,
+    task_type: crate::trail::TaskType,
+    outcome: TaskOutcome,
+) -> TaskRecord {
     TaskRecord {
         task_id: "t".into(),
         repo: "octo/app".into(),

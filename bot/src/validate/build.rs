@@ -632,6 +632,7 @@ mod tests {
     fn validator(dir: &Path) -> BuildValidator {
         BuildValidator::new(
             Arc::new(ProcessSandbox::new(
+                Isolation::detected_for_tests(),
                 &EnvPolicy::default(),
                 DEFAULT_OUTPUT_CAP,
             )),
@@ -880,7 +881,11 @@ mod tests {
     impl Counting {
         fn new() -> Arc<Self> {
             Arc::new(Self {
-                inner: ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP),
+                inner: ProcessSandbox::new(
+                    Isolation::detected_for_tests(),
+                    &EnvPolicy::default(),
+                    DEFAULT_OUTPUT_CAP,
+                ),
                 ran: Default::default(),
             })
         }

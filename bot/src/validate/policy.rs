@@ -187,15 +187,12 @@ impl ValidationPolicy {
         doc: &GitkeeperDoc,
     ) -> Result<Self, ValidationPolicyError> {
         let work = work.to_path_buf();
-        // Both read the disk or start a process: off the runtime.
-        let (plan, detected) = tokio::task::spawn_blocking(move || {
-            (
-                gitkeeper::validate::plan_commands(&work),
-                Isolation::detect(),
-            )
-        })
-        .await
-        .map_err(ValidationPolicyError::Interrupted)?;
+        // Reading the plan walks the disk: off the runtime. The probe is
+        // awaited (once per process).
+        let plan = tokio::task::spawn_blocking(move || gitkeeper::validate::plan_commands(&work))
+            .await
+            .map_err(ValidationPolicyError::Interrupted)?;
+        let detected = Isolation::detect().await;
         Self::new(
             &settings.validate,
             secret_paths(settings),

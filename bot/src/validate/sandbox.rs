@@ -128,41 +128,67 @@ pub enum Isolation {
 
 impl Isolation {
     /// `bwrap` when it is on PATH and works here (user namespaces allowed),
-    /// checked once per process.
-    pub fn detect() -> Isolation {
-        static DETECTED: std::sync::OnceLock<Isolation> = std::sync::OnceLock::new();
+    /// checked once per process, without blocking the async runtime.
+    pub async fn detect() -> Isolation {
+        static DETECTED: tokio::sync::OnceCell<Isolation> = tokio::sync::OnceCell::const_new();
         DETECTED
-            .get_or_init(|| {
+            .get_or_init(|| async {
                 let path = std::env::var("PATH").unwrap_or_default();
-                let Some(bwrap) = std::env::split_paths(&path)
-                    .map(|dir| dir.join("bwrap"))
-                    .find(|candidate| candidate.is_file())
-                else {
-                    return Isolation::None;
-                };
-                let works = std::process::Command::new(&bwrap)
-                    .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
-                    .args([
-                        "--unshare-net",
-                        "--unshare-pid",
-                        "--die-with-parent",
-                        "true",
-                    ])
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if works {
-                    Isolation::Bwrap(bwrap)
-                } else {
-                    tracing::warn!(
-                        "bwrap is installed but cannot run here (user namespaces disabled?)"
-                    );
-                    Isolation::None
+                for dir in std::env::split_paths(&path) {
+                    let candidate = dir.join("bwrap");
+                    if tokio::fs::metadata(&candidate)
+                        .await
+                        .is_ok_and(|m| m.is_file())
+                    {
+                        return Isolation::probe(candidate).await;
+                    }
                 }
+                Isolation::None
             })
+            .await
             .clone()
+    }
+
+    /// `bwrap` at `bwrap` when it can build a sandbox here (it needs user
+    /// namespaces), else none. The probe is a child process the runtime
+    /// awaits, not one it blocks on.
+    pub async fn probe(bwrap: PathBuf) -> Isolation {
+        let works = tokio::process::Command::new(&bwrap)
+            .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
+            .args([
+                "--unshare-net",
+                "--unshare-pid",
+                "--die-with-parent",
+                "true",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .status()
+            .await
+            .is_ok_and(|s| s.success());
+        if works {
+            Isolation::Bwrap(bwrap)
+        } else {
+            tracing::warn!("bwrap is installed but cannot run here (user namespaces disabled?)");
+            Isolation::None
+        }
+    }
+
+    /// [`Isolation::detect`] from synchronous test code (on a thread of its
+    /// own, so an async test's runtime is not re-entered).
+    #[cfg(test)]
+    pub(crate) fn detected_for_tests() -> Isolation {
+        std::thread::spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(Isolation::detect())
+        })
+        .join()
+        .expect("the probe did not panic")
     }
 
     /// The isolation the operator's `setting` allows, given what this
@@ -294,22 +320,24 @@ pub const DEFAULT_OUTPUT_CAP: usize = 64 * 1024;
 
 impl ProcessSandbox {
     /// Commands get the host's values of the variables `env` passes, and
-    /// nothing else of the host's environment.
-    pub fn new(env: &EnvPolicy, output_cap: usize) -> Self {
+    /// nothing else of the host's environment. `isolation` is the caller's
+    /// to decide (see [`Isolation::required`]): no default can leave
+    /// commands unwalled by accident.
+    pub fn new(isolation: Isolation, env: &EnvPolicy, output_cap: usize) -> Self {
         Self::with_host_env(env, output_cap, |name| std::env::var(name).ok())
+            .with_isolation(isolation)
     }
 
     /// The sandbox `policy` asks for: its variables, its isolation, its
     /// hidden paths.
     pub fn for_policy(policy: &ValidationPolicy, output_cap: usize) -> Self {
-        Self::new(policy.env(), output_cap)
-            .with_isolation(policy.isolation().clone())
+        Self::new(policy.isolation().clone(), policy.env(), output_cap)
             .with_hidden(policy.hidden().to_vec())
     }
 
-    /// Like [`ProcessSandbox::new`], reading the host's variables through
-    /// `host` (tests give it a fixed environment instead of changing the
-    /// process's own, which would take `unsafe`).
+    /// Like [`ProcessSandbox::new`] without isolation, reading the host's
+    /// variables through `host` (tests give it a fixed environment instead of
+    /// changing the process's own, which would take `unsafe`).
     fn with_host_env(
         env: &EnvPolicy,
         output_cap: usize,
@@ -324,7 +352,7 @@ impl ProcessSandbox {
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
             allowed,
             output_cap: output_cap.max(1024),
-            isolation: Isolation::detect(),
+            isolation: Isolation::None,
             hidden: Vec::new(),
         }
     }
@@ -346,13 +374,37 @@ impl ProcessSandbox {
         &self.isolation
     }
 
-    fn command(
+    /// Check the program exists, make the command's home and wrap its argv
+    /// for the isolation: file system work, so the caller runs it off the
+    /// runtime. Returns the argv to start and the home.
+    fn prepare(
         &self,
         work_dir: &Path,
         command: &SandboxCommand,
+    ) -> Result<(Vec<String>, PathBuf), SandboxError> {
+        // Checked here, since under bwrap a missing program is only bwrap's exit code.
+        if !program_exists(&command.argv[0], &self.path, work_dir) {
+            return Err(SandboxError::Spawn {
+                program: command.argv[0].clone(),
+                path: self.path.clone(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        let home = work_dir.join(".gitkeeper-home");
+        std::fs::create_dir_all(&home).map_err(|source| SandboxError::Prepare {
+            dir: home.clone(),
+            source,
+        })?;
+        Ok((self.isolation.wrap(work_dir, command, &self.hidden), home))
+    }
+
+    fn command(
+        &self,
+        argv: &[String],
+        command: &SandboxCommand,
+        work_dir: &Path,
         home: &Path,
     ) -> tokio::process::Command {
-        let argv = self.isolation.wrap(work_dir, command, &self.hidden);
         let mut process = tokio::process::Command::new(&argv[0]);
         process
             .args(&argv[1..])
@@ -382,19 +434,15 @@ impl Sandbox for ProcessSandbox {
         if command.argv.is_empty() || command.argv[0].is_empty() {
             return Err(SandboxError::EmptyCommand);
         }
-        // Checked here, since under bwrap a missing program is only bwrap's exit code.
-        if !program_exists(&command.argv[0], &self.path, work_dir) {
-            return Err(SandboxError::Spawn {
-                program: command.argv[0].clone(),
-                path: self.path.clone(),
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
-            });
-        }
-        let home = work_dir.join(".gitkeeper-home");
-        std::fs::create_dir_all(&home).map_err(|source| SandboxError::Prepare {
-            dir: home.clone(),
-            source,
-        })?;
+        let (argv, home) = {
+            let (sandbox, dir, run) = (self.clone(), work_dir.to_path_buf(), command.clone());
+            tokio::task::spawn_blocking(move || sandbox.prepare(&dir, &run))
+                .await
+                .map_err(|e| SandboxError::Prepare {
+                    dir: work_dir.to_path_buf(),
+                    source: std::io::Error::other(e),
+                })??
+        };
         let (reader, writer) = std::io::pipe().map_err(|source| SandboxError::Prepare {
             dir: work_dir.to_path_buf(),
             source,
@@ -403,7 +451,7 @@ impl Sandbox for ProcessSandbox {
             dir: work_dir.to_path_buf(),
             source,
         })?;
-        let mut process = self.command(work_dir, command, &home);
+        let mut process = self.command(&argv, command, work_dir, &home);
         process.stdout(writer).stderr(writer_err);
         let started = Instant::now();
         let spawned = process.spawn();
@@ -649,7 +697,11 @@ mod tests {
         let mut command = sh(script, Duration::from_secs(10));
         command.env = vec![("CARGO_HOME".into(), shared.display().to_string())];
         command.writable = vec![shared.clone()];
-        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(
+            Isolation::detected_for_tests(),
+            &EnvPolicy::default(),
+            DEFAULT_OUTPUT_CAP,
+        );
         let out = sandbox.run(&work, &command).await.unwrap();
         assert!(
             out.output.contains(&format!("home={}", shared.display())),
@@ -675,7 +727,11 @@ mod tests {
     async fn exit_codes_and_the_work_dir_are_reported() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("marker.txt"), "here").unwrap();
-        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(
+            Isolation::detected_for_tests(),
+            &EnvPolicy::default(),
+            DEFAULT_OUTPUT_CAP,
+        );
         let out = sandbox
             .run(
                 dir.path(),
@@ -700,7 +756,11 @@ mod tests {
         // Checked by effect, in the sandbox's own PID namespace or not: a
         // background child that survived the kill would write a file later.
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(
+            Isolation::detected_for_tests(),
+            &EnvPolicy::default(),
+            DEFAULT_OUTPUT_CAP,
+        );
         let script = "(sleep 3; touch survived) & (setsid sh -c 'sleep 3; touch escaped') & echo started; wait";
         let out = sandbox
             .run(dir.path(), &sh(script, Duration::from_secs(1)))
@@ -726,7 +786,8 @@ mod tests {
     #[tokio::test]
     async fn long_output_keeps_its_head_and_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), 4096);
+        let sandbox =
+            ProcessSandbox::new(Isolation::detected_for_tests(), &EnvPolicy::default(), 4096);
         let out = sandbox
             .run(
                 dir.path(),
@@ -790,6 +851,31 @@ mod tests {
     }
 
     #[test]
+    fn the_bwrap_probe_is_awaited_not_blocked_on() {
+        // A stand-in `bwrap` that succeeds only once a task beside the probe,
+        // on the same one-thread runtime, writes "go" into its pipe.
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("go");
+        crate::testing::mkfifo(&fifo);
+        let fake = dir.path().join("bwrap");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nread line < '{}'\n[ \"$line\" = go ]\n",
+                fifo.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let probed = fake.clone();
+        let (isolation, turns) =
+            crate::testing::run_beside_feeder(&fifo, "go\n", move || Isolation::probe(probed));
+        assert_eq!(isolation, Isolation::Bwrap(fake));
+        assert!(turns >= 1, "the task beside the probe never ran");
+    }
+
+    #[test]
     fn isolation_is_required_unless_the_operator_turns_it_off() {
         use crate::config::IsolationSetting;
         let bwrap = Isolation::Bwrap(PathBuf::from("/usr/bin/bwrap"));
@@ -821,6 +907,7 @@ mod tests {
     #[tokio::test]
     async fn with_bwrap_the_system_is_read_only_and_checks_have_no_network() {
         let sandbox = isolated(ProcessSandbox::new(
+            Isolation::detected_for_tests(),
             &EnvPolicy::default(),
             DEFAULT_OUTPUT_CAP,
         ));
@@ -864,8 +951,12 @@ mod tests {
         std::fs::create_dir_all(&work).unwrap();
         std::fs::write(work.join("src.ts"), "export {};").unwrap();
         let sandbox = isolated(
-            ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP)
-                .with_hidden(vec![key.clone(), data.path().to_path_buf()]),
+            ProcessSandbox::new(
+                Isolation::detected_for_tests(),
+                &EnvPolicy::default(),
+                DEFAULT_OUTPUT_CAP,
+            )
+            .with_hidden(vec![key.clone(), data.path().to_path_buf()]),
         );
         let script = format!(
             "cat {key} || true; echo; ls {mirror} || echo no-mirror; cat src.ts; touch out.txt && echo wrote",
@@ -910,7 +1001,11 @@ mod tests {
     #[tokio::test]
     async fn a_missing_program_says_what_path_it_searched() {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = ProcessSandbox::new(&EnvPolicy::default(), DEFAULT_OUTPUT_CAP);
+        let sandbox = ProcessSandbox::new(
+            Isolation::detected_for_tests(),
+            &EnvPolicy::default(),
+            DEFAULT_OUTPUT_CAP,
+        );
         let err = sandbox
             .run(
                 dir.path(),
