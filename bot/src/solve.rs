@@ -263,6 +263,9 @@ impl fmt::Display for SolveReport {
         for reason in &self.route.reasons {
             writeln!(f, "  - {reason}")?;
         }
+        for fit in &self.generation.packages {
+            writeln!(f, "  - {fit}")?;
+        }
         writeln!(f, "\nAttempts:")?;
         writeln!(
             f,

@@ -81,10 +81,13 @@ pub enum AttemptOutcome {
     Clarification,
     /// Not sent: the call could pass a budget cap.
     SkippedBudget,
+    /// Not sent: the model's context window cannot hold the prompt, even
+    /// with no files in the context package.
+    SkippedWindow,
 }
 
 impl AttemptOutcome {
-    pub const ALL: [AttemptOutcome; 9] = [
+    pub const ALL: [AttemptOutcome; 10] = [
         AttemptOutcome::Passed,
         AttemptOutcome::ModelFailed,
         AttemptOutcome::Truncated,
@@ -94,6 +97,7 @@ impl AttemptOutcome {
         AttemptOutcome::CheckerRejected,
         AttemptOutcome::Clarification,
         AttemptOutcome::SkippedBudget,
+        AttemptOutcome::SkippedWindow,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,7 +111,16 @@ impl AttemptOutcome {
             AttemptOutcome::CheckerRejected => "checker_rejected",
             AttemptOutcome::Clarification => "clarification",
             AttemptOutcome::SkippedBudget => "skipped_budget",
+            AttemptOutcome::SkippedWindow => "skipped_window",
         }
+    }
+
+    /// True when no call was made (a budget cap or the context window).
+    pub fn is_skipped(self) -> bool {
+        matches!(
+            self,
+            AttemptOutcome::SkippedBudget | AttemptOutcome::SkippedWindow
+        )
     }
 }
 

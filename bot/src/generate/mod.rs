@@ -6,13 +6,19 @@
 //! when configured; `CLARIFICATION_NEEDED:` stops with a question; the cost
 //! guard skips paid calls that could pass a budget; approval parks the job
 //! before the first paid call; an optional checker reviews the final diff.
+//! Each tier's prompts are sized to its model's context window (`fit`): the
+//! package is trimmed once per tier and kept for its retries unless a retry
+//! must shrink it; a tier whose window cannot hold even a package without
+//! files is skipped with the reason in the trail.
 //!
-//! It must never send a paid call the budget does not cover, never keep a
-//! failed attempt's edits in the work dir, and never log prompts or answers.
+//! It must never send a paid call the budget does not cover, never send a
+//! prompt the model's window cannot hold, never keep a failed attempt's
+//! edits in the work dir, and never log prompts or answers.
 
 mod answer;
 mod budget;
 mod checker;
+mod fit;
 mod outcome;
 mod pool;
 mod progress;
@@ -27,11 +33,13 @@ use gitkeeper::edits::{AppliedEdits, PathPolicy};
 
 pub use budget::{CostGuard, utc_day_start};
 pub use checker::{CheckerVerdict, parse_verdict};
+pub use fit::PackageFit;
 pub use outcome::{Closest, Generation, GenerationOutcome};
 pub use pool::ModelPool;
 pub use progress::{Progress, ProgressSender};
 pub use workdir::{RevertError, revert};
 
+use crate::models::tokens::count_text;
 use crate::models::{Completion, CompletionRequest, EditFormat, ModelSettings};
 use crate::prompts::{
     CheckerPrompt, GenerationPrompt, Prompt, PromptError, Prompts, RetryPrompt, RevisePrompt,
@@ -41,6 +49,7 @@ use crate::route::{Route, RouteSettings, RouteTier};
 use crate::trail::{Attempt, AttemptOutcome, AttemptRole};
 use crate::validate::{ValidationReport, Validator};
 use answer::{Judged, judge};
+use fit::Window;
 
 /// What one run of the loop is about.
 #[derive(Debug, Clone)]
@@ -124,6 +133,15 @@ struct Run<'a> {
     attempts: Vec<Attempt>,
     last_error: Option<String>,
     closest: Option<Box<Closest>>,
+    /// Packages trimmed to fit a tier's window.
+    packages: Vec<PackageFit>,
+}
+
+/// A tier's context package and the first prompt built on it; its retries
+/// extend that prompt, so the package stays the same unless one must shrink it.
+struct TierBase {
+    package: ContextPackage,
+    prompt: Prompt,
 }
 
 /// What one model call and its judgement came to.
@@ -186,6 +204,7 @@ impl Generator {
             attempts: Vec::new(),
             last_error: None,
             closest: None,
+            packages: Vec::new(),
         };
         let route = input.route;
         let mut escalations = 0;
@@ -215,6 +234,7 @@ impl Generator {
         Ok(Generation {
             outcome,
             attempts: run.attempts,
+            packages: run.packages,
             escalations,
             latency: started.elapsed(),
         })
@@ -229,8 +249,16 @@ impl Generator {
     ) -> Result<Option<GenerationOutcome>, GenerateError> {
         let settings = self.model_settings(&tier.model)?;
         let mut format = settings.edit_format;
-        let mut base = self.base_prompt(run.input, format)?;
-        let mut prompt = base.clone();
+        let sizing = Sizing {
+            model: &tier.model,
+            settings: &settings,
+            tier: tier_no,
+            role: AttemptRole::Worker,
+        };
+        let Some(mut base) = self.fit_base(run, &sizing, run.input.context, format)? else {
+            return Ok(None);
+        };
+        let mut prompt = base.prompt.clone();
         let mut format_failures = 0;
         for n in 1..=tier.attempts {
             let call = Call {
@@ -272,23 +300,32 @@ impl Generator {
                     ) {
                         format_failures += 1;
                     }
+                    if n == tier.attempts {
+                        break;
+                    }
                     let whole_file = format == EditFormat::WholeFile
                         || format_failures >= self.settings.whole_file_after_failures;
                     if whole_file && format != EditFormat::WholeFile {
                         tracing::info!(model = %tier.model, "switching the tier to whole-file answers");
                         format = EditFormat::WholeFile;
-                        base = self.base_prompt(run.input, format)?;
+                        let package = base.package.clone();
+                        let Some(switched) = self.fit_base(run, &sizing, &package, format)? else {
+                            return Ok(None);
+                        };
+                        base = switched;
                     }
-                    prompt = self.prompts.retry(
-                        &base,
-                        &RetryPrompt {
-                            attempt: n,
-                            previous_answer: &answer,
-                            errors: &errors,
-                            whole_file,
-                            files: &files,
-                        },
-                    )?;
+                    let retry = RetryPrompt {
+                        attempt: n,
+                        previous_answer: &answer,
+                        errors: &errors,
+                        whole_file,
+                        files: &files,
+                    };
+                    let Some(next) = self.fit_retry(run, &sizing, &mut base, format, &retry)?
+                    else {
+                        return Ok(None);
+                    };
+                    prompt = next;
                 }
             }
         }
@@ -300,7 +337,17 @@ impl Generator {
         let name = self.settings.fallback_model.clone();
         let settings = self.model_settings(&name)?;
         tracing::info!(model = %name, "paid tier failed; falling back to the local model");
-        let prompt = self.base_prompt(run.input, settings.edit_format)?;
+        let sizing = Sizing {
+            model: &name,
+            settings: &settings,
+            tier: tier_no,
+            role: AttemptRole::Fallback,
+        };
+        let Some(TierBase { prompt, .. }) =
+            self.fit_base(run, &sizing, run.input.context, settings.edit_format)?
+        else {
+            return Ok(Step::CallFailed);
+        };
         let call = Call {
             model: &name,
             settings: &settings,
@@ -321,14 +368,128 @@ impl Generator {
         self.attempt(run, &call).await
     }
 
+    /// The tier's first prompt on the largest trim of `package` that its
+    /// model's window holds; `None` (with the skip in the trail) when not
+    /// even the package without files fits.
+    fn fit_base(
+        &self,
+        run: &mut Run<'_>,
+        sizing: &Sizing<'_>,
+        package: &ContextPackage,
+        format: EditFormat,
+    ) -> Result<Option<TierBase>, GenerateError> {
+        let input = run.input;
+        let window = Window::of(sizing.settings);
+        let fitted = fit::fit_package(package, window, window.retry_headroom(), |pkg| {
+            self.base_prompt(input, pkg, format)
+        })?;
+        if let Some((package, prompt)) = fitted {
+            run.note_package(sizing, window, &package);
+            return Ok(Some(TierBase { package, prompt }));
+        }
+        let bare = self.base_prompt(input, &package.trimmed(0), format)?;
+        let reason = format!(
+            "the prompt needs {} tokens with no files in the context package, but context_window {} leaves {} after max_tokens {} for the answer: raise [models.{}] context_window or lower its max_tokens",
+            fit::tokens(&bare),
+            window.context_window,
+            window.max_prompt(),
+            window.max_tokens,
+            sizing.model
+        );
+        run.skip_for_window(sizing, &bare, format, reason);
+        Ok(None)
+    }
+
+    /// The retry prompt within the tier's window: on the tier's package when
+    /// it fits, else on a smaller one (kept for the tier's later attempts),
+    /// else on one without files with the previous answer cut, then the errors.
+    fn fit_retry(
+        &self,
+        run: &mut Run<'_>,
+        sizing: &Sizing<'_>,
+        base: &mut TierBase,
+        format: EditFormat,
+        retry: &RetryPrompt<'_>,
+    ) -> Result<Option<Prompt>, GenerateError> {
+        let window = Window::of(sizing.settings);
+        let max = window.max_prompt();
+        let prompt = self.prompts.retry(&base.prompt, retry)?;
+        if fit::tokens(&prompt) <= max {
+            return Ok(Some(prompt));
+        }
+        let input = run.input;
+        let fitted = fit::fit_package(&base.package, window, 0, |pkg| {
+            let first = self.base_prompt(input, pkg, format)?;
+            Ok::<_, GenerateError>(self.prompts.retry(&first, retry)?)
+        })?;
+        if let Some((package, prompt)) = fitted {
+            base.prompt = self.base_prompt(input, &package, format)?;
+            base.package = package;
+            run.note_package(sizing, window, &base.package);
+            return Ok(Some(prompt));
+        }
+        let bare = base.package.trimmed(0);
+        let first = self.base_prompt(input, &bare, format)?;
+        let mut answer = retry.previous_answer.to_string();
+        let mut errors = retry.errors.to_vec();
+        for cutting_answer in [true, false] {
+            for _ in 0..4 {
+                let prompt = self.prompts.retry(
+                    &first,
+                    &RetryPrompt {
+                        previous_answer: &answer,
+                        errors: &errors,
+                        ..*retry
+                    },
+                )?;
+                let used = fit::tokens(&prompt);
+                if used <= max {
+                    base.package = bare;
+                    base.prompt = first;
+                    run.note_package(sizing, window, &base.package);
+                    return Ok(Some(prompt));
+                }
+                let over = used - max + 16;
+                if cutting_answer {
+                    let cut = fit::cut_text(
+                        &answer,
+                        count_text(&answer).saturating_sub(over),
+                        "previous answer",
+                    );
+                    if cut == answer {
+                        break;
+                    }
+                    answer = cut;
+                } else {
+                    let total = errors
+                        .iter()
+                        .map(|e| count_text(e).saturating_add(2))
+                        .fold(0, u32::saturating_add);
+                    let cut = fit::cut_errors(&errors, total.saturating_sub(over));
+                    if cut == errors {
+                        break;
+                    }
+                    errors = cut;
+                }
+            }
+        }
+        let reason = format!(
+            "the retry prompt does not fit context_window {} (max_tokens {} kept for the answer) even with no files in the context package and the previous answer and errors cut: raise [models.{}] context_window or lower its max_tokens",
+            window.context_window, window.max_tokens, sizing.model
+        );
+        run.skip_for_window(sizing, &first, format, reason);
+        Ok(None)
+    }
+
     fn base_prompt(
         &self,
         input: &GenerateInput<'_>,
+        package: &ContextPackage,
         format: EditFormat,
     ) -> Result<Prompt, GenerateError> {
         if let Some(revision) = &input.revision {
             return Ok(self.prompts.revise(&RevisePrompt {
-                context: input.context,
+                context: package,
                 diff: revision.diff,
                 comment: revision.comment,
                 file: revision.file,
@@ -337,7 +498,7 @@ impl Generator {
             })?);
         }
         Ok(self.prompts.generation(&GenerationPrompt {
-            context: input.context,
+            context: package,
             title: input.title,
             body: input.body,
             edit_format: format,
@@ -560,6 +721,14 @@ impl Generator {
     }
 }
 
+/// Whose window a tier's prompts are sized to.
+struct Sizing<'a> {
+    model: &'a str,
+    settings: &'a ModelSettings,
+    tier: u32,
+    role: AttemptRole,
+}
+
 /// One model call: who, for which tier, with what.
 struct Call<'p> {
     model: &'p str,
@@ -571,6 +740,39 @@ struct Call<'p> {
 }
 
 impl Run<'_> {
+    /// Note a package trimmed to fit `sizing`'s window (once per change).
+    fn note_package(&mut self, sizing: &Sizing<'_>, window: Window, package: &ContextPackage) {
+        let full = self.input.context;
+        if package.budget.used_tokens >= full.budget.used_tokens {
+            return;
+        }
+        let fit = PackageFit::of(sizing.tier, sizing.model, window, package, full);
+        if self.packages.last() != Some(&fit) {
+            tracing::info!(%fit, "context package trimmed to the model's window");
+            self.packages.push(fit);
+        }
+    }
+
+    /// Record that `sizing`'s tier was not called: its window cannot hold the prompt.
+    fn skip_for_window(
+        &mut self,
+        sizing: &Sizing<'_>,
+        prompt: &Prompt,
+        format: EditFormat,
+        reason: String,
+    ) {
+        tracing::warn!(model = sizing.model, tier = sizing.tier, %reason, "tier skipped: its context window is too small");
+        let call = Call {
+            model: sizing.model,
+            settings: sizing.settings,
+            tier: sizing.tier,
+            role: sizing.role,
+            prompt,
+            format,
+        };
+        self.record(&call, None, AttemptOutcome::SkippedWindow, Some(reason));
+    }
+
     /// Append the attempt `call` came to.
     fn record(
         &mut self,

@@ -9,7 +9,7 @@ use gitkeeper::edits::AppliedEdits;
 use super::CheckerVerdict;
 use crate::queue::now_ms;
 use crate::route::Route;
-use crate::trail::{Attempt, AttemptOutcome, AttemptRole, TaskOutcome, TaskRecord};
+use crate::trail::{Attempt, AttemptRole, TaskOutcome, TaskRecord};
 use crate::validate::ValidationReport;
 
 /// How the loop ended.
@@ -51,6 +51,8 @@ pub struct Closest {
 pub struct Generation {
     pub outcome: GenerationOutcome,
     pub attempts: Vec<Attempt>,
+    /// The tiers whose context package was trimmed to fit their model's window.
+    pub packages: Vec<super::PackageFit>,
     /// Tiers climbed past the first.
     pub escalations: u32,
     pub latency: Duration,
@@ -126,7 +128,7 @@ impl Generation {
                 self.attempts
                     .iter()
                     .filter(|a| a.role != AttemptRole::Checker)
-                    .filter(|a| a.outcome != AttemptOutcome::SkippedBudget)
+                    .filter(|a| !a.outcome.is_skipped())
                     .count(),
             )
             .unwrap_or(u32::MAX),
@@ -158,7 +160,7 @@ impl Generation {
         self.attempts
             .iter()
             .rev()
-            .find(|a| a.role != AttemptRole::Checker && a.outcome != AttemptOutcome::SkippedBudget)
+            .find(|a| a.role != AttemptRole::Checker && !a.outcome.is_skipped())
             .map(|a| a.model.clone())
     }
 }

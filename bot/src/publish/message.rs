@@ -72,9 +72,7 @@ impl Trailers {
         let attempts = generation
             .attempts
             .iter()
-            .filter(|a| {
-                a.role != AttemptRole::Checker && a.outcome != AttemptOutcome::SkippedBudget
-            })
+            .filter(|a| a.role != AttemptRole::Checker && !a.outcome.is_skipped())
             .count();
         Trailers {
             model: worker.to_string(),

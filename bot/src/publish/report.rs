@@ -211,6 +211,16 @@ pub fn route_section(route: &Route, g: &Generation, worker: Option<&str>) -> Str
             route.reasons.join("; ")
         ));
     }
+    if !g.packages.is_empty() {
+        lines.push(format!(
+            "- **Context trimmed to fit**: {}",
+            g.packages
+                .iter()
+                .map(|p| for_comment(&p.to_string()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
     if let Some(worker) = worker {
         lines.push(format!("- **Succeeded with**: `{worker}`"));
     }

@@ -24,6 +24,7 @@ pub(crate) mod read;
 mod render;
 mod scan;
 mod select;
+mod trim;
 pub(crate) mod walk;
 mod words;
 

@@ -189,6 +189,13 @@ pub(crate) fn prompt(pkg: &ContextPackage) -> String {
     for file in &pkg.files {
         out.push_str(&file_block(file));
     }
+    let mut left_out = pkg.left_out_for_window().peekable();
+    if left_out.peek().is_some() {
+        out.push_str("\n# Left out to fit the model's context window\n");
+        for omitted in left_out {
+            let _ = writeln!(out, "- {} — {}", omitted.path, omitted.reason);
+        }
+    }
     out
 }
 
@@ -270,6 +277,7 @@ pub(crate) fn summary(pkg: &ContextPackage) -> String {
             OmitCause::NoRoom => "no tokens left",
             OmitCause::Unreadable => "binary, unreadable or too large",
             OmitCause::Summarized => "summarized instead",
+            OmitCause::ContextWindow => "left out to fit the model's context window",
         };
         let _ = writeln!(
             out,

@@ -161,6 +161,8 @@ pub enum OmitCause {
     Unreadable,
     /// The Prisma schema is too big to include whole; its summary is included instead.
     Summarized,
+    /// Dropped when the package was trimmed to fit a model's context window.
+    ContextWindow,
 }
 
 /// A file that was wanted but left out.

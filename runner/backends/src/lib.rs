@@ -52,7 +52,7 @@ pub use error::ModelError;
 pub use gitkeeper_runner_protocol::{
     ChatMessage, CompletionRequest, ErrorKind, FinishReason, Role, Usage,
 };
-pub use ollama::{ContextPlan, OllamaBackend, check_truncation, plan_context};
+pub use ollama::{ContextPlan, OllamaBackend, check_truncation, plan_context, prompt_margin};
 pub use openai::OpenAiBackend;
 pub use retry::{RetryPolicy, backoff};
 pub use types::{CLARIFICATION_MARKER, Completion};

@@ -55,6 +55,11 @@ struct World {
 
 impl World {
     async fn start() -> World {
+        World::start_with(&[]).await
+    }
+
+    /// With `(name, context_window, max_tokens)` set for some models.
+    async fn start_with(windows: &[(&str, u32, u32)]) -> World {
         let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
         let anthropic = ModelDouble::anthropic(&[CLAUDE], ANTHROPIC_KEY).await;
         let entry = |endpoint: &str| ModelEntry {
@@ -68,6 +73,11 @@ impl World {
         entries.insert("local-small".to_string(), entry(&ollama.url()));
         entries.insert("local-large".to_string(), entry(&ollama.url()));
         entries.insert("cloud-claude".to_string(), entry(&anthropic.url()));
+        for (name, context_window, max_tokens) in windows {
+            let entry = entries.get_mut(*name).unwrap();
+            entry.context_window = Some(*context_window);
+            entry.max_tokens = Some(*max_tokens);
+        }
         let models = ModelsSettings::merged(entries).unwrap();
         World {
             ollama,
@@ -857,4 +867,217 @@ async fn attempt_trail_and_task_record_are_stored_for_the_job() {
     assert!(
         (store.spent_since("octo/hello", 0).await.unwrap() - generation.cost_usd()).abs() < 1e-9
     );
+}
+
+/// `repo()` plus an instruction file and an importer of the named file,
+/// each well over a thousand tokens: a package larger than a small window holds.
+fn repo_with_extras() -> tempfile::TempDir {
+    let dir = repo();
+    let agents: String = std::iter::once("# Agents\n\n".to_string())
+        .chain((0..150).map(|i| {
+            format!("- Rule {i}: keep every greeting friendly and consistent across modules.\n")
+        }))
+        .collect();
+    std::fs::write(dir.path().join("AGENTS.md"), agents).unwrap();
+    let farewell: String = std::iter::once("import { greet } from './greet';\n".to_string())
+        .chain((0..150).map(|i| {
+            format!("export const farewell{i} = (name: string) => `${{greet(name)}} Goodbye number {i}.`;\n")
+        }))
+        .collect();
+    std::fs::write(dir.path().join("src/farewell.ts"), farewell).unwrap();
+    dir
+}
+
+/// Tokens of a recorded prompt, counted as the bot's clients count them.
+fn sent_tokens(request: &gitkeeper_e2e::models::RecordedRequest) -> u32 {
+    let messages: Vec<ChatMessage> = request
+        .messages()
+        .into_iter()
+        .map(|(_, content)| ChatMessage {
+            role: Role::User,
+            content,
+        })
+        .collect();
+    gitkeeper_bot::models::tokens::count_messages(&messages)
+}
+
+/// True when a prompt of `tokens` leaves a model `max_tokens` of answer in `window`.
+fn leaves_the_answer_room(tokens: u32, window: u32, max_tokens: u32) -> bool {
+    tokens + gitkeeper_bot::models::prompt_margin(tokens) + max_tokens <= window
+}
+
+const SMALL_WINDOW: u32 = 6144;
+const SMALL_ANSWER: u32 = 1024;
+
+#[tokio::test]
+async fn each_tier_gets_a_context_package_sized_to_its_models_window() {
+    let world = World::start_with(&[("local-small", SMALL_WINDOW, SMALL_ANSWER)]).await;
+    let dir = repo_with_extras();
+    world
+        .ollama
+        .push(Step::reply("No edit blocks from the small model."));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-small", 1), ("local-large", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-small".into(), AttemptOutcome::ParseFailed),
+            ("local-large".into(), AttemptOutcome::Passed)
+        ],
+        "the small tier was called, not refused"
+    );
+    let requests = world.ollama.completion_requests();
+    assert_eq!(requests.len(), 2);
+    let (small, large) = (&requests[0], &requests[1]);
+    assert_eq!(small.model().as_deref(), Some(QWEN_7B));
+    let (small_tokens, large_tokens) = (sent_tokens(small), sent_tokens(large));
+    eprintln!(
+        "prompt sent to the small tier: {small_tokens} tokens; to the large tier: {large_tokens}"
+    );
+    assert!(
+        leaves_the_answer_room(small_tokens, SMALL_WINDOW, SMALL_ANSWER),
+        "{small_tokens} tokens leave no room for {SMALL_ANSWER} in {SMALL_WINDOW}"
+    );
+    assert!(small.num_ctx().unwrap() <= u64::from(SMALL_WINDOW));
+    assert!(
+        !leaves_the_answer_room(large_tokens, SMALL_WINDOW, SMALL_ANSWER),
+        "the whole package ({large_tokens} tokens) would not have fit the small window"
+    );
+    // The small tier kept the file the task names whole, lost part of the
+    // extras, and was told so (elided lines, or a list of files left out).
+    let (small_text, large_text) = (small.prompt_text(), large.prompt_text());
+    assert!(small_text.contains(GREET.trim_end()), "{small_text}");
+    let goodbyes = |text: &str| text.matches("Goodbye number").count();
+    assert!(goodbyes(&small_text) < goodbyes(&large_text));
+    let told = |text: &str| {
+        text.matches("lines elided").count()
+            + text
+                .matches("# Left out to fit the model's context window")
+                .count()
+    };
+    assert!(told(&small_text) > told(&large_text), "{small_text}");
+    // The large tier got the package as built.
+    for file in ["## src/greet.ts", "## src/farewell.ts", "## AGENTS.md"] {
+        assert!(
+            large_text.contains(file),
+            "{file} missing for the large tier"
+        );
+    }
+    assert!(!large_text.contains("Left out"));
+    // The run says which tier got how much.
+    assert_eq!(generation.packages.len(), 1, "{:?}", generation.packages);
+    let fit = &generation.packages[0];
+    assert_eq!((fit.tier, fit.model.as_str()), (1, "local-small"));
+    assert_eq!(fit.context_window, SMALL_WINDOW);
+    assert!(fit.tokens < fit.full_tokens, "{fit}");
+    assert!(
+        fit.to_string()
+            .starts_with("tier 1 `local-small` (context_window 6144): context package of ")
+    );
+}
+
+#[tokio::test]
+async fn a_tiers_retries_keep_its_package_and_still_fit_its_window() {
+    let world = World::start_with(&[("local-large", SMALL_WINDOW, SMALL_ANSWER)]).await;
+    let dir = repo_with_extras();
+    // A short wrong answer, then one long enough that the retry built on it
+    // would not fit, then the fix.
+    world.ollama.push(Step::reply("No edit blocks, sorry."));
+    let rambling: String = (0..400)
+        .map(|i| format!("Thinking step {i}: the greeting might need punctuation somewhere.\n"))
+        .collect();
+    world.ollama.push(Step::reply(rambling));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-large", 3)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-large".into(), AttemptOutcome::ParseFailed),
+            ("local-large".into(), AttemptOutcome::ParseFailed),
+            ("local-large".into(), AttemptOutcome::Passed)
+        ]
+    );
+    let requests = world.ollama.completion_requests();
+    assert_eq!(requests.len(), 3, "no retry was refused");
+    let sizes: Vec<u32> = requests.iter().map(sent_tokens).collect();
+    eprintln!("prompts sent to the small tier's three attempts: {sizes:?} tokens");
+    for tokens in &sizes {
+        assert!(
+            leaves_the_answer_room(*tokens, SMALL_WINDOW, SMALL_ANSWER),
+            "{sizes:?}"
+        );
+    }
+    let (first, second, third) = (
+        requests[0].messages(),
+        requests[1].messages(),
+        requests[2].messages(),
+    );
+    // The first retry fits as it is: the same system and task messages,
+    // so the server's prompt cache holds.
+    assert_eq!(first[..2], second[..2]);
+    // The long answer could not be shown back whole: the package shrank
+    // first (files left out), and the retry was sent all the same.
+    assert_eq!(third[2].0, "assistant");
+    assert!(third[1].1.len() < first[1].1.len(), "the package shrank");
+    assert!(
+        third[1]
+            .1
+            .contains("# Left out to fit the model's context window")
+    );
+    assert!(third[3].1.contains("did not work"), "{}", third[3].1);
+    assert!(generation.packages.len() >= 2, "{:?}", generation.packages);
+    assert!(generation.packages.iter().all(|p| p.tier == 1));
+    let last = generation.packages.last().unwrap();
+    assert!(
+        last.left_out.contains(&"src/farewell.ts".to_string()),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn a_window_too_small_for_any_package_skips_the_tier_with_the_reason() {
+    let world = World::start_with(&[("local-small", 1280, 1024)]).await;
+    let dir = repo();
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, route } = run(
+        &world,
+        &ladder(&[("local-small", 2), ("local-large", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(worker(&generation), "local-large");
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-small".into(), AttemptOutcome::SkippedWindow),
+            ("local-large".into(), AttemptOutcome::Passed)
+        ]
+    );
+    let requests = world.ollama.completion_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].model().as_deref(), Some(QWEN_14B));
+    let reason = generation.attempts[0].error.as_deref().unwrap();
+    assert!(
+        reason.contains("context_window 1280") && reason.contains("[models.local-small]"),
+        "{reason}"
+    );
+    // Skipped calls are not attempts of the task.
+    let record = generation.task_record(&route, "octo/hello", TITLE, "task-1");
+    assert_eq!(record.attempts, 1);
 }
