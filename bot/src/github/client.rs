@@ -352,9 +352,7 @@ impl Installation {
 
     /// `url` as a path under the API origin, or `None` when it points elsewhere.
     pub(crate) fn api_path(&self, url: &str) -> Option<String> {
-        url.strip_prefix(self.app.api_base.as_str())
-            .filter(|rest| !rest.starts_with('/'))
-            .map(str::to_string)
+        super::pages::path_under(&self.app.api_base, url)
     }
 
     /// Send with the installation token; a 401 drops the cached token and tries once more.

@@ -57,6 +57,14 @@ pub(crate) fn next_link(header: &str) -> Option<&str> {
     None
 }
 
+/// `url` as a path relative to `base` (the API root, ending in `/`), or
+/// `None` when it is not under it (another host, scheme, port or prefix).
+pub(crate) fn path_under(base: &str, url: &str) -> Option<String> {
+    url.strip_prefix(base)
+        .filter(|rest| !rest.starts_with('/') && !rest.split(['/', '?']).any(|s| s == ".."))
+        .map(str::to_string)
+}
+
 impl Installation {
     /// Read the list at `path` page by page, handing each page to `on_page`
     /// until it breaks or the list ends.
@@ -169,6 +177,30 @@ mod tests {
             Some("https://x/r?page=2")
         );
         assert_eq!(next_link("<https://x/r?page=2>; rel=\"nextish\""), None);
+    }
+
+    #[test]
+    fn next_links_are_followed_only_under_the_api_root() {
+        let base = "https://ghe.example.com/api/v3/";
+        assert_eq!(
+            path_under(
+                base,
+                "https://ghe.example.com/api/v3/repositories/1/pulls?page=2"
+            )
+            .as_deref(),
+            Some("repositories/1/pulls?page=2")
+        );
+        for foreign in [
+            "https://evil.example.com/api/v3/repositories/1/pulls?page=2",
+            "http://ghe.example.com/api/v3/repositories/1/pulls?page=2",
+            "https://ghe.example.com:8443/api/v3/repositories/1/pulls?page=2",
+            "https://ghe.example.com/other/repositories/1/pulls?page=2",
+            "https://ghe.example.com/api/v3//evil.example.com/x",
+            "https://ghe.example.com/api/v3/../../x",
+            "https://ghe.example.com.evil.example.com/api/v3/x",
+        ] {
+            assert_eq!(path_under(base, foreign), None, "{foreign}");
+        }
     }
 
     proptest! {
