@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -20,11 +21,10 @@ use crate::metrics::Metrics;
 use crate::pipeline::{Outcome, Pipeline};
 use crate::queue::{CANCELLED_BY_REQUEST, Finish, Job, JobState, JobStore, now_ms};
 
-/// Why a running job's token fired.
+/// Why a running job's token fired, when a maintainer asked (a lost lease
+/// shows in [`JobTokens::lease_lost`]).
 #[derive(Debug, Default)]
 struct StopReason {
-    /// Another worker owns the job now: record nothing.
-    lease_lost: AtomicBool,
     /// A maintainer asked the job to stop.
     requested: AtomicBool,
 }
@@ -66,10 +66,13 @@ impl WorkerPool {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         let mut backoff = Duration::from_millis(500);
         while !shutdown.is_cancelled() {
+            // The lease runs from before the claim was asked for, so the
+            // worker never thinks it holds the job longer than the store does.
+            let claimed_at = Instant::now();
             match self.store.claim(&name, lease, now_ms()).await {
                 Ok(Some(job)) => {
                     backoff = Duration::from_millis(500);
-                    self.run_job(&name, job, &shutdown).await;
+                    self.run_job(&name, job, claimed_at, &shutdown).await;
                 }
                 Ok(None) => {
                     tokio::select! {
@@ -90,7 +93,13 @@ impl WorkerPool {
         }
     }
 
-    async fn run_job(&self, worker: &str, job: Job, shutdown: &CancellationToken) {
+    async fn run_job(
+        &self,
+        worker: &str,
+        job: Job,
+        claimed_at: Instant,
+        shutdown: &CancellationToken,
+    ) {
         let span = tracing::info_span!(
             "job",
             job_id = %job.id,
@@ -100,12 +109,18 @@ impl WorkerPool {
             delivery = job.delivery_id.as_ref().map(|d| d.0.as_str()).unwrap_or(""),
             attempt = job.attempts,
         );
-        self.run_job_inner(worker, job, shutdown)
+        self.run_job_inner(worker, job, claimed_at, shutdown)
             .instrument(span)
             .await
     }
 
-    async fn run_job_inner(&self, worker: &str, job: Job, shutdown: &CancellationToken) {
+    async fn run_job_inner(
+        &self,
+        worker: &str,
+        job: Job,
+        claimed_at: Instant,
+        shutdown: &CancellationToken,
+    ) {
         if job.attempts > self.settings.max_attempts {
             let error = format!(
                 "gave up after {} runs; last error: {}",
@@ -120,10 +135,19 @@ impl WorkerPool {
         }
         tracing::info!("job started");
         let job_cancel = CancellationToken::new();
+        let lease_lost = CancellationToken::new();
         let stop = Arc::new(StopReason::default());
-        let heartbeat =
-            self.spawn_heartbeat(worker.to_string(), &job, job_cancel.clone(), stop.clone());
-        let run = self.pipeline.run(&job, &job_cancel);
+        let heartbeat = self.spawn_heartbeat(
+            worker.to_string(),
+            &job,
+            claimed_at,
+            JobTokens {
+                cancel: job_cancel.clone(),
+                lease_lost: lease_lost.clone(),
+            },
+            stop.clone(),
+        );
+        let run = self.pipeline.run(&job, &job_cancel, &lease_lost);
         tokio::pin!(run);
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
         let result = tokio::select! {
@@ -134,7 +158,7 @@ impl WorkerPool {
             }
         };
         heartbeat.cancel();
-        let lease_lost = stop.lease_lost.load(Ordering::SeqCst);
+        let lease_lost = lease_lost.is_cancelled();
         let Some(result) = result else {
             job_cancel.cancel();
             match self.store.release(job.id, worker, now_ms()).await {
@@ -191,13 +215,17 @@ impl WorkerPool {
         }
     }
 
-    /// Extend the lease every third of its length; cancel `job_cancel` if it
-    /// is lost or a maintainer asked the job to stop, saying which in `stop`.
+    /// Extend the lease every third of its length. When the lease is lost
+    /// (the store says another worker has it, or no heartbeat has reached
+    /// the store for a whole lease since the last one that did), fire
+    /// `tokens.lease_lost` and `tokens.cancel`; cancel the job when a
+    /// maintainer asks. `reason` says which.
     fn spawn_heartbeat(
         &self,
         worker: String,
         job: &Job,
-        job_cancel: CancellationToken,
+        claimed_at: Instant,
+        tokens: JobTokens,
         reason: Arc<StopReason>,
     ) -> CancellationToken {
         let stop = CancellationToken::new();
@@ -207,25 +235,47 @@ impl WorkerPool {
         let stop_child = stop.clone();
         tokio::spawn(async move {
             let every = lease / 3;
+            // The store's lease runs out at `held_until` unless a heartbeat extends it.
+            let mut held_until = claimed_at + lease;
             loop {
+                let wait = every.min(held_until.saturating_duration_since(Instant::now()));
                 tokio::select! {
                     _ = stop_child.cancelled() => break,
-                    _ = tokio::time::sleep(every) => {}
+                    _ = tokio::time::sleep(wait) => {}
                 }
-                match store.heartbeat(id, &worker, lease, now_ms()).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        reason.lease_lost.store(true, Ordering::SeqCst);
-                        job_cancel.cancel();
+                let sent_at = Instant::now();
+                let left = held_until.saturating_duration_since(sent_at);
+                let beat =
+                    tokio::time::timeout(left, store.heartbeat(id, &worker, lease, now_ms())).await;
+                match beat {
+                    Ok(Ok(true)) => held_until = sent_at + lease,
+                    Ok(Ok(false)) => {
+                        tracing::warn!("lease lost: another worker owns the job now");
+                        tokens.lose_lease();
                         break;
                     }
-                    Err(e) => tracing::warn!(error = %e, "heartbeat failed; will try again"),
+                    Ok(Err(_)) | Err(_) if Instant::now() >= held_until => {
+                        tracing::error!(
+                            lease_secs = lease.as_secs(),
+                            "lease lost: no heartbeat reached the job store for a whole lease; stopping the job before anything more reaches GitHub"
+                        );
+                        tokens.lose_lease();
+                        break;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "heartbeat failed; will try again");
+                        continue;
+                    }
+                    Err(_) => {
+                        tracing::warn!("heartbeat timed out; will try again");
+                        continue;
+                    }
                 }
                 match store.cancel_requested(id).await {
-                    Ok(true) if !job_cancel.is_cancelled() => {
+                    Ok(true) if !tokens.cancel.is_cancelled() => {
                         tracing::info!("a maintainer asked to stop this job");
                         reason.requested.store(true, Ordering::SeqCst);
-                        job_cancel.cancel();
+                        tokens.cancel.cancel();
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -235,5 +285,20 @@ impl WorkerPool {
             }
         });
         stop
+    }
+}
+
+/// The tokens of one running job.
+struct JobTokens {
+    /// Stops the work.
+    cancel: CancellationToken,
+    /// Fences GitHub: nothing more is sent for the job.
+    lease_lost: CancellationToken,
+}
+
+impl JobTokens {
+    fn lose_lease(&self) {
+        self.lease_lost.cancel();
+        self.cancel.cancel();
     }
 }

@@ -102,6 +102,18 @@ impl World {
     }
 }
 
+/// The bot's own GitHub client for `gh`'s App, with short retry backoff,
+/// for tests that call the bot's library against the double.
+pub fn github_app(gh: &GithubDouble) -> std::sync::Arc<gitkeeper_bot::github::GithubApp> {
+    let mut settings = gitkeeper_bot::config::Settings::default();
+    settings.github.app_id = Some(gh.app_id());
+    settings.github.private_key_path = Some(crate::github::test_app_key_path());
+    settings.github.api_url = gh.url();
+    gitkeeper_bot::github::GithubApp::from_settings(&settings)
+        .expect("the double's settings are valid")
+        .with_backoff(std::time::Duration::from_millis(5))
+}
+
 /// Local tiers on the Ollama double, called directly; cloud tiers keep
 /// their defaults (no API key here, so they fail at once if reached).
 pub fn config_toml(ollama_url: &str) -> String {

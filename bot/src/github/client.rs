@@ -12,6 +12,7 @@ use octocrab::Octocrab;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
 
 use super::GithubError;
 use super::auth::{AppCredentials, TokenCache};
@@ -51,6 +52,10 @@ pub struct GithubApp {
     tokens: TokenCache,
     policy: Policy,
     timeout: Duration,
+    /// `<slug>[bot]`, the App's bot user, read once from `GET /app`.
+    bot_login: tokio::sync::OnceCell<String>,
+    /// Pages read from one list at most.
+    max_pages: usize,
 }
 
 impl GithubApp {
@@ -81,6 +86,8 @@ impl GithubApp {
                 base_backoff: Duration::from_millis(500),
             },
             timeout,
+            bot_login: tokio::sync::OnceCell::new(),
+            max_pages: super::pages::MAX_PAGES,
         }))
     }
 
@@ -88,6 +95,14 @@ impl GithubApp {
     pub fn with_backoff(mut self: Arc<Self>, base: Duration) -> Arc<Self> {
         if let Some(app) = Arc::get_mut(&mut self) {
             app.policy.base_backoff = base;
+        }
+        self
+    }
+
+    /// Lower the bound on pages read from one list (tests of the bound).
+    pub fn with_max_pages(mut self: Arc<Self>, pages: usize) -> Arc<Self> {
+        if let Some(app) = Arc::get_mut(&mut self) {
+            app.max_pages = pages.max(1);
         }
         self
     }
@@ -101,7 +116,28 @@ impl GithubApp {
         Installation {
             app: self.clone(),
             id,
+            fence: None,
         }
+    }
+
+    /// The login of the App's bot user (`<slug>[bot]`), who authors and
+    /// commits what the App makes; asked of GitHub once.
+    pub async fn bot_login(&self) -> Result<String, GithubError> {
+        self.bot_login
+            .get_or_try_init(|| async {
+                #[derive(Deserialize)]
+                struct AppAnswer {
+                    slug: String,
+                }
+                let path = "app";
+                let app: AppAnswer = self
+                    .send(Method::GET, path, None, Auth::App, true)
+                    .await?
+                    .json(path)?;
+                Ok::<_, GithubError>(format!("{}[bot]", app.slug))
+            })
+            .await
+            .cloned()
     }
 
     /// The installation's token, from the cache or freshly minted.
@@ -279,6 +315,9 @@ fn error_message(body: &[u8]) -> String {
 pub struct Installation {
     app: Arc<GithubApp>,
     id: InstallationId,
+    /// Fires when the job these calls are for lost its lease: from then on
+    /// no call is sent (another worker may own the job).
+    fence: Option<CancellationToken>,
 }
 
 impl Installation {
@@ -286,9 +325,34 @@ impl Installation {
         self.id
     }
 
+    /// These calls, refused once `lease_lost` fires: every comment, commit,
+    /// branch move, pull request, check run and label of a job goes through
+    /// here, so a worker that lost its job's lease changes nothing more.
+    pub fn fenced(&self, lease_lost: CancellationToken) -> Installation {
+        Installation {
+            fence: Some(lease_lost),
+            ..self.clone()
+        }
+    }
+
     /// The App's id (to tell its own comments from anyone's).
     pub fn app_id(&self) -> u64 {
         self.app.app_id()
+    }
+
+    /// The login of the App's bot user (`<slug>[bot]`).
+    pub async fn bot_login(&self) -> Result<String, GithubError> {
+        self.app.bot_login().await
+    }
+
+    /// Pages read from one list at most.
+    pub(crate) fn max_pages(&self) -> usize {
+        self.app.max_pages
+    }
+
+    /// `url` as a path under the API origin, or `None` when it points elsewhere.
+    pub(crate) fn api_path(&self, url: &str) -> Option<String> {
+        super::pages::path_under(&self.app.api_base, url)
     }
 
     /// Send with the installation token; a 401 drops the cached token and tries once more.
@@ -321,6 +385,12 @@ impl Installation {
         body: Option<&serde_json::Value>,
         idempotent: bool,
     ) -> Result<Answer, GithubError> {
+        if self.fence.as_ref().is_some_and(|f| f.is_cancelled()) {
+            return Err(GithubError::LeaseLost {
+                method,
+                path: path.to_string(),
+            });
+        }
         let token = self.app.installation_token(self.id).await?;
         let first = self
             .app

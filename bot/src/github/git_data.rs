@@ -62,7 +62,18 @@ pub struct GitCommit {
     pub parents: Vec<Sha>,
     /// GitHub's signature check (true for commits the App made without an author).
     pub verified: bool,
+    /// Why GitHub did or did not verify it (`valid`, `unsigned`, `bad_email`, …).
+    pub verification_reason: String,
+    pub author: GitIdentity,
+    pub committer: GitIdentity,
     pub message: String,
+}
+
+/// A commit's author or committer as git records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct GitIdentity {
+    pub name: String,
+    pub email: String,
 }
 
 #[derive(Deserialize)]
@@ -79,12 +90,18 @@ struct CommitAnswer {
     #[serde(default)]
     verification: Option<Verification>,
     #[serde(default)]
+    author: GitIdentity,
+    #[serde(default)]
+    committer: GitIdentity,
+    #[serde(default)]
     message: String,
 }
 
 #[derive(Deserialize)]
 struct Verification {
     verified: bool,
+    #[serde(default)]
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +115,10 @@ impl From<CommitAnswer> for GitCommit {
             sha: c.sha,
             tree: c.tree.sha,
             parents: c.parents.into_iter().map(|p| p.sha).collect(),
-            verified: c.verification.is_some_and(|v| v.verified),
+            verified: c.verification.as_ref().is_some_and(|v| v.verified),
+            verification_reason: c.verification.map(|v| v.reason).unwrap_or_default(),
+            author: c.author,
+            committer: c.committer,
             message: c.message,
         }
     }

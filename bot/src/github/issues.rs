@@ -81,9 +81,6 @@ impl Reaction {
     }
 }
 
-/// Pages of comments read at most when looking for the bot's own comment.
-const MAX_COMMENT_PAGES: u32 = 10;
-
 impl Installation {
     /// One issue (or pull request, as an issue) by number.
     pub async fn issue(&self, repo: &RepoRef, number: IssueNumber) -> Result<Issue, GithubError> {
@@ -126,32 +123,18 @@ impl Installation {
         number: IssueNumber,
         marker: &str,
     ) -> Result<Option<IssueComment>, GithubError> {
-        for page in 1..=MAX_COMMENT_PAGES {
-            let path = format!(
-                "repos/{}/{}/issues/{number}/comments?per_page=100&page={page}",
-                repo.owner, repo.name
-            );
-            let answer = self.call(Method::GET, &path, None).await?;
-            let comments: Vec<IssueComment> = answer.json(&path)?;
-            let app_id = self.app_id();
-            if let Some(found) = comments.iter().find(|c| {
-                c.performed_via_github_app
-                    .as_ref()
-                    .is_some_and(|a| a.id == app_id)
-                    && c.body.as_deref().is_some_and(|b| b.contains(marker))
-            }) {
-                return Ok(Some(found.clone()));
-            }
-            let has_next = answer
-                .headers
-                .get(http::header::LINK)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|link| link.contains("rel=\"next\""));
-            if !has_next {
-                break;
-            }
-        }
-        Ok(None)
+        let path = format!(
+            "repos/{}/{}/issues/{number}/comments",
+            repo.owner, repo.name
+        );
+        let app_id = self.app_id();
+        self.find_in_list(&path, |c: &IssueComment| {
+            c.performed_via_github_app
+                .as_ref()
+                .is_some_and(|a| a.id == app_id)
+                && c.body.as_deref().is_some_and(|b| b.contains(marker))
+        })
+        .await
     }
 
     /// Create the comment carrying `marker`, or update the one that already does.

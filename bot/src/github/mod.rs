@@ -8,12 +8,13 @@ mod client;
 mod collaborators;
 mod git_data;
 mod issues;
+mod pages;
 mod pulls;
 pub mod retry;
 
 pub use auth::{AppCredentials, TokenCache};
 pub use client::{GithubApp, Installation};
-pub use git_data::{FileMode, GitCommit, Sha, TreeChange};
+pub use git_data::{FileMode, GitCommit, GitIdentity, Sha, TreeChange};
 pub use issues::{Issue, IssueComment, Reaction};
 pub(crate) use pulls::cap_head;
 pub use pulls::{
@@ -68,6 +69,18 @@ pub enum GithubError {
     },
     #[error("unexpected answer from GitHub to {path}: {message}")]
     Decode { path: String, message: String },
+    #[error(
+        "the GitHub list {path} goes on past {pages} pages of {per_page}; Gitkeeper does not act on part of a list. Close or delete what has piled up there (old pull requests, comments), then retry"
+    )]
+    TooManyPages {
+        path: String,
+        pages: usize,
+        per_page: usize,
+    },
+    #[error(
+        "not sending {method} {path}: this worker lost the job's lease (the job store did not answer its heartbeats), so another worker may run the job; check the database connection"
+    )]
+    LeaseLost { method: Method, path: String },
 }
 
 impl GithubError {

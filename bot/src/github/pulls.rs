@@ -121,10 +121,10 @@ impl Installation {
     ) -> Result<Option<PullRequest>, GithubError> {
         let path = repo_path(
             repo,
-            &format!("pulls?state=open&head={}:{branch}&per_page=10", repo.owner),
+            &format!("pulls?state=open&head={}:{branch}", repo.owner),
         );
-        let pulls: Vec<PullRequest> = self.call(Method::GET, &path, None).await?.json(&path)?;
-        Ok(pulls.into_iter().find(|p| p.head.branch == branch))
+        self.find_in_list(&path, |p: &PullRequest| p.head.branch == branch)
+            .await
     }
 
     /// The open pull request Gitkeeper made for `issue` (its branch starts
@@ -135,14 +135,14 @@ impl Installation {
         repo: &RepoRef,
         issue: IssueNumber,
     ) -> Result<Option<PullRequest>, GithubError> {
-        let path = repo_path(repo, "pulls?state=open&per_page=100");
-        let pulls: Vec<PullRequest> = self.call(Method::GET, &path, None).await?.json(&path)?;
+        let path = repo_path(repo, "pulls?state=open");
         let exact = format!("gitkeeper/{issue}");
         let prefix = format!("gitkeeper/{issue}-");
-        Ok(pulls.into_iter().find(|p| {
+        self.find_in_list(&path, |p: &PullRequest| {
             (p.head.branch == exact || p.head.branch.starts_with(&prefix))
                 && p.body.as_deref().and_then(crate::markers::marked_issue) == Some(issue)
-        }))
+        })
+        .await
     }
 
     /// One pull request by number.
@@ -176,11 +176,8 @@ impl Installation {
         number: IssueNumber,
         review: ReviewId,
     ) -> Result<Vec<ReviewComment>, GithubError> {
-        let path = repo_path(
-            repo,
-            &format!("pulls/{number}/reviews/{review}/comments?per_page=100"),
-        );
-        self.call(Method::GET, &path, None).await?.json(&path)
+        let path = repo_path(repo, &format!("pulls/{number}/reviews/{review}/comments"));
+        self.list_all(&path).await
     }
 
     pub async fn create_pull(

@@ -127,16 +127,22 @@ impl Pipeline {
         Ok(false)
     }
 
-    /// Run one job to its end.
+    /// Run one job to its end. `cancel` stops the work; `lease_lost` (which
+    /// fires together with it) also refuses every GitHub call from then on,
+    /// since another worker may own the job.
     pub async fn run(
         &self,
         job: &Job,
         cancel: &CancellationToken,
+        lease_lost: &CancellationToken,
     ) -> Result<Outcome, PipelineError> {
-        if cancel.is_cancelled() {
+        if cancel.is_cancelled() || lease_lost.is_cancelled() {
             return Ok(Outcome::Cancelled);
         }
-        let gh = self.github.installation(job.intent.installation());
+        let gh = self
+            .github
+            .installation(job.intent.installation())
+            .fenced(lease_lost.clone());
         if !self.authorized(&gh, job).await? {
             return Ok(Outcome::Done);
         }
@@ -147,6 +153,10 @@ impl Pipeline {
             markers::job_status(job.id),
         );
         let result = self.dispatch(&gh, job, &status, cancel).await;
+        if lease_lost.is_cancelled() {
+            // Not ours to report: the worker that owns the job now will.
+            return result;
+        }
         if let Err(e) = &result {
             let final_run = job.attempts >= self.settings.worker.max_attempts;
             if !e.is_transient() || final_run {

@@ -2,13 +2,14 @@
 //! commit (create, fast-forward, or, only when the caller allows it, reset).
 //!
 //! Must never: reset a branch whose head commit someone else made (a redo
-//! never runs over a human's commit).
+//! never runs over a human's commit), nor take text in a commit (trailers a
+//! human can copy) as proof that the bot made it: only GitHub's signature
+//! check and the App's bot user as author and committer count.
 
 use http::StatusCode;
 
 use super::PublishError;
-use super::message::is_bots;
-use crate::github::{GitCommit, GithubError, Installation, Sha};
+use crate::github::{GitCommit, GitIdentity, GithubError, Installation, Sha};
 use crate::ids::IssueNumber;
 use crate::intent::RepoRef;
 
@@ -62,7 +63,7 @@ pub async fn task_branch(
 pub enum BranchOwner {
     /// There is no such branch.
     Absent,
-    /// Its head is the bot's own commit (it carries the bot's trailers).
+    /// Its head is the bot's own commit (signed by GitHub, made by the App's bot user).
     Bot,
     /// Someone else committed its head.
     Someone(Sha),
@@ -91,11 +92,36 @@ pub async fn branch_owner(
         return Ok(BranchOwner::Absent);
     };
     let commit = github.get_commit(repo, &head).await?;
-    Ok(if is_bots(&commit.message) {
+    let bot_login = github.bot_login().await?;
+    Ok(if made_by_app(&commit, &bot_login) {
         BranchOwner::Bot
     } else {
+        tracing::info!(
+            branch,
+            commit = %head,
+            verified = commit.verified,
+            reason = %commit.verification_reason,
+            committer = %commit.committer.name,
+            "branch head is not the App's own commit"
+        );
         BranchOwner::Someone(head)
     })
+}
+
+/// Whether GitHub vouches that the App made `commit`: GitHub verified its
+/// signature, and both author and committer are the App's bot user
+/// `bot_login` (name and `<id>+<login>@users.noreply.github.com`, an address
+/// only GitHub hands out). A human's commit that copies the bot's trailers,
+/// name or address is unsigned or fails verification, so it is never the bot's.
+pub(crate) fn made_by_app(commit: &GitCommit, bot_login: &str) -> bool {
+    let is_bot = |who: &GitIdentity| {
+        who.name == bot_login
+            && who
+                .email
+                .strip_suffix(&format!("+{bot_login}@users.noreply.github.com"))
+                .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    };
+    commit.verified && is_bot(&commit.author) && is_bot(&commit.committer)
 }
 
 /// The status comment's headline and details when a redo would run over
@@ -192,6 +218,42 @@ mod tests {
         let (_, details) = not_overwritten("gitkeeper/1-x", &Sha("0123456789".into()), "/gk");
         assert!(details.contains("commit 0123456 that"), "{details}");
         assert!(details.contains("`/gk revise <instructions>`"), "{details}");
+    }
+
+    fn commit(verified: bool, author: (&str, &str), committer: (&str, &str)) -> GitCommit {
+        let who = |(name, email): (&str, &str)| GitIdentity {
+            name: name.into(),
+            email: email.into(),
+        };
+        GitCommit {
+            sha: Sha("c".repeat(40)),
+            tree: Sha("t".repeat(40)),
+            parents: Vec::new(),
+            verified,
+            verification_reason: if verified { "valid" } else { "unsigned" }.into(),
+            author: who(author),
+            committer: who(committer),
+            message: "fix: x (#1)\n\nGitkeeper-Prompt-SHA256: ab\n".into(),
+        }
+    }
+
+    #[test]
+    fn only_a_verified_commit_by_the_apps_bot_user_is_the_bots() {
+        let bot = ("gk[bot]", "41+gk[bot]@users.noreply.github.com");
+        let human = ("Ann", "ann@example.com");
+        assert!(made_by_app(&commit(true, bot, bot), "gk[bot]"));
+        // Copied trailers, name and address, pushed unsigned.
+        assert!(!made_by_app(&commit(false, bot, bot), "gk[bot]"));
+        // Signed by GitHub for a human (web edit) or co-authored.
+        assert!(!made_by_app(&commit(true, human, bot), "gk[bot]"));
+        assert!(!made_by_app(
+            &commit(true, bot, ("GitHub", "noreply@github.com")),
+            "gk[bot]"
+        ));
+        // Another App's bot, or an address GitHub would not hand out.
+        assert!(!made_by_app(&commit(true, bot, bot), "other[bot]"));
+        let forged = ("gk[bot]", "x+gk[bot]@users.noreply.github.com");
+        assert!(!made_by_app(&commit(true, forged, forged), "gk[bot]"));
     }
 
     #[test]

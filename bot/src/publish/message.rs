@@ -138,11 +138,6 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Whether `message` is one the bot made (it ends with the bot's trailers).
-pub(crate) fn is_bots(message: &str) -> bool {
-    message.contains(&format!("\n{PROMPT_TRAILER}: "))
-}
-
 /// The first non-blank line of `text`, trimmed.
 pub(crate) fn first_line(text: &str) -> String {
     text.lines()
@@ -186,12 +181,6 @@ mod tests {
         assert_eq!(CommitKind::for_task(TaskType::Fix).as_str(), "fix");
         assert_eq!(CommitKind::for_task(TaskType::Implement).as_str(), "feat");
         assert_eq!(CommitKind::for_task(TaskType::Docs).as_str(), "docs");
-    }
-
-    #[test]
-    fn the_bots_commits_are_known_by_their_last_trailer() {
-        assert!(is_bots(&message("x").render()));
-        assert!(!is_bots("fix: by hand\n\nGitkeeper-Model: x\n"));
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //!
 //! As on GitHub: writing needs `contents: write`; a tree entry with
 //! `sha: null` deletes the path; a commit made by the App without an explicit
-//! author or committer is signed by GitHub (`verification.verified = true`)
-//! and authored by the App's bot user; a ref update that is not a fast-forward
+//! author or committer is signed by GitHub (`verification.verified = true`,
+//! `reason: "valid"`, remembered for every later read of the commit) and
+//! authored by the App's bot user (`<user id>+<slug>[bot]@users.noreply.github.com`);
+//! commits pushed over git smart HTTP are `unsigned`; a ref update that is not a fast-forward
 //! is refused unless `force` is set.
 
 use std::path::{Path as FsPath, PathBuf};
@@ -372,9 +374,11 @@ async fn create_commit(
     request: Bytes,
 ) -> Result<Response, ApiError> {
     let (bare, api) = bare_repo(&ctx, &headers, &owner, &repo, CONTENTS_WRITE, COMMIT_DOCS)?;
-    let (bot_login, app_id) = {
-        let st = ctx.lock();
-        (st.app.bot_login(), st.app.id)
+    let (bot_login, bot_id) = {
+        let mut st = ctx.lock();
+        let login = st.app.bot_login();
+        let id = st.user(&login).id;
+        (login, id)
     };
     let request = json_object(&request, COMMIT_DOCS)?;
     let message = required_string(&request, "message", COMMIT_DOCS)?;
@@ -408,7 +412,7 @@ async fn create_commit(
     }
     let bot = (
         bot_login.clone(),
-        format!("{app_id}+{bot_login}@users.noreply.github.com"),
+        format!("{bot_id}+{bot_login}@users.noreply.github.com"),
     );
     let author = identity(request.get("author"));
     let committer = identity(request.get("committer"));
@@ -431,18 +435,31 @@ async fn create_commit(
     let sha = git_with_input(&bare, &env, &args, message.as_bytes())
         .await
         .map_err(internal)?;
-    let body = commit_shape(&bare, &api, &sha, verified)
+    let verified_at = {
+        let mut st = ctx.lock();
+        match st.signed_commits.get(&sha) {
+            Some(at) => Some(*at),
+            None if verified => {
+                let now = Utc::now();
+                st.signed_commits.insert(sha.clone(), now);
+                Some(now)
+            }
+            None => None,
+        }
+    };
+    let body = commit_shape(&bare, &api, &sha, verified_at)
         .await
         .map_err(internal)?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
-/// GitHub's commit object for `sha`, read back from the repository.
+/// GitHub's commit object for `sha`, read back from the repository;
+/// `verified_at` is when GitHub signed it (`None`: unsigned).
 async fn commit_shape(
     bare: &FsPath,
     api: &str,
     sha: &str,
-    verified: bool,
+    verified_at: Option<chrono::DateTime<Utc>>,
 ) -> anyhow::Result<Value> {
     let fields = git(
         bare,
@@ -471,14 +488,28 @@ async fn commit_shape(
             .unwrap_or_default();
         json!({"name": name, "email": email, "date": date})
     };
+    let verified = verified_at.is_some();
     let mut verification = Map::new();
     verification.insert("verified".into(), json!(verified));
     verification.insert(
         "reason".into(),
         json!(if verified { "valid" } else { "unsigned" }),
     );
+    // GitHub signs with its own key; the double has none, so it leaves the
+    // armour out (the schema allows null) but keeps the signed payload.
     verification.insert("signature".into(), Value::Null);
-    verification.insert("payload".into(), Value::Null);
+    verification.insert(
+        "payload".into(),
+        if verified {
+            json!(git(bare, &["cat-file", "commit", sha]).await?)
+        } else {
+            Value::Null
+        },
+    );
+    verification.insert(
+        "verified_at".into(),
+        json!(verified_at.map(super::shapes::timestamp)),
+    );
     Ok(json!({
         "sha": sha,
         "node_id": format!("C_{sha}"),
@@ -509,8 +540,8 @@ async fn get_commit(
     if object_type(&bare, &sha).await.as_deref() != Some("commit") {
         return Err(ApiError::not_found(GET_COMMIT_DOCS));
     }
-    // Verification is not stored; commits read back report it unsigned.
-    let body = commit_shape(&bare, &api, &sha, false)
+    let verified_at = ctx.lock().signed_commits.get(&sha).copied();
+    let body = commit_shape(&bare, &api, &sha, verified_at)
         .await
         .map_err(internal)?;
     Ok(json_response(StatusCode::OK, &body))

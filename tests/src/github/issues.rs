@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::auth::{Level, repo_access};
 use super::error::{ApiError, json_object, json_response, path_number, required_string};
+use super::pages::{paginate, with_link};
 use super::shapes;
 use super::state::{Comment, Ctx};
 
@@ -127,8 +128,6 @@ async fn create_comment(
 
 #[derive(Deserialize)]
 struct ListQuery {
-    per_page: Option<String>,
-    page: Option<String>,
     since: Option<String>,
 }
 
@@ -136,6 +135,7 @@ async fn list_comments(
     State(ctx): State<Arc<Ctx>>,
     Path((owner, repo, number)): Path<(String, String, String)>,
     Query(query): Query<ListQuery>,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let mut st = ctx.lock();
@@ -144,18 +144,6 @@ async fn list_comments(
     if !st.repos[&key].issues.contains_key(&number) {
         return Err(ApiError::not_found(LIST_DOCS));
     }
-    // GitHub treats unparsable paging values as the defaults and caps per_page at 100.
-    let per_page = query
-        .per_page
-        .and_then(|p| p.parse::<usize>().ok())
-        .filter(|p| *p > 0)
-        .unwrap_or(30)
-        .min(100);
-    let page = query
-        .page
-        .and_then(|p| p.parse::<usize>().ok())
-        .filter(|p| *p > 0)
-        .unwrap_or(1);
     let since = match query.since {
         None => None,
         Some(since) => Some(
@@ -177,52 +165,20 @@ async fn list_comments(
         .filter(|c| since.is_none_or(|since| c.updated_at >= since))
         .cloned()
         .collect();
-    let total = matching.len();
-    let items: Vec<Value> = matching
-        .iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .map(|c| shapes::comment(&ctx.origin, &mut st, c))
-        .collect();
-
     let repo = &st.repos[&key];
-    let base = format!(
+    let url = format!(
         "{}/repos/{}/{}/issues/{number}/comments",
         ctx.origin, repo.owner, repo.name
     );
-    let mut response = json_response(StatusCode::OK, &Value::Array(items));
-    if let Some(link) = link_header(&base, per_page, page, total) {
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, value);
-        }
-    }
-    Ok(response)
-}
-
-/// GitHub's pagination `Link` header; absent when everything fits on page one.
-pub(crate) fn link_header(
-    base: &str,
-    per_page: usize,
-    page: usize,
-    total: usize,
-) -> Option<String> {
-    let last = total.div_ceil(per_page).max(1);
-    if last == 1 && page == 1 {
-        return None;
-    }
-    let url = |p: usize| format!("<{base}?per_page={per_page}&page={p}>");
-    let mut links = Vec::new();
-    if page > 1 {
-        links.push(format!("{}; rel=\"prev\"", url((page - 1).min(last))));
-    }
-    if page < last {
-        links.push(format!("{}; rel=\"next\"", url(page + 1)));
-        links.push(format!("{}; rel=\"last\"", url(last)));
-    }
-    if page > 1 {
-        links.push(format!("{}; rel=\"first\"", url(1)));
-    }
-    Some(links.join(", "))
+    let (page, link) = paginate(matching, &url, raw_query.as_deref());
+    let items: Vec<Value> = page
+        .iter()
+        .map(|c| shapes::comment(&ctx.origin, &mut st, c))
+        .collect();
+    Ok(with_link(
+        json_response(StatusCode::OK, &Value::Array(items)),
+        link,
+    ))
 }
 
 /// Find a comment by id on the repository `key`.

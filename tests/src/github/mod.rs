@@ -38,6 +38,7 @@ mod issues;
 mod labels;
 mod log;
 mod middleware;
+mod pages;
 mod pulls;
 mod rate_limit;
 mod reactions;
@@ -350,6 +351,58 @@ impl GithubDouble {
                 pull_request: false,
             },
         );
+    }
+
+    /// Seed an open pull request from `head` into `main` that `author` opened
+    /// on github.com (the branch must exist for its head to resolve); returns its number.
+    pub fn add_pull(
+        &self,
+        owner: &str,
+        repo: &str,
+        head: &str,
+        title: &str,
+        body: &str,
+        author: &str,
+    ) -> u64 {
+        let mut st = self.ctx.lock();
+        st.user(author);
+        let id = st.next_id();
+        let repo = st
+            .repos
+            .get_mut(&RepoKey::new(owner, repo))
+            .unwrap_or_else(|| panic!("add_pull: {owner}/{repo} was not added"));
+        let now = Utc::now();
+        let number = repo.next_number();
+        repo.pulls.insert(
+            number,
+            state::Pull {
+                id,
+                number,
+                title: title.to_string(),
+                body: body.to_string(),
+                head: head.to_string(),
+                base: "main".to_string(),
+                draft: false,
+                open: true,
+                author: author.to_string(),
+                requested_reviewers: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            },
+        );
+        repo.issues.insert(
+            number,
+            Issue {
+                id,
+                number,
+                title: title.to_string(),
+                body: body.to_string(),
+                author: author.to_string(),
+                created_at: now,
+                pull_request: true,
+            },
+        );
+        number
     }
 
     /// Seed a comment by someone else (e.g. a maintainer's `/gitkeeper` command); returns its id.

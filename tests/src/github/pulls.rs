@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::auth::{Level, repo_access};
 use super::error::{ApiError, json_object, json_response, path_number, required_string};
 use super::git_store::{git, rev_parse};
+use super::pages::{paginate, with_link};
 use super::shapes;
 use super::state::{Ctx, GithubState, Issue, Permission, Pull, RepoKey};
 
@@ -250,9 +251,10 @@ async fn list_pulls(
     State(ctx): State<Arc<Ctx>>,
     Path((owner, repo)): Path<(String, String)>,
     Query(query): Query<ListQuery>,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (key, pulls) = {
+    let (key, pulls, url) = {
         let st = ctx.lock();
         let key = repo_access(&st, &headers, &owner, &repo, PULLS_READ, LIST_DOCS)?;
         let state = query.state.as_deref().unwrap_or("open");
@@ -274,13 +276,19 @@ async fn list_pulls(
             })
             .cloned()
             .collect();
-        (key, pulls)
+        let repo = &st.repos[&key];
+        let url = format!("{}/repos/{}/{}/pulls", ctx.origin, repo.owner, repo.name);
+        (key, pulls, url)
     };
+    let (page, link) = paginate(pulls, &url, raw_query.as_deref());
     let mut shapes = Vec::new();
-    for pull in &pulls {
+    for pull in &page {
         shapes.push(pull_shape(&ctx, &key, pull).await);
     }
-    Ok(json_response(StatusCode::OK, &Value::Array(shapes)))
+    Ok(with_link(
+        json_response(StatusCode::OK, &Value::Array(shapes)),
+        link,
+    ))
 }
 
 fn find_pull(st: &GithubState, key: &RepoKey, number: &str, docs: &str) -> Result<Pull, ApiError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::auth::{Level, repo_access};
 use super::error::{ApiError, json_object, json_response, path_number, required_string};
+use super::pages::{paginate, with_link};
 use super::shapes;
 use super::state::{Ctx, GithubState, ReviewComment};
 
@@ -117,6 +118,7 @@ async fn reply(
 async fn list_for_review(
     State(ctx): State<Arc<Ctx>>,
     Path((owner, repo, number, review_id)): Path<(String, String, String, String)>,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let mut st = ctx.lock();
@@ -132,9 +134,18 @@ async fn list_for_review(
     if comments.is_empty() {
         return Err(ApiError::not_found(LIST_DOCS));
     }
-    let shapes: Vec<Value> = comments
+    let listed = &st.repos[&key];
+    let url = format!(
+        "{}/repos/{}/{}/pulls/{number}/reviews/{review_id}/comments",
+        ctx.origin, listed.owner, listed.name
+    );
+    let (page, link) = paginate(comments, &url, raw_query.as_deref());
+    let shapes: Vec<Value> = page
         .iter()
         .map(|c| shape(&ctx.origin, &mut st, c))
         .collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(shapes)))
+    Ok(with_link(
+        json_response(StatusCode::OK, &Value::Array(shapes)),
+        link,
+    ))
 }

@@ -257,6 +257,9 @@ pub(crate) struct GithubState {
     pub requests: Vec<RecordedRequest>,
     pub failures: Vec<ScheduledFailure>,
     pub rate: HashMap<RateKey, RateWindow>,
+    /// Commits GitHub signed (made by the App through the Git Data API), by
+    /// id, with when they were verified; anything pushed over git is unsigned.
+    pub signed_commits: HashMap<String, DateTime<Utc>>,
     next_id: u64,
 }
 
@@ -277,6 +280,7 @@ impl GithubState {
             requests: Vec::new(),
             failures: Vec::new(),
             rate: HashMap::new(),
+            signed_commits: HashMap::new(),
             next_id: 1_000,
         }
     }

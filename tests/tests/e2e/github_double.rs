@@ -1609,3 +1609,98 @@ async fn token_and_permission_answers_deserialize_into_octocrabs_models() {
     assert_eq!(body["permission"], "admin");
     let _: octocrab::models::Author = serde_json::from_value(body["user"].clone()).unwrap();
 }
+
+#[tokio::test]
+async fn only_commits_the_app_makes_through_the_api_are_verified() {
+    let github = github().await;
+    let base = github
+        .push_files("acme", "widgets", "main", &[("README.md", "# W\n")], "Init")
+        .await;
+    let token = installation_token(&github, INSTALLATION).await;
+    let auth = format!("token {token}");
+    let tree = github
+        .git(
+            "acme",
+            "widgets",
+            &["rev-parse", &format!("{base}^{{tree}}")],
+        )
+        .await;
+    let message = "fix: by the App (#1)\n\nGitkeeper-Prompt-SHA256: abc\n";
+    let made = send(
+        &github,
+        Method::POST,
+        "/repos/acme/widgets/git/commits",
+        Some(&auth),
+        Some(json!({"message": message, "tree": tree, "parents": [base]})),
+    )
+    .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made = json_of(made).await;
+    let sha = made["sha"].as_str().unwrap().to_string();
+    let read = json_of(
+        send(
+            &github,
+            Method::GET,
+            &format!("/repos/acme/widgets/git/commits/{sha}"),
+            Some(&auth),
+            None,
+        )
+        .await,
+    )
+    .await;
+    for commit in [&made, &read] {
+        let verification = &commit["verification"];
+        assert_eq!(verification["verified"], true, "{commit}");
+        assert_eq!(verification["reason"], "valid");
+        assert!(verification["verified_at"].is_string(), "{commit}");
+        assert_eq!(commit["author"]["name"], github.bot_login().as_str());
+        assert_eq!(commit["committer"]["name"], github.bot_login().as_str());
+        let email = commit["committer"]["email"].as_str().unwrap();
+        let id = email
+            .strip_suffix(&format!("+{}@users.noreply.github.com", github.bot_login()))
+            .unwrap_or_else(|| panic!("{email}"));
+        assert!(id.parse::<u64>().is_ok(), "{email}");
+    }
+
+    // A human pushes over git smart HTTP a commit copying the App's message
+    // and author: GitHub did not sign it.
+    let work = tempfile::tempdir().unwrap();
+    let url = github.authenticated_clone_url("acme", "widgets", &token);
+    let clone = run_git(work.path(), &["clone", "--quiet", &url, "w"]).await;
+    assert!(clone.status.success(), "{clone:?}");
+    let dir = work.path().join("w");
+    std::fs::write(dir.join("NOTES.md"), "mine\n").unwrap();
+    let author = format!(
+        "--author={} <{}>",
+        github.bot_login(),
+        made["author"]["email"].as_str().unwrap()
+    );
+    for args in [
+        vec!["add", "NOTES.md"],
+        vec!["commit", "--quiet", "-m", message, &author],
+        vec!["push", "--quiet", "origin", "HEAD:main"],
+    ] {
+        let out = run_git(&dir, &args).await;
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+    let pushed = github.branch_sha("acme", "widgets", "main").await.unwrap();
+    let read = json_of(
+        send(
+            &github,
+            Method::GET,
+            &format!("/repos/acme/widgets/git/commits/{pushed}"),
+            Some(&auth),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        read["message"].as_str().map(str::trim_end),
+        Some(message.trim_end())
+    );
+    assert_eq!(read["author"]["name"], github.bot_login().as_str());
+    assert_eq!(read["verification"]["verified"], false, "{read}");
+    assert_eq!(read["verification"]["reason"], "unsigned");
+    assert!(read["verification"]["verified_at"].is_null(), "{read}");
+}

@@ -881,16 +881,59 @@ async fn after_a_human_pushes_revisions_build_on_their_commit_and_retry_never_ov
             "More notes",
         )
         .await;
+    assert_retry_refused(&world, &bot, number, &human_again, "d-retry", 3, 2).await;
+    assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
+}
+
+#[tokio::test]
+async fn a_human_commit_copying_the_bots_trailers_is_still_theirs_and_retry_refuses_it() {
+    let (world, bot, number, bots_head, _) = revision_world().await;
+    // The bot's own head commit: GitHub signed it for the App's bot user.
+    let bots_message = world
+        .gh
+        .git(OWNER, REPO, &["log", "-1", "--format=%B", &bots_head])
+        .await;
+    assert!(
+        bots_message.contains("Gitkeeper-Prompt-SHA256: "),
+        "{bots_message}"
+    );
+    // A human pushes a commit whose message is the bot's, trailers and all.
+    let human = world
+        .gh
+        .push_files(
+            OWNER,
+            REPO,
+            BRANCH,
+            &[("NOTES.md", "Mine, whatever the message says.\n")],
+            &bots_message,
+        )
+        .await;
+    assert_retry_refused(&world, &bot, number, &human, "d-retry-copied", 2, 1).await;
+    assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
+}
+
+/// `/gitkeeper retry` on the pull request fails without a model call and
+/// leaves `human`'s commit at the head of the branch, saying why; `jobs` is
+/// how many jobs there are then, `model_calls` how many calls came before.
+async fn assert_retry_refused(
+    world: &World,
+    bot: &gitkeeper_e2e::bot::BotProcess,
+    number: u64,
+    human: &str,
+    delivery: &str,
+    jobs: usize,
+    model_calls: usize,
+) {
     let id = world
         .gh
         .add_comment(OWNER, REPO, number, "Codertocat", "/gitkeeper retry");
     bot.webhook(
         "issue_comment",
-        "d-retry",
+        delivery,
         &comment(number, id, "/gitkeeper retry", true),
     )
     .await;
-    let jobs = settled(&bot, 3).await;
+    let jobs = settled(bot, jobs).await;
     let retry = jobs
         .iter()
         .find(|j| j["intent"]["command"]["command"] == "retry")
@@ -898,7 +941,7 @@ async fn after_a_human_pushes_revisions_build_on_their_commit_and_retry_never_ov
     assert_eq!(retry["state"], "failed", "{jobs:#?}\n{}", bot.log());
     assert_eq!(
         world.gh.branch_sha(OWNER, REPO, BRANCH).await.unwrap(),
-        human_again,
+        human,
         "never force-pushed over the human's commit"
     );
     assert_eq!(
@@ -907,7 +950,7 @@ async fn after_a_human_pushes_revisions_build_on_their_commit_and_retry_never_ov
     );
     assert_eq!(
         world.ollama.completion_requests().len(),
-        2,
+        model_calls,
         "no model call for the refused retry"
     );
     let status = world.status_comments(number);
@@ -917,7 +960,6 @@ async fn after_a_human_pushes_revisions_build_on_their_commit_and_retry_never_ov
             .any(|s| s.contains("✋ **Gitkeeper will not overwrite this branch.**")),
         "{status:#?}"
     );
-    assert!(world.gh.labels(OWNER, REPO, ISSUE).is_empty());
 }
 
 #[tokio::test]

@@ -2,12 +2,8 @@
 //! blobs, trees, commits and refs are real git objects: what the bot commits
 //! is read back with `git log` / `git show`.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use gitkeeper_bot::config::Settings;
 use gitkeeper_bot::github::{
-    CheckConclusion, CheckOutput, GitCommit, GithubApp, GithubError, Installation, NewPull, Sha,
+    CheckConclusion, CheckOutput, GitCommit, GithubError, Installation, NewPull, Sha,
 };
 use gitkeeper_bot::ids::{InstallationId, IssueNumber, RepoId};
 use gitkeeper_bot::intent::RepoRef;
@@ -15,9 +11,8 @@ use gitkeeper_bot::publish::{
     BranchUpdate, CommitKind, CommitMessage, FileUpdate, OnDiverged, PublishError, PullPlan,
     Trailers, branch_name, commit_updates, marker, open_or_update, update_branch,
 };
-use gitkeeper_e2e::github::{
-    Failure, GithubDouble, GithubDoubleOptions, Permission, test_app_key_path,
-};
+use gitkeeper_e2e::github::{Failure, GithubDouble, GithubDoubleOptions, Permission};
+use gitkeeper_e2e::world::github_app;
 
 const INSTALLATION: u64 = 7;
 
@@ -41,14 +36,7 @@ async fn double() -> GithubDouble {
 }
 
 fn installation(gh: &GithubDouble) -> Installation {
-    let mut settings = Settings::default();
-    settings.github.app_id = Some(gh.app_id());
-    settings.github.private_key_path = Some(test_app_key_path());
-    settings.github.api_url = gh.url();
-    let app: Arc<GithubApp> = GithubApp::from_settings(&settings)
-        .expect("the double's settings are valid")
-        .with_backoff(Duration::from_millis(5));
-    app.installation(InstallationId(INSTALLATION))
+    github_app(gh).installation(InstallationId(INSTALLATION))
 }
 
 fn shop() -> RepoRef {
