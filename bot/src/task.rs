@@ -150,15 +150,16 @@ pub async fn run_task(
     if settings.prompts.repo_overrides {
         prompts = prompts.with_repo_overrides(work)?;
     }
+    let checked_scripts = gitkeeper::validate::scripts_run_by(&plan);
     let build = build_validator(work, plan, &route, settings, base_commit).await?;
     let generator = Generator::new(
         models,
         prompts.clone(),
         Arc::new(Chain(vec![
-            Arc::new(StaticValidator::new(
-                context_options,
-                Arc::new(package.clone()),
-            )),
+            Arc::new(
+                StaticValidator::new(context_options, Arc::new(package.clone()))
+                    .guarding_scripts(checked_scripts),
+            ),
             Arc::new(build),
         ])),
         settings.route.clone(),
