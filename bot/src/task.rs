@@ -141,15 +141,16 @@ pub async fn run_task(
     if spec.from_first_paid {
         start_at_first_paid(&mut route);
     }
+    let checked_scripts = gitkeeper::validate::scripts_run_by(policy.plan());
     let build = build_validator(work, &policy, &route, settings, base_commit).await;
     let generator = Generator::new(
         models,
         prompts.clone(),
         Arc::new(Chain(vec![
-            Arc::new(StaticValidator::new(
-                context_options,
-                Arc::new(package.clone()),
-            )),
+            Arc::new(
+                StaticValidator::new(context_options, Arc::new(package.clone()))
+                    .guarding_scripts(checked_scripts),
+            ),
             Arc::new(build),
         ])),
         settings.route.clone(),

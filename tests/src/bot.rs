@@ -208,10 +208,13 @@ impl BotProcess {
             .append(true)
             .open(&self.log)
             .expect("log file");
+        // Standard output goes to the log too: a test that reads the log
+        // reads everything the bot wrote.
+        let stdout = log_file.try_clone().expect("log file");
         let child = Command::new(bot_binary())
             .arg("serve")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(log_file))
             .spawn()
             .expect("spawn gitkeeper-bot");

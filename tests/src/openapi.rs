@@ -609,6 +609,7 @@ mod tests {
             headers: BTreeMap::new(),
             body_len: body.as_ref().map_or(0, |b| b.to_string().len()),
             body,
+            body_text: None,
             status: Some(200),
             injected_failure: false,
         }

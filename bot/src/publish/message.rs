@@ -3,7 +3,9 @@
 //! `Gitkeeper-Tier`, `Gitkeeper-Attempts`, `Gitkeeper-Prompt-SHA256`).
 //! The last trailer is how the bot knows a commit is its own.
 //!
-//! Must never: let a subject or trailer span more than one line.
+//! Must never: let a subject or trailer span more than one line, or carry
+//! a CI skip directive (`[skip ci]`, `skip-checks: true`, …) from the
+//! issue's or a model's words: the repository's own CI must judge the change.
 
 use crate::generate::Generation;
 use crate::ids::IssueNumber;
@@ -102,7 +104,7 @@ impl CommitMessage {
         let suffix = format!(" (#{})", self.issue);
         let prefix = format!("{}: ", self.kind.as_str());
         let room = MAX_SUBJECT_CHARS.saturating_sub(prefix.len() + suffix.len());
-        let summary = one_line(&self.summary);
+        let summary = defuse_skip_directives(&one_line(&self.summary));
         let summary = if summary.chars().count() > room {
             let cut: String = summary.chars().take(room.saturating_sub(1)).collect();
             format!("{}…", cut.trim_end())
@@ -117,7 +119,7 @@ impl CommitMessage {
             .filter(|b| !b.is_empty())
         {
             out.push('\n');
-            out.push_str(body);
+            out.push_str(&defuse_skip_directives(body));
             out.push('\n');
         }
         let t = &self.trailers;
@@ -130,6 +132,71 @@ impl CommitMessage {
         ));
         out
     }
+}
+
+/// Words in brackets that make a CI skip the commit (`[skip ci]`, `[ci
+/// skip]`, `[no ci]`, `[skip actions]`, `[skip travis]`, …): any bracketed
+/// text naming `skip` or `no ci`, compared without case, spaces or dashes.
+fn is_skip_words(inner: &str) -> bool {
+    let words: String = inner
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    words.contains("skip") || words == "noci"
+}
+
+/// `text` with every CI skip directive made inert: `[skip ci]` becomes
+/// `(skip ci)`, a `skip-checks:` line loses its colon, `***NO_CI***` its
+/// stars. GitHub skips the workflows of a pull request whose head commit
+/// says so, and the summary and body come from untrusted text.
+pub(crate) fn defuse_skip_directives(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find(']') {
+            Some(close) if !after[..close].contains('[') && is_skip_words(&after[..close]) => {
+                out.push('(');
+                out.push_str(&after[..close]);
+                out.push(')');
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    let lines: Vec<String> = out
+        .split('\n')
+        .map(|line| {
+            let key: String = line
+                .chars()
+                .take_while(|c| *c != ':')
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect();
+            if key == "skipchecks" && line.contains(':') {
+                line.replacen(':', " -", 1)
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    let joined = lines.join("\n");
+    let mut cleaned = String::with_capacity(joined.len());
+    let lower = joined.to_ascii_lowercase();
+    let mut i = 0;
+    while let Some(found) = lower[i..].find("***no_ci***") {
+        cleaned.push_str(&joined[i..i + found]);
+        cleaned.push_str("NO_CI");
+        i += found + "***no_ci***".len();
+    }
+    cleaned.push_str(&joined[i..]);
+    cleaned
 }
 
 /// Collapse whitespace (newlines included) to single spaces; a trailer or
@@ -181,6 +248,27 @@ mod tests {
         assert_eq!(CommitKind::for_task(TaskType::Fix).as_str(), "fix");
         assert_eq!(CommitKind::for_task(TaskType::Implement).as_str(), "feat");
         assert_eq!(CommitKind::for_task(TaskType::Docs).as_str(), "docs");
+    }
+
+    #[test]
+    fn ci_skip_directives_from_the_issue_never_reach_the_commit() {
+        let mut hostile = message("Fix greeting [skip ci] [CI-Skip] [no ci] [skip actions]");
+        hostile.body = Some(
+            "Done [Skip Travis].\nskip-checks: true\n Skip-Checks:true\n***NO_CI*** and [links](x) [1]".into(),
+        );
+        let text = hostile.render();
+        assert!(
+            text.starts_with(
+                "fix: Fix greeting (skip ci) (CI-Skip) (no ci) (skip actions) (#42)\n\nDone (Skip Travis).\nskip-checks - true\n Skip-Checks -true\nNO_CI and [links](x) [1]\n"
+            ),
+            "{text}"
+        );
+        let lower = text.to_lowercase();
+        for directive in ["[skip", "[ci", "[no ci", "skip-checks:", "***no_ci"] {
+            assert!(!lower.contains(directive), "{directive} in {text}");
+        }
+        // Ordinary brackets and text are untouched.
+        assert_eq!(defuse_skip_directives("a[0] [wip] b]"), "a[0] [wip] b]");
     }
 
     #[test]

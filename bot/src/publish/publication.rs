@@ -12,7 +12,7 @@ use super::branch::{BranchOwner, OnDiverged, branch_owner, short, update_branch}
 use super::check_run::{checks_summary, report_check_run};
 use super::message::{CommitKind, CommitMessage, Trailers, first_line};
 use super::pull_request::{PublishedPull, PullPlan, open_or_update};
-use super::report::{file_lines, pr_body};
+use super::report::{attempt_table, file_lines, pr_body};
 use super::{FileUpdate, PublishError, commit_updates};
 use crate::generate::{CheckerVerdict, Generation};
 use crate::github::{GitCommit, Installation, PullRequest, Sha};
@@ -20,6 +20,7 @@ use crate::ids::IssueNumber;
 use crate::intent::{HUMAN_REVIEW_LABEL, NEEDS_HUMAN_LABEL, RepoRef};
 use crate::prompts::Prompts;
 use crate::route::{Route, ValidationLevel};
+use crate::trail::AttemptOutcome;
 use crate::validate::ValidationReport;
 
 /// What publishing left on GitHub.
@@ -216,23 +217,38 @@ impl Publication {
     }
 
     /// The headline and details for a revision pushed to a pull request.
+    /// The reply to a revision request: what was pushed, and every attempt
+    /// when one failed first (what was refused, such as an edit of a
+    /// protected path the request asked for, and why).
     pub fn announce_revision(&self, work: &Work<'_>) -> (String, String) {
+        let mut details = format!(
+            "{}. `{}` wrote it; {} passed.\n\n{}",
+            work.applied.diff().summary(),
+            work.worker,
+            checks_summary(work.validation),
+            file_lines(work.applied)
+                .iter()
+                .map(|l| format!("- {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        let refused = work
+            .generation
+            .attempts
+            .iter()
+            .any(|a| a.outcome != AttemptOutcome::Passed);
+        if refused {
+            details.push_str(&format!(
+                "\n\nNot every attempt passed; what was refused and why:\n\n{}",
+                attempt_table(work.generation)
+            ));
+        }
         (
             format!(
                 "✅ **Pushed {} to this pull request.**",
                 short(&self.commit.sha)
             ),
-            format!(
-                "{}. `{}` wrote it; {} passed.\n\n{}",
-                work.applied.diff().summary(),
-                work.worker,
-                checks_summary(work.validation),
-                file_lines(work.applied)
-                    .iter()
-                    .map(|l| format!("- {l}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
+            details,
         )
     }
 }

@@ -307,6 +307,7 @@ mod tests {
 pub struct StaticValidator {
     options: gitkeeper::context::ContextOptions,
     base: std::sync::Arc<gitkeeper::context::ContextPackage>,
+    checked_scripts: Vec<String>,
 }
 
 /// Most characters of static-check findings fed back to a model.
@@ -317,7 +318,18 @@ impl StaticValidator {
         options: gitkeeper::context::ContextOptions,
         base: std::sync::Arc<gitkeeper::context::ContextPackage>,
     ) -> Self {
-        Self { options, base }
+        Self {
+            options,
+            base,
+            checked_scripts: Vec::new(),
+        }
+    }
+
+    /// Refuse changes to these root package.json scripts: the validation
+    /// runs them (`gitkeeper::validate::scripts_run_by` on the base plan).
+    pub fn guarding_scripts(mut self, scripts: Vec<String>) -> Self {
+        self.checked_scripts = scripts;
+        self
     }
 }
 
@@ -333,10 +345,12 @@ impl Validator for StaticValidator {
         let root = work_dir.to_path_buf();
         let changes = gitkeeper::validate::ChangedFile::from_applied(applied);
         let (options, base) = (self.options.clone(), self.base.clone());
+        let checked_scripts = self.checked_scripts.clone();
         let check = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let detail = match gitkeeper::validate::Contract::from_package(&root, &options, &base) {
-                Ok(contract) => {
+                Ok(mut contract) => {
+                    contract.checked_scripts = checked_scripts;
                     let found = gitkeeper::validate::check_changes(&root, &changes, &contract);
                     (!found.passed()).then(|| found.feedback(MAX_FINDINGS_CHARS))
                 }

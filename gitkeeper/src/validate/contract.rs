@@ -46,6 +46,10 @@ pub struct Contract {
     ignores: Vec<(String, Gitignore)>,
     /// Problems met while reading (an invalid package.json, …).
     pub warnings: Vec<String>,
+    /// The root package.json scripts the validation runs (see
+    /// [`super::scripts_run_by`]); a change may not edit them. Empty unless
+    /// the caller knows the plan.
+    pub checked_scripts: Vec<String>,
 }
 
 /// Why no contract could be read.
@@ -127,6 +131,7 @@ impl Contract {
             generated_dirs,
             rules,
             warnings,
+            checked_scripts: Vec::new(),
         })
     }
 

@@ -40,6 +40,10 @@ pub enum CheckRule {
     ForbiddenPattern,
     /// A changed file lacks a pattern the gitkeeper doc requires.
     RequiredPattern,
+    /// A package.json takes a dependency from a URL, git or a path.
+    RemoteDependency,
+    /// A change edits a package.json script the validation runs.
+    CheckedScript,
 }
 
 impl CheckRule {
@@ -61,6 +65,8 @@ impl CheckRule {
             CheckRule::ProtectedPath => "protected_path",
             CheckRule::ForbiddenPattern => "forbidden_pattern",
             CheckRule::RequiredPattern => "required_pattern",
+            CheckRule::RemoteDependency => "remote_dependency",
+            CheckRule::CheckedScript => "checked_script",
         }
     }
 }

@@ -3,7 +3,8 @@
 //! detected, picked by [`ValidationLevel`]) and the fast static checks that
 //! run before any build ([`check_changes`]: syntax, imports and exports,
 //! Prisma models, fields, operations and arguments, API routes, gitkeeper
-//! rules) on an attempt's [`ChangedFile`]s against the repository's
+//! rules, dependencies only from the registry, scripts the validation runs
+//! left alone) on an attempt's [`ChangedFile`]s against the repository's
 //! [`Contract`]. Nothing here spawns a process or touches the network;
 //! running commands in a sandbox is the bot's job. The README section
 //! "Validation: `.github/gitkeeper.yml` and the static checks" documents the
@@ -19,6 +20,7 @@ pub mod static_checks;
 
 mod exports_check;
 mod imports_check;
+mod manifest_check;
 mod prisma_usage;
 mod syntax;
 
@@ -34,4 +36,5 @@ pub use config::{
 };
 pub use contract::{Contract, ContractError};
 pub use findings::{CheckRule, Finding, SkippedFile, StaticReport};
+pub use manifest_check::scripts_run_by;
 pub use static_checks::check_changes;

@@ -5,7 +5,8 @@
 //! reach routes the app has; no unchanged file is left importing a file the
 //! change removed; and the change keeps the gitkeeper doc's rules (protected
 //! paths untouched, also by deletes and renames; forbidden patterns absent;
-//! required patterns present). When a change carries a file's previous
+//! required patterns present); package.json dependencies come from the
+//! registry only, and the scripts the validation runs are left alone. When a change carries a file's previous
 //! content, problems that were already there are reported apart and do not
 //! fail the attempt. Reads only files inside the work directory; never
 //! panics on content.
@@ -19,6 +20,7 @@ use super::contract::Contract;
 use super::exports_check::{ExportIndex, export_findings};
 use super::findings::{CheckRule, Finding, SkippedFile, StaticReport};
 use super::imports_check::{dangling_importers, import_findings};
+use super::manifest_check::{dependency_findings, script_findings};
 use super::prisma_usage::prisma_findings;
 use super::syntax::{self, Grammar, Parsed, Parsers};
 use crate::context::doc::{Pattern, PatternRule, RuleSource};
@@ -59,6 +61,9 @@ pub fn check_changes(
     for change in changes {
         report.findings.extend(protected_findings(change, contract));
         if change.kind == ChangeKind::Deleted {
+            report
+                .findings
+                .extend(script_findings(change, None, &contract.checked_scripts));
             report.checked.push(change.path.clone());
             continue;
         }
@@ -73,6 +78,11 @@ pub fn check_changes(
             }
         };
         report.checked.push(change.path.clone());
+        report.findings.extend(script_findings(
+            change,
+            Some(text.as_str()),
+            &contract.checked_scripts,
+        ));
         let (found, unparsed) = checker.content_findings(&change.path, &text);
         if let Some(reason) = unparsed {
             report.skipped.push(SkippedFile {
@@ -155,6 +165,7 @@ impl Checker<'_> {
             out.extend(import_findings(path, text, self.contract));
         } else if syntax::is_json(path) {
             out.extend(syntax::json_errors(path, text));
+            out.extend(dependency_findings(path, text));
         } else if path.ends_with(".prisma") {
             out.extend(syntax::prisma_errors(path, text));
         }

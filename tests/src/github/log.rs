@@ -23,6 +23,10 @@ pub struct RecordedRequest {
     pub body: Option<Value>,
     /// The body's length in bytes.
     pub body_len: usize,
+    /// The body as text (lossy UTF-8) when it is not JSON, for tests that
+    /// look through everything the double received; git packs are binary.
+    #[serde(skip)]
+    pub body_text: Option<String>,
     /// The status answered; `None` while the request is still being served (or was abandoned).
     pub status: Option<u16>,
     /// Whether a `fail_next` rule hit this request (for `Failure::Delay` the answer itself is the API's).
@@ -58,6 +62,9 @@ impl RecordedRequest {
             headers,
             body: serde_json::from_slice(body).ok(),
             body_len: body.len(),
+            body_text: serde_json::from_slice::<Value>(body)
+                .is_err()
+                .then(|| String::from_utf8_lossy(body).into_owned()),
             status: None,
             injected_failure: false,
         }

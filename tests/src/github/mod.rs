@@ -489,6 +489,12 @@ impl GithubDouble {
         self.ctx.lock().tokens_issued
     }
 
+    /// Every installation token handed out so far (issued or minted), for
+    /// tests that look for them where they must never be.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.ctx.lock().tokens.keys().cloned().collect()
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.ctx.lock().requests.clone()
