@@ -108,6 +108,7 @@ impl Pipeline {
             latency_ms: completion.as_ref().map_or(0, |c| {
                 u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
             }),
+            validation_ms: 0,
             outcome: if completion.is_some() {
                 AttemptOutcome::Passed
             } else {

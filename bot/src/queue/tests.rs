@@ -369,6 +369,7 @@ fn attempt(seq: u32, model: &str, outcome: AttemptOutcome, cost: f64, at: i64) -
         usage_estimated: seq == 2,
         cost_usd: cost,
         latency_ms: 8500,
+        validation_ms: 1200,
         outcome,
         error: (outcome != AttemptOutcome::Passed).then(|| "SEARCH matches nothing".into()),
         created_at: at,
