@@ -33,7 +33,7 @@ const LEAVES: &[&str] = &[
 /// Modules that call the stages in order; no stage or leaf imports them.
 const SEQUENCERS: &[&str] = &["worker", "pipeline", "task"];
 /// Composition roots: may import anything, imported by none but each other.
-const ROOTS: &[&str] = &["serve", "solve", "main", "lib", "layering"];
+const ROOTS: &[&str] = &["serve", "solve", "eval", "main", "lib", "layering"];
 /// The one leaf that imports stages' settings types (see `lib.rs`).
 const CONFIG: &str = "config";
 
@@ -152,6 +152,8 @@ fn the_checker_catches_what_it_guards_against() {
     assert!(forbidden("publish", "pipeline").is_some());
     assert!(forbidden("pipeline", "worker").is_some());
     assert!(forbidden("generate", "task").is_some());
+    assert!(forbidden("pipeline", "eval").is_some());
+    assert!(forbidden("eval", "task").is_none());
     assert!(forbidden("publish", "generate").is_none());
     assert!(forbidden("worker", "pipeline").is_none());
     assert!(forbidden("ingress", "queue").is_none());

@@ -30,7 +30,8 @@
 //! [`pipeline`] (authorize, status comment, checkout, task, publish) and
 //! [`task`] (context → route → prompts → generation loop in one work dir,
 //! shared by the worker and [`solve`]). **Composition roots**: [`serve`],
-//! [`solve`] and `main.rs`.
+//! [`solve`], [`eval`] (a suite's tasks through [`task`], judged by hidden
+//! checks) and `main.rs`.
 //!
 //! One exception, on purpose: [`config`] is a leaf that imports the settings
 //! types of [`models`], [`prompts`] and [`route`], because one file holds
@@ -38,6 +39,7 @@
 
 pub mod checkout;
 pub mod config;
+pub mod eval;
 pub mod generate;
 pub mod github;
 pub mod ids;

@@ -96,6 +96,25 @@ enum Cmd {
         #[arg(long)]
         approve_cloud: bool,
     },
+    /// Measure what the bot resolves: run a suite's tasks (tests/eval/<suite>)
+    /// through the same task path as `solve`, judge each with its hidden
+    /// check, and write a table, results.jsonl and report.html.
+    Eval {
+        /// The suite's folder (holding suite.toml and one folder per task).
+        suite_dir: PathBuf,
+        /// A second configuration to run on the same tasks, alternating with --config.
+        #[arg(long)]
+        compare: Option<PathBuf>,
+        /// Print the results as JSONL (one line per task run) instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Where results.jsonl and report.html go (default ./eval-out/<timestamp>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run only these task ids (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
     /// Create or revoke the tokens runners authenticate with.
     RunnerToken {
         #[command(subcommand)]
@@ -141,7 +160,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, settings)) {
+    match runtime.block_on(run(cli.command, settings, &cli.config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gitkeeper-bot: {e:#}");
@@ -150,7 +169,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
+async fn run(command: Cmd, settings: Settings, config: &std::path::Path) -> anyhow::Result<()> {
     match command {
         Cmd::Serve => gitkeeper_bot::serve::serve(settings).await?,
         Cmd::Migrate => {
@@ -218,6 +237,59 @@ async fn run(command: Cmd, settings: Settings) -> anyhow::Result<()> {
             print!("{report}");
             if !report.succeeded() {
                 anyhow::bail!("no change was made (see Result above)");
+            }
+        }
+        Cmd::Eval {
+            suite_dir,
+            compare,
+            json,
+            out,
+            only,
+        } => {
+            use gitkeeper_bot::eval;
+            let (a, b) = eval::labels(config, compare.as_deref());
+            let mut configs = vec![eval::EvalConfig { label: a, settings }];
+            if let (Some(path), Some(label)) = (&compare, b) {
+                let settings = Settings::load(path)
+                    .with_context(|| format!("--compare {}", path.display()))?;
+                configs.push(eval::EvalConfig { label, settings });
+            }
+            let options = eval::EvalOptions {
+                suite_dir,
+                configs,
+                only,
+                out_dir: out.unwrap_or_else(eval::default_out_dir),
+            };
+            let run = eval::eval(&options, |r| {
+                eprintln!(
+                    "{} [{}]: {}{}",
+                    r.task,
+                    r.config,
+                    if r.false_pass {
+                        "FALSE PASS"
+                    } else if r.resolved {
+                        "resolved"
+                    } else if r.validated {
+                        "validated"
+                    } else {
+                        "unresolved"
+                    },
+                    r.failure
+                        .as_deref()
+                        .map(|f| format!(" ({})", f.lines().next().unwrap_or("")))
+                        .unwrap_or_default()
+                )
+            })
+            .await?;
+            if json {
+                print!("{}", eval::report::jsonl(&run.results)?);
+            } else {
+                print!("{}", eval::report::table(&run.results));
+                println!(
+                    "\nResults: {}\nReport:  {}",
+                    run.jsonl_path.display(),
+                    run.html_path.display()
+                );
             }
         }
         Cmd::RunnerToken { action } => {

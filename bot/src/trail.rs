@@ -222,7 +222,11 @@ pub struct Attempt {
     pub completion_tokens: u32,
     pub usage_estimated: bool,
     pub cost_usd: f64,
+    /// The model call's wall time.
     pub latency_ms: u64,
+    /// Parsing, applying and validating the answer (0 when none came).
+    #[serde(default)]
+    pub validation_ms: u64,
     pub outcome: AttemptOutcome,
     /// What went wrong, trimmed.
     pub error: Option<String>,

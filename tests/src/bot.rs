@@ -19,6 +19,20 @@ use crate::github::test_app_key_path;
 /// The webhook secret every test bot is configured with.
 pub const WEBHOOK_SECRET: &str = "e2e-webhook-secret";
 
+/// A one-shot `gitkeeper-bot --config <config> ...` command (solve, eval)
+/// that sees none of the host's model keys or Ollama address.
+pub fn command_with_config(config: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(bot_binary());
+    command
+        .arg("--config")
+        .arg(config)
+        .env_remove("OLLAMA_HOST")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("DEEPSEEK_API_KEY")
+        .env_remove("OPENAI_API_KEY");
+    command
+}
+
 /// The built `gitkeeper-bot` binary next to the test executable.
 pub fn bot_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

@@ -521,6 +521,7 @@ impl Generator {
                 model: call.model.to_string(),
             },
         );
+        let judging = Instant::now();
         let judged = judge(
             &completion,
             input.work_dir,
@@ -529,6 +530,7 @@ impl Generator {
             input.route.validation,
         )
         .await?;
+        let validation_ms = u64::try_from(judging.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (outcome, error, step) = match judged {
             Judged::Question(question) => (
                 AttemptOutcome::Clarification,
@@ -611,6 +613,9 @@ impl Generator {
             }
         };
         run.record(call, Some(&completion), outcome, error);
+        if let Some(attempt) = run.attempts.last_mut() {
+            attempt.validation_ms = validation_ms;
+        }
         // The worker's attempt goes before the checker's it caused.
         run.attempts[mark..].rotate_right(1);
         for (i, attempt) in run.attempts.iter_mut().enumerate().skip(mark) {
@@ -800,6 +805,7 @@ impl Run<'_> {
             latency_ms: completion.map_or(0, |c| {
                 u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
             }),
+            validation_ms: 0,
             outcome,
             error,
             created_at: now_ms(),

@@ -196,6 +196,7 @@ fn explainer_attempt(
         latency_ms: completion.map_or(0, |c| {
             u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
         }),
+        validation_ms: 0,
         outcome,
         error,
         created_at: now_ms(),

@@ -68,6 +68,7 @@ where
             .bind(a.usage_estimated)
             .bind(a.cost_usd)
             .bind(to_i64(a.latency_ms))
+            .bind(to_i64(a.validation_ms))
             .bind(a.outcome.as_str())
             .bind(a.error.as_deref())
             .bind(a.created_at)
@@ -202,6 +203,7 @@ struct AttemptRow {
     usage_estimated: bool,
     cost_usd: f64,
     latency_ms: i64,
+    validation_ms: i64,
     outcome: String,
     error: Option<String>,
     created_at: i64,
@@ -223,6 +225,7 @@ impl TryFrom<AttemptRow> for Attempt {
             usage_estimated: r.usage_estimated,
             cost_usd: r.cost_usd,
             latency_ms: from_i64(r.latency_ms),
+            validation_ms: from_i64(r.validation_ms),
             outcome: r.outcome.parse()?,
             error: r.error,
             created_at: r.created_at,
@@ -276,8 +279,8 @@ impl TryFrom<TaskRow> for TaskRecord {
     }
 }
 
-const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, outcome, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
-const SELECT_ATTEMPTS: &str = "SELECT seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, outcome, error, created_at FROM attempts WHERE job_id = $1 ORDER BY id";
+const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, validation_ms, outcome, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+const SELECT_ATTEMPTS: &str = "SELECT seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, validation_ms, outcome, error, created_at FROM attempts WHERE job_id = $1 ORDER BY id";
 const UPSERT_TASK: &str = "INSERT INTO task_records (job_id, task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at, updated_at, target_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, (SELECT target_key FROM jobs WHERE id = $1)) ON CONFLICT (job_id) DO UPDATE SET task_id = excluded.task_id, repo = excluded.repo, task_type = excluded.task_type, description = excluded.description, complexity = excluded.complexity, worker = excluded.worker, checker = excluded.checker, outcome = excluded.outcome, attempts = excluded.attempts, escalations = excluded.escalations, validation_method = excluded.validation_method, latency_ms = excluded.latency_ms, tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, cost_usd = excluded.cost_usd, prompt_sha256 = excluded.prompt_sha256, updated_at = excluded.updated_at, target_key = COALESCE(excluded.target_key, task_records.target_key)";
 const SELECT_TASK: &str = "SELECT task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at FROM task_records WHERE job_id = $1";
 const UPSERT_PULL_OUTCOME: &str = "INSERT INTO pull_outcomes (repo, pull_number, merged, revision_rounds, task_job_id, closed_at) VALUES ($1, $2, $3, (SELECT COUNT(*) FROM task_records t WHERE t.target_key = $4), (SELECT MAX(t.job_id) FROM task_records t WHERE (t.target_key = $5 OR t.target_key = $4) AND t.outcome = 'pass'), $6) ON CONFLICT (repo, pull_number) DO UPDATE SET merged = excluded.merged, revision_rounds = excluded.revision_rounds, task_job_id = excluded.task_job_id, closed_at = excluded.closed_at";

@@ -375,6 +375,7 @@ pub(super) fn attempt(
         usage_estimated: seq == 2,
         cost_usd: cost,
         latency_ms: 8500,
+        validation_ms: 1200,
         outcome,
         error: (outcome != AttemptOutcome::Passed).then(|| "SEARCH matches nothing".into()),
         created_at: at,

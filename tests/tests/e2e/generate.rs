@@ -644,17 +644,11 @@ fn solve_setup(ollama: &ModelDouble) -> (tempfile::TempDir, tempfile::TempDir) {
 }
 
 async fn run_solve(dir: &Path, config: &Path, extra: &[&str]) -> (bool, String, String) {
-    let out = tokio::process::Command::new(gitkeeper_e2e::bot::bot_binary())
-        .arg("--config")
-        .arg(config.join("gitkeeper.toml"))
+    let out = gitkeeper_e2e::bot::command_with_config(&config.join("gitkeeper.toml"))
         .arg("solve")
         .arg(dir)
         .args(["--task", TITLE])
         .args(extra)
-        .env_remove("OLLAMA_HOST")
-        .env_remove("ANTHROPIC_API_KEY")
-        .env_remove("DEEPSEEK_API_KEY")
-        .env_remove("OPENAI_API_KEY")
         .output()
         .await
         .unwrap();
