@@ -11,6 +11,7 @@
 
 mod api_conformance;
 mod checkout;
+mod eval_suite;
 mod foundation;
 mod generate;
 mod github_double;
