@@ -434,3 +434,79 @@ fn every_bundled_task_fails_on_its_fixture_and_passes_with_its_reference() {
         failures.join("\n\n")
     );
 }
+
+/// A task on the dependency-free `cli-service` fixture, written into `dir`.
+fn synthetic_task(dir: &Path, hidden: &[(&str, &str)], reference: &[(&str, &str)]) -> Task {
+    for (part, files) in [("hidden", hidden), ("reference", reference)] {
+        for (rel, text) in files {
+            let path = dir.join(part).join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+    Task {
+        id: "cli-99-synthetic".into(),
+        dir: dir.to_path_buf(),
+        file: TaskFile {
+            fixture: "cli-service".into(),
+            level: Level::Quick,
+            title: "synthetic".into(),
+            body: "a task made up to show what the honesty test rejects".into(),
+            hidden: Hidden {
+                run: ["node", "--test", "hidden-tests/"]
+                    .map(String::from)
+                    .to_vec(),
+                timeout_secs: 60,
+            },
+        },
+    }
+}
+
+const NEEDS_SOLVED: &str = "import test from \"node:test\";\nimport assert from \"node:assert/strict\";\nimport { existsSync } from \"node:fs\";\ntest(\"solved\", () => assert.ok(existsSync(\"solved.txt\")));\n";
+
+#[test]
+fn honesty_check_rejects_a_hidden_check_that_passes_on_the_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let always = "import test from \"node:test\";\ntest(\"always\", () => {});\n";
+    let task = synthetic_task(
+        dir.path(),
+        &[("hidden-tests/always.test.js", always)],
+        &[("solved.txt", "yes\n")],
+    );
+    let verdict = check_task(&task, &BTreeMap::new());
+    assert!(
+        verdict
+            .as_ref()
+            .is_err_and(|e| e.contains("passes on the fixture as it is")),
+        "{verdict:?}"
+    );
+}
+
+#[test]
+fn honesty_check_rejects_a_reference_that_breaks_the_fixture_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = "import test from \"node:test\";\nimport assert from \"node:assert/strict\";\ntest(\"broken\", () => assert.fail(\"the reference broke me\"));\n";
+    let task = synthetic_task(
+        dir.path(),
+        &[("hidden-tests/solved.test.js", NEEDS_SOLVED)],
+        &[("solved.txt", "yes\n"), ("test/args.test.js", broken)],
+    );
+    let verdict = check_task(&task, &BTreeMap::new());
+    assert!(
+        verdict
+            .as_ref()
+            .is_err_and(|e| e.contains("own checks") && e.contains("the reference broke me")),
+        "{verdict:?}"
+    );
+}
+
+#[test]
+fn honesty_check_accepts_a_task_that_fails_then_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = synthetic_task(
+        dir.path(),
+        &[("hidden-tests/solved.test.js", NEEDS_SOLVED)],
+        &[("solved.txt", "yes\n")],
+    );
+    assert_eq!(check_task(&task, &BTreeMap::new()), Ok(()));
+}
