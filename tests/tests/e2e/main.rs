@@ -12,6 +12,7 @@
 mod api_conformance;
 mod checkout;
 mod eval;
+mod eval_suite;
 mod foundation;
 mod generate;
 mod github_double;

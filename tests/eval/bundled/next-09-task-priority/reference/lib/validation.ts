@@ -1,0 +1,75 @@
+import type { TaskPriority, TaskStatus } from "@prisma/client";
+
+export const TASK_STATUSES: readonly TaskStatus[] = ["TODO", "IN_PROGRESS", "DONE"];
+
+export const TASK_PRIORITIES: readonly TaskPriority[] = ["LOW", "MEDIUM", "HIGH"];
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface TaskInput {
+  title: string;
+  status?: TaskStatus;
+  priority?: TaskPriority;
+  dueDate?: Date | null;
+}
+
+function isObject(body: unknown): body is Record<string, unknown> {
+  return typeof body === "object" && body !== null && !Array.isArray(body);
+}
+
+/** A task status from user input, or undefined. */
+export function parseStatus(raw: unknown): TaskStatus | undefined {
+  return TASK_STATUSES.find((s) => s === raw);
+}
+
+/** A task priority from user input, or undefined. */
+export function parsePriority(raw: unknown): TaskPriority | undefined {
+  return TASK_PRIORITIES.find((p) => p === raw);
+}
+
+/** A due date: an ISO date string, or null to clear it. */
+function parseDueDate(raw: unknown): Parsed<Date | null> {
+  if (raw === null) return { ok: true, value: null };
+  if (typeof raw !== "string" || Number.isNaN(Date.parse(raw))) {
+    return { ok: false, error: "dueDate must be an ISO date string or null" };
+  }
+  return { ok: true, value: new Date(raw) };
+}
+
+/** The body of `POST /api/projects/:id/tasks`. */
+export function parseTaskInput(body: unknown): Parsed<TaskInput> {
+  if (!isObject(body)) return { ok: false, error: "body must be a JSON object" };
+  const { title, status, priority, dueDate } = body;
+  if (typeof title !== "string" || title.length === 0) {
+    return { ok: false, error: "title is required" };
+  }
+  if (title.length > 200) return { ok: false, error: "title must be at most 200 characters" };
+  const input: TaskInput = { title };
+  if (status !== undefined) {
+    const parsed = parseStatus(status);
+    if (!parsed) return { ok: false, error: `status must be one of ${TASK_STATUSES.join(", ")}` };
+    input.status = parsed;
+  }
+  if (priority !== undefined) {
+    const parsed = parsePriority(priority);
+    if (!parsed) return { ok: false, error: `priority must be one of ${TASK_PRIORITIES.join(", ")}` };
+    input.priority = parsed;
+  }
+  if (dueDate !== undefined) {
+    const parsed = parseDueDate(dueDate);
+    if (!parsed.ok) return parsed;
+    input.dueDate = parsed.value;
+  }
+  return { ok: true, value: input };
+}
+
+/** The body of `POST /api/projects`. */
+export function parseProjectInput(body: unknown): Parsed<{ name: string; ownerId: number }> {
+  if (!isObject(body)) return { ok: false, error: "body must be a JSON object" };
+  const { name, ownerId } = body;
+  if (typeof name !== "string" || name.trim() === "") return { ok: false, error: "name is required" };
+  if (typeof ownerId !== "number" || !Number.isInteger(ownerId)) {
+    return { ok: false, error: "ownerId must be an integer" };
+  }
+  return { ok: true, value: { name: name.trim(), ownerId } };
+}
