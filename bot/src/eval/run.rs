@@ -23,6 +23,7 @@ use super::suite::{EvalTask, Suite};
 use crate::config::Settings;
 use crate::generate::{Generation, GenerationOutcome, ModelPool};
 use crate::task::{TaskSpec, run_task};
+use crate::validate::policy::EnvPolicy;
 use crate::validate::sandbox::{
     DEFAULT_OUTPUT_CAP, Isolation, ProcessSandbox, Sandbox, SandboxCommand, SandboxError,
     secret_paths,
@@ -97,19 +98,16 @@ pub async fn run_suite(
     mut each: impl FnMut(&TaskResult),
 ) -> Result<Vec<TaskResult>, EvalError> {
     let mut sandboxes = Vec::new();
-    let detected = tokio::task::spawn_blocking(Isolation::detect)
-        .await
-        .map_err(EvalError::Interrupted)?;
+    let detected = Isolation::detect().await;
     for config in configs {
         let isolation = Isolation::required(config.settings.validate.isolation, detected.clone())
             .map_err(|source| EvalError::Sandbox {
             label: config.label.clone(),
             source,
         })?;
-        let sandbox =
-            ProcessSandbox::new(&config.settings.validate.pass_env, &[], DEFAULT_OUTPUT_CAP)
-                .with_isolation(isolation)
-                .with_hidden(secret_paths(&config.settings));
+        // Setup and hidden checks get no host variable: the suite asks for none.
+        let sandbox = ProcessSandbox::new(isolation, &EnvPolicy::default(), DEFAULT_OUTPUT_CAP)
+            .with_hidden(secret_paths(&config.settings));
         sandboxes.push(Arc::new(sandbox));
     }
     // Dependency downloads are shared by the run's tasks.
