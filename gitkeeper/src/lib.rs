@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod edits;
+pub mod fuzzing;
 mod io_error;
 pub mod sanitize;
 pub mod validate;

@@ -5,6 +5,7 @@
 
 pub mod command;
 pub mod events;
+pub mod fuzzing;
 pub mod signature;
 
 use std::sync::Arc;

@@ -174,7 +174,7 @@ impl Field {
     /// The type as written: `String?`, `Post[]`, `Unsupported("point")`.
     pub fn type_text(&self) -> String {
         let base = match &self.field_type.unsupported {
-            Some(db) => format!("Unsupported({db:?})"),
+            Some(db) => format!("Unsupported({})", quote(db)),
             None => self.field_type.name.clone(),
         };
         match self.arity {
@@ -391,6 +391,26 @@ pub fn client_accessor(model: &str) -> String {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// `value` as a Prisma string literal, escaped the way the lexer reads it
+/// back (Rust's `{:?}` is not: it writes `\0` and `\u{..}`, which Prisma
+/// reads as other text).
+fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Removes one pair of surrounding double quotes.

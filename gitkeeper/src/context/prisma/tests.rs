@@ -715,3 +715,35 @@ mod properties {
         }
     }
 }
+
+/// Found by the `prisma` fuzz target: `type_text` wrote the database type
+/// with Rust's `{:?}` escapes (`\0`), which Prisma reads as other text.
+#[test]
+fn unsupported_type_text_parses_back_to_the_same_type() {
+    let db = "point\u{0}\"q\"\\x\ty";
+    let source = format!(
+        "model M {{\n  id Int @id\n  loc {}?\n}}\n",
+        quote_for_test(db)
+    );
+    let schema = parse_schema("schema.prisma", &source).expect("parses");
+    let field = schema.models[0].field("loc").expect("field");
+    assert_eq!(field.field_type.unsupported.as_deref(), Some(db));
+    let again = format!(
+        "model M {{\n  id Int @id\n  loc {}\n}}\n",
+        field.type_text()
+    );
+    let reparsed = parse_schema("schema.prisma", &again).expect("type_text parses back");
+    assert_eq!(
+        reparsed.models[0].field("loc").expect("field").field_type,
+        field.field_type
+    );
+}
+
+/// `Unsupported("…")` with `db` escaped by hand, as a schema author writes it.
+fn quote_for_test(db: &str) -> String {
+    let escaped = db
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\t', "\\t");
+    format!("Unsupported(\"{escaped}\")")
+}
