@@ -130,6 +130,12 @@ impl BotOptions {
     }
 }
 
+/// The crypto provider reqwest's rustls needs before a client is built
+/// (the crate is built without a default one); a second call does nothing.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A running bot process; killed when dropped.
 pub struct BotProcess {
     child: Option<Child>,
@@ -145,7 +151,7 @@ impl BotProcess {
     /// Start `gitkeeper-bot serve` on a port the system picks, with its data
     /// in `data_dir`, and wait until `/healthz` answers.
     pub async fn start(options: &BotOptions, data_dir: &Path) -> BotProcess {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let name = format!("bot-{}", uuid_like());
         let addr_file = data_dir.join(format!("{name}.addr"));
         let config = match &options.config_toml {

@@ -33,6 +33,7 @@ pub fn real_model_url() -> String {
 /// The model id the real server serves (its `/v1/models` list). Panics with
 /// the command that starts it when nothing answers: these tests need it.
 pub async fn real_model_id() -> String {
+    crate::bot::install_crypto_provider();
     let url = real_model_url();
     let fail = |why: String| -> ! {
         panic!(
@@ -90,6 +91,7 @@ pub struct RecordingRelay {
 impl RecordingRelay {
     /// Relay 127.0.0.1:<random> to `upstream` (e.g. [`real_model_url`]).
     pub async fn start(upstream: &str) -> RecordingRelay {
+        crate::bot::install_crypto_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("cannot bind 127.0.0.1:0");

@@ -15,11 +15,13 @@
 use std::time::Duration;
 
 use gitkeeper_bot::ids::JobId;
+use gitkeeper_bot::queue::GenerationState;
 use gitkeeper_bot::trail::{Attempt, AttemptOutcome};
 use gitkeeper_e2e::bot::{BotProcess, fresh_postgres_url};
 use gitkeeper_e2e::models::relay::{Exchange, RecordingRelay, real_model_id, real_model_url};
 use gitkeeper_e2e::runner::{RunnerOptions, RunnerProcess};
 use gitkeeper_e2e::world::{ISSUE, OWNER, REPO, World, labeled};
+use gitkeeper_runner_protocol::RequestId;
 use serde_json::Value;
 
 /// Long enough for a few calls of a 1.5B model on 2 busy cores.
@@ -62,7 +64,10 @@ async fn assert_mechanics(world: &World, bot: &BotProcess, relay: &RecordingRela
     let jobs = bot.wait_for_jobs(1, PATIENCE).await;
     let job = &jobs[0];
     assert!(
-        matches!(job["state"].as_str(), Some("succeeded" | "failed")),
+        matches!(
+            job["state"].as_str(),
+            Some("succeeded" | "failed" | "waiting")
+        ),
         "{job:#?}\n{}",
         bot.log()
     );
@@ -132,20 +137,50 @@ async fn assert_mechanics(world: &World, bot: &BotProcess, relay: &RecordingRela
             assert!(pulls[0].body.contains("greet is still exported"));
         }
         AttemptOutcome::ParseFailed | AttemptOutcome::ApplyFailed | AttemptOutcome::Truncated => {
+            assert_eq!(job["state"], "failed", "{job:#?}");
             assert!(pulls.is_empty(), "{pulls:#?}");
-            let report = world.status_comments(ISSUE).join("\n");
-            let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-            let shown: String = first_line.chars().take(40).collect();
-            assert!(
-                report.contains(shown.trim()),
-                "the failure report shows the model's text {shown:?}:\n{report}"
-            );
+            assert_shows_models_text(world, &text, "");
+        }
+        AttemptOutcome::Clarification => {
+            // The model asked: the job waits for a maintainer, and the issue
+            // carries the model's own question.
+            assert_eq!(job["state"], "waiting", "{job:#?}");
+            assert!(pulls.is_empty(), "{pulls:#?}");
+            assert_shows_models_text(world, &text, "CLARIFICATION_NEEDED:");
         }
         other => panic!("unexpected outcome {other:?}: {attempt:#?}\n{}", bot.log()),
     }
     println!(
         "real model: outcome {} in {} ms, {} prompt + {} answer tokens",
         attempt.outcome, attempt.latency_ms, attempt.prompt_tokens, attempt.completion_tokens
+    );
+}
+
+/// The issue's comments show (a stretch of) what the model wrote, after
+/// `marker` when the answer has one. Compared on letters and digits only:
+/// the bot defuses mentions and markup in model text before posting it.
+fn assert_shows_models_text(world: &World, text: &str, marker: &str) {
+    let said = text.split_once(marker).map_or(text, |(_, rest)| rest);
+    let letters = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let shown: String = letters(said).chars().take(24).collect();
+    let comments = letters(
+        &world
+            .gh
+            .comments(OWNER, REPO, ISSUE)
+            .into_iter()
+            .map(|c| c.body)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    assert!(
+        !shown.is_empty() && comments.contains(&shown),
+        "the issue shows the model's text {said:?}; comments: {:#?}",
+        world.gh.comments(OWNER, REPO, ISSUE)
     );
 }
 
@@ -189,20 +224,22 @@ async fn real_model_answers_a_labelled_issue_through_the_runner() {
         202
     );
     assert_mechanics(&world, &bot, &relay, &db).await;
-    // The runner, not the bot, called the server: the bot's generation
-    // request was claimed by it and succeeded.
-    let runners = bot.cli(&["runners", "--json"]);
-    let listed: Value = serde_json::from_slice(&runners.stdout).expect("runners --json");
+    // The runner, not the bot, called the server: the bot's one generation
+    // request was claimed and answered by it, with the bot's seed.
+    let store = gitkeeper_bot::queue::open(&db, Some(1)).await.unwrap();
+    let request = store
+        .generation(RequestId(1))
+        .await
+        .unwrap()
+        .expect("the local tier's call became a generation request");
     assert_eq!(
-        listed["runners"][0]["name"],
-        "real-mac",
-        "{listed:#}\n{}",
+        request.state,
+        GenerationState::Succeeded,
+        "{}",
         runner.log()
     );
-    assert!(
-        listed["runners"][0]["models"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|m| m == model.as_str())),
-        "{listed:#}"
-    );
+    assert_eq!(request.runner.as_deref(), Some("real-mac"));
+    assert_eq!(request.spec.model, model);
+    assert_eq!(request.spec.request.seed, Some(42));
+    assert!(store.generation(RequestId(2)).await.unwrap().is_none());
 }
