@@ -65,6 +65,26 @@ fn trim_errors(errors: Vec<String>) -> Vec<String> {
     out
 }
 
+/// A question for the maintainer, if `question` asks one. Small models
+/// answer `CLARIFICATION_NEEDED:` with a restatement of the task or of the
+/// last error ("The task is to fix …"), which asks a maintainer nothing and
+/// would end the whole ladder: text without a `?` is a failed attempt whose
+/// feedback says so, and the ladder goes on.
+fn asked(question: String) -> Judged {
+    if question.contains('?') {
+        return Judged::Question(question);
+    }
+    let said: String = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    let said: String = said.chars().take(200).collect();
+    Judged::failed(
+        AttemptOutcome::ParseFailed,
+        vec![format!(
+            "`CLARIFICATION_NEEDED:` is only for a question a maintainer must answer, and \"{said}\" asks none. Do not restate the task or the error: answer with the edits, in the format described above."
+        )],
+        Vec::new(),
+    )
+}
+
 /// Judge `completion`: on success its edits stay applied under `work_dir`.
 pub async fn judge(
     completion: &Completion,
@@ -74,7 +94,7 @@ pub async fn judge(
     level: ValidationLevel,
 ) -> Result<Judged, RevertError> {
     if let Some(question) = completion.clarification() {
-        return Ok(Judged::Question(question.to_string()));
+        return Ok(asked(question.to_string()));
     }
     if completion.is_truncated() {
         return Ok(Judged::failed(
@@ -85,7 +105,7 @@ pub async fn judge(
     }
     let edits = match parse_edits(&completion.text) {
         Ok(ParsedEdits::ClarificationNeeded { question, .. }) => {
-            return Ok(Judged::Question(question));
+            return Ok(asked(question));
         }
         Ok(ParsedEdits::Edits(edits)) => edits,
         Err(e) => {

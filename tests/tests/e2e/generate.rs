@@ -492,6 +492,46 @@ async fn clarification_stops_the_loop_with_the_question() {
 }
 
 #[tokio::test]
+async fn a_clarification_that_asks_nothing_is_a_failed_attempt_and_the_ladder_goes_on() {
+    // What small models do: restate the task after the marker.
+    let world = World::start().await;
+    let dir = repo();
+    world.ollama.push(Step::reply(
+        "CLARIFICATION_NEEDED: The task is to add punctuation to the greeting in src/greet.ts.",
+    ));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-small", 2)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-small".into(), AttemptOutcome::ParseFailed),
+            ("local-small".into(), AttemptOutcome::Passed)
+        ]
+    );
+    assert!(matches!(
+        generation.outcome,
+        GenerationOutcome::Succeeded { .. }
+    ));
+    let feedback = world.ollama.completion_requests()[1]
+        .messages()
+        .last()
+        .unwrap()
+        .1
+        .clone();
+    assert!(
+        feedback.contains("asks none") && feedback.contains("The task is to add punctuation"),
+        "{feedback}"
+    );
+}
+
+#[tokio::test]
 async fn unsafe_edits_are_rejected_and_fed_back() {
     let world = World::start().await;
     let dir = repo();

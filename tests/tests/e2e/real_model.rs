@@ -139,7 +139,7 @@ async fn assert_mechanics(world: &World, bot: &BotProcess, relay: &RecordingRela
         AttemptOutcome::ParseFailed | AttemptOutcome::ApplyFailed | AttemptOutcome::Truncated => {
             assert_eq!(job["state"], "failed", "{job:#?}");
             assert!(pulls.is_empty(), "{pulls:#?}");
-            assert_shows_models_text(world, &text, "");
+            assert_shows_models_text(world, &text, "CLARIFICATION_NEEDED:");
         }
         AttemptOutcome::Clarification => {
             // The model asked: the job waits for a maintainer, and the issue
