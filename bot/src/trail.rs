@@ -10,7 +10,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use gitkeeper_backends::EditFormat;
+use gitkeeper_backends::{Completion, EditFormat};
 use serde::{Deserialize, Serialize};
 
 /// What kind of change a task asks for. Routing classifies a task into one;
@@ -231,6 +231,54 @@ pub struct Attempt {
     /// What went wrong, trimmed.
     pub error: Option<String>,
     pub created_at: i64,
+}
+
+/// Which model call an [`Attempt`] records, as known before its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSlot<'a> {
+    /// 1-based order within the job.
+    pub seq: u32,
+    pub tier: u32,
+    pub role: AttemptRole,
+    /// The `[models.<name>]` entry.
+    pub model: &'a str,
+    pub edit_format: EditFormat,
+    pub prompt_sha256: &'a str,
+}
+
+impl Attempt {
+    /// The attempt the call `slot` came to. `completion` is the server's
+    /// answer (`None` when the call failed or was not sent): its usage,
+    /// cost, latency and served model are kept. `validation_ms` starts at 0.
+    pub fn of_call(
+        slot: CallSlot<'_>,
+        completion: Option<&Completion>,
+        outcome: AttemptOutcome,
+        error: Option<String>,
+        created_at: i64,
+    ) -> Attempt {
+        let usage = completion.map(|c| c.usage).unwrap_or_default();
+        Attempt {
+            seq: slot.seq,
+            tier: slot.tier,
+            role: slot.role,
+            model: slot.model.to_string(),
+            served_model: completion.map(|c| c.model.clone()).unwrap_or_default(),
+            edit_format: slot.edit_format,
+            prompt_sha256: slot.prompt_sha256.to_string(),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            usage_estimated: usage.estimated,
+            cost_usd: completion.map_or(0.0, |c| c.cost_usd),
+            latency_ms: completion.map_or(0, |c| {
+                u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
+            }),
+            validation_ms: 0,
+            outcome,
+            error,
+            created_at,
+        }
+    }
 }
 
 /// One job's task, as seed 004's task log has it.

@@ -46,7 +46,7 @@ use crate::prompts::{
 };
 use crate::queue::now_ms;
 use crate::route::{Route, RouteSettings, RouteTier};
-use crate::trail::{Attempt, AttemptOutcome, AttemptRole};
+use crate::trail::{Attempt, AttemptOutcome, AttemptRole, CallSlot};
 use crate::validate::{ValidationReport, Validator};
 use answer::{Judged, judge};
 use fit::Window;
@@ -789,27 +789,16 @@ impl Run<'_> {
         if let Some(e) = &error {
             self.last_error = Some(format!("{}: {e}", call.model));
         }
-        let usage = completion.map(|c| c.usage).unwrap_or_default();
-        self.attempts.push(Attempt {
+        let slot = CallSlot {
             seq: u32::try_from(self.attempts.len() + 1).unwrap_or(u32::MAX),
             tier: call.tier,
             role: call.role,
-            model: call.model.to_string(),
-            served_model: completion.map(|c| c.model.clone()).unwrap_or_default(),
+            model: call.model,
             edit_format: call.format,
-            prompt_sha256: call.prompt.sha256.clone(),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            usage_estimated: usage.estimated,
-            cost_usd: completion.map_or(0.0, |c| c.cost_usd),
-            latency_ms: completion.map_or(0, |c| {
-                u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
-            }),
-            validation_ms: 0,
-            outcome,
-            error,
-            created_at: now_ms(),
-        });
+            prompt_sha256: &call.prompt.sha256,
+        };
+        self.attempts
+            .push(Attempt::of_call(slot, completion, outcome, error, now_ms()));
     }
 }
 

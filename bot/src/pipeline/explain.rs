@@ -19,7 +19,7 @@ use crate::models::{Completion, CompletionRequest, EditFormat};
 use crate::prompts::ExplainPrompt;
 use crate::publish::issue_of;
 use crate::queue::{Job, now_ms};
-use crate::trail::{Attempt, AttemptOutcome, AttemptRole};
+use crate::trail::{Attempt, AttemptOutcome, AttemptRole, CallSlot};
 
 /// Characters of diff a model is shown at most.
 const MAX_DIFF_CHARS: usize = 60_000;
@@ -180,25 +180,13 @@ fn explainer_attempt(
     outcome: AttemptOutcome,
     error: Option<String>,
 ) -> Attempt {
-    let usage = completion.map(|c| c.usage).unwrap_or_default();
-    Attempt {
+    let slot = CallSlot {
         seq: 1,
         tier: 0,
         role: AttemptRole::Explainer,
-        model: model.to_string(),
-        served_model: completion.map(|c| c.model.clone()).unwrap_or_default(),
+        model,
         edit_format: EditFormat::WholeFile,
-        prompt_sha256: prompt_sha256.to_string(),
-        prompt_tokens: usage.prompt_tokens,
-        completion_tokens: usage.completion_tokens,
-        usage_estimated: usage.estimated,
-        cost_usd: completion.map_or(0.0, |c| c.cost_usd),
-        latency_ms: completion.map_or(0, |c| {
-            u64::try_from(c.latency.as_millis()).unwrap_or(u64::MAX)
-        }),
-        validation_ms: 0,
-        outcome,
-        error,
-        created_at: now_ms(),
-    }
+        prompt_sha256,
+    };
+    Attempt::of_call(slot, completion, outcome, error, now_ms())
 }
