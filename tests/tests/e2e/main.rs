@@ -11,6 +11,7 @@
 
 mod api_conformance;
 mod checkout;
+mod deploy;
 mod eval;
 mod eval_suite;
 mod foundation;
