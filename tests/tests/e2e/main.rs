@@ -25,6 +25,7 @@ mod pipeline;
 mod publish;
 mod real_build;
 mod real_model;
+mod replicas;
 mod runner;
 mod secrets;
 mod settings;
