@@ -261,6 +261,8 @@ async fn a_replica_killed_mid_job_leaves_its_jobs_to_the_other_after_the_lease()
         gh.comments(OWNER, REPO, ISSUE)
     );
     assert_eq!(gh.pulls(OWNER, REPO).len(), 1);
+    let commits = gh.requests_matching("POST", &format!("/repos/{OWNER}/{REPO}/git/commits"));
+    assert_eq!(commits.len(), 1, "one commit, by the survivor");
     assert_eq!(
         gh.reactions(OWNER, REPO, ReactionTarget::Issue(ISSUE))
             .len(),
