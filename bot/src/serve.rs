@@ -84,6 +84,10 @@ pub async fn serve_on(
     let store = queue::open(&settings.database_url(), settings.database.max_connections).await?;
     tracing::info!(backend = store.backend(), "job store ready");
     let metrics = Arc::new(Metrics::default());
+    metrics.configured(
+        settings.runner.tiers.len(),
+        settings.route.max_usd_per_repo_per_day,
+    );
     let wake = Arc::new(Notify::new());
     let github = GithubApp::from_settings(&settings);
     if let Err(e) = &github {
@@ -106,14 +110,7 @@ pub async fn serve_on(
     let workers = match github {
         Ok(github) => {
             let pipeline = Pipeline::new(github, Arc::new(settings.clone()), store.clone())?;
-            match crate::checkout::clean_stale_work_dirs(&settings.data.dir).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(
-                    removed = n,
-                    "removed job directories left by an earlier run"
-                ),
-                Err(e) => tracing::warn!(error = %e, "cannot clean old job directories"),
-            }
+            clean_work_dirs(store.as_ref(), &settings.data.dir).await;
             let pool = WorkerPool {
                 store: store.clone(),
                 pipeline: Arc::new(pipeline),
@@ -139,6 +136,12 @@ pub async fn serve_on(
         settings.retention.sweep_interval(),
         shutdown.clone(),
     ));
+    let store_metrics = tokio::spawn(sample_store_metrics(
+        store.clone(),
+        metrics.clone(),
+        settings.runner.offline_after(),
+        shutdown.clone(),
+    ));
     let runners = runner_api::router(runner_api::RunnerApi {
         store: store.clone(),
         settings: settings.runner.clone(),
@@ -156,6 +159,9 @@ pub async fn serve_on(
     if let Err(e) = retention.await {
         tracing::error!(error = %e, "retention sweep ended abnormally");
     }
+    if let Err(e) = store_metrics.await {
+        tracing::error!(error = %e, "the metrics sampler ended abnormally");
+    }
     if let Some(workers) = workers {
         if let Err(e) = workers.await {
             tracing::error!(error = %e, "worker pool ended abnormally");
@@ -163,6 +169,59 @@ pub async fn serve_on(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Remove the job directories earlier runs left in the data dir, but not
+/// those of jobs running now: another replica sharing the data dir may be
+/// working in them. When the running jobs cannot be read, nothing is removed.
+async fn clean_work_dirs(store: &dyn queue::JobStore, data_dir: &std::path::Path) {
+    let running = match store.jobs(Some(queue::JobState::Running), u32::MAX).await {
+        Ok(jobs) => jobs.into_iter().map(|job| job.id).collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list running jobs; old job directories are kept");
+            return;
+        }
+    };
+    match crate::checkout::clean_stale_work_dirs(data_dir, &running).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            removed = n,
+            "removed job directories left by an earlier run"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot clean old job directories"),
+    }
+}
+
+/// How often the metrics read from the store (queue, runners, spend) are refreshed.
+const STORE_METRICS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Refresh the metrics every replica shares (the queue, the runners online,
+/// the day's top spend) from the store until `shutdown`.
+async fn sample_store_metrics(
+    store: Arc<dyn queue::JobStore>,
+    metrics: Arc<Metrics>,
+    offline_after: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let now = queue::now_ms();
+        let snapshot = store
+            .ops_snapshot(now, crate::generate::utc_day_start(now))
+            .await;
+        match (snapshot, store.runner_list(offline_after, now).await) {
+            (Ok(snapshot), Ok(runners)) => {
+                let online = runners.iter().filter(|r| r.online && !r.draining).count();
+                metrics.observe_store(&snapshot, online, now);
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "cannot read the queue for the metrics; will try again")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(STORE_METRICS_EVERY) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
 }
 
 /// Write `local` to `path` whole: to a temporary file beside it, then

@@ -147,6 +147,7 @@ impl WorkerPool {
             },
             stop.clone(),
         );
+        let started = now_ms();
         let run = self.pipeline.run(&job, &job_cancel, &lease_lost);
         tokio::pin!(run);
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
@@ -158,6 +159,7 @@ impl WorkerPool {
             }
         };
         heartbeat.cancel();
+        self.count_attempts(&job, started).await;
         let lease_lost = lease_lost.is_cancelled();
         let Some(result) = result else {
             job_cancel.cancel();
@@ -193,6 +195,20 @@ impl WorkerPool {
             }
         };
         self.finish(worker, &job, finish).await;
+    }
+
+    /// Count the model attempts this run recorded (those since `started`,
+    /// not an earlier run's) in the metrics.
+    async fn count_attempts(&self, job: &Job, started: i64) {
+        match self.store.attempts(job.id).await {
+            Ok(attempts) => attempts
+                .iter()
+                .filter(|a| a.created_at >= started)
+                .for_each(|a| self.metrics.attempt(a)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the job's attempts for the metrics")
+            }
+        }
     }
 
     async fn finish(&self, worker: &str, job: &Job, finish: Finish) {

@@ -457,6 +457,12 @@ impl BotProcess {
         self.wait_healthy().await;
     }
 
+    /// The process id while it runs (it names the bot's lease owners:
+    /// `host-<pid>-…/w<N>`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: the process dies mid-whatever, as in a crash.
     pub fn kill9(&mut self) {
         kill9(&mut self.child);

@@ -213,10 +213,16 @@ pub(crate) fn write_commit(
     Ok(())
 }
 
-/// Remove every job directory left by an earlier run (call once at startup,
-/// before workers start). Returns how many were removed.
-pub async fn clean_stale_work_dirs(data_dir: &Path) -> Result<usize, CheckoutError> {
+/// Remove every job directory left by an earlier run but those of the jobs
+/// in `keep` (call once at startup, before workers start, with the jobs
+/// running anywhere: replicas sharing a data dir keep each other's
+/// directories). Returns how many were removed.
+pub async fn clean_stale_work_dirs(
+    data_dir: &Path,
+    keep: &[JobId],
+) -> Result<usize, CheckoutError> {
     let work = super::paths::work_dir(data_dir);
+    let keep: Vec<std::ffi::OsString> = keep.iter().map(|id| id.to_string().into()).collect();
     tokio::task::spawn_blocking(move || {
         let entries = match std::fs::read_dir(&work) {
             Ok(entries) => entries,
@@ -226,6 +232,9 @@ pub async fn clean_stale_work_dirs(data_dir: &Path) -> Result<usize, CheckoutErr
         let mut removed = 0;
         for entry in entries {
             let entry = entry.map_err(|e| CheckoutError::io("list", &work, e))?;
+            if keep.contains(&entry.file_name()) {
+                continue;
+            }
             let path = entry.path();
             let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
             let result = if is_dir {

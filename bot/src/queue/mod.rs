@@ -143,6 +143,17 @@ pub enum Finish {
     },
 }
 
+/// The queue and spend as every replica sees them, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OpsSnapshot {
+    /// Queued jobs whose `run_after` has come (a retry's delay has passed).
+    pub runnable: i64,
+    /// When the longest-waiting runnable job became runnable (ms), if any.
+    pub oldest_runnable_since: Option<i64>,
+    /// The most one repository spent on models since the day start (USD).
+    pub top_repo_spend_usd: f64,
+}
+
 /// An installation as recorded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InstallationRow {
@@ -268,6 +279,8 @@ pub trait JobStore: TrailStore + RunnerStore + Send + Sync {
     /// Newest first.
     async fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, StoreError>;
     async fn count_by_state(&self) -> Result<Vec<(JobState, i64)>, StoreError>;
+    /// What the metrics show of the shared queue and spend (see [`OpsSnapshot`]).
+    async fn ops_snapshot(&self, now: i64, day_start: i64) -> Result<OpsSnapshot, StoreError>;
     /// Delete the deliveries, finished jobs and finished generation requests
     /// older than `cutoffs` (see [`retention`]); with `dry_run`, only count
     /// them. Attempts and task records are never deleted.
@@ -298,6 +311,8 @@ fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+#[cfg(test)]
+mod ops_tests;
 #[cfg(test)]
 mod retention_tests;
 #[cfg(test)]

@@ -331,6 +331,26 @@ where
             .collect()
     }
 
+    async fn ops_snapshot(&self, now: i64, day_start: i64) -> Result<OpsSnapshot, StoreError> {
+        let (runnable, oldest_runnable_since): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(run_after) FROM jobs WHERE state = 'queued' AND run_after <= $1",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        let (top_repo_spend_usd,): (f64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(MAX(spent), 0) AS DOUBLE PRECISION) FROM (SELECT SUM(cost_usd) AS spent FROM attempts WHERE created_at >= $1 GROUP BY repo) AS per_repo",
+        )
+        .bind(day_start)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(OpsSnapshot {
+            runnable,
+            oldest_runnable_since,
+            top_repo_spend_usd,
+        })
+    }
+
     async fn prune(&self, cutoffs: &Cutoffs, dry_run: bool) -> Result<Pruned, StoreError> {
         use super::retention::{OLD_DELIVERIES, OLD_JOBS, OLD_PROMPTS};
         let mut pruned = Pruned::default();

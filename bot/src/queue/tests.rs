@@ -355,7 +355,7 @@ async fn listing_filters_by_state_and_installations_are_recorded() {
     }
 }
 
-pub(super) fn attempt(
+pub(crate) fn attempt(
     seq: u32,
     model: &str,
     outcome: AttemptOutcome,

@@ -572,11 +572,11 @@ async fn a_job_run_again_starts_from_a_fresh_directory() {
 async fn stale_job_dirs_are_cleaned() {
     let data = tempfile::tempdir().unwrap();
     assert_eq!(
-        clean_stale_work_dirs(data.path()).await.unwrap(),
+        clean_stale_work_dirs(data.path(), &[]).await.unwrap(),
         0,
         "no work dir yet"
     );
-    for job in ["41", "42"] {
+    for job in ["41", "42", "43"] {
         let dir = data.path().join("work").join(job).join("src");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("main.rs"), "fn main() {}").unwrap();
@@ -585,12 +585,20 @@ async fn stale_job_dirs_are_cleaned() {
     std::fs::create_dir_all(mirror_file.parent().unwrap()).unwrap();
     std::fs::write(&mirror_file, "ref: refs/heads/main\n").unwrap();
 
-    assert_eq!(clean_stale_work_dirs(data.path()).await.unwrap(), 2);
-
+    // Job 43 is running (on another replica sharing the data dir): kept.
     assert_eq!(
-        std::fs::read_dir(data.path().join("work")).unwrap().count(),
-        0
+        clean_stale_work_dirs(data.path(), &[JobId(43)])
+            .await
+            .unwrap(),
+        2
     );
+
+    let left: Vec<_> = std::fs::read_dir(data.path().join("work"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["43"]);
+    assert!(data.path().join("work/43/src/main.rs").exists());
     assert!(mirror_file.exists(), "mirrors are kept");
 }
 

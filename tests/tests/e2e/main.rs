@@ -11,6 +11,7 @@
 
 mod api_conformance;
 mod checkout;
+mod deploy;
 mod eval;
 mod eval_suite;
 mod foundation;
@@ -24,6 +25,7 @@ mod pipeline;
 mod publish;
 mod real_build;
 mod real_model;
+mod replicas;
 mod runner;
 mod secrets;
 mod settings;
