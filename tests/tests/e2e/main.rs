@@ -11,6 +11,7 @@
 
 mod api_conformance;
 mod checkout;
+mod dashboard;
 mod eval;
 mod eval_suite;
 mod foundation;
@@ -21,6 +22,7 @@ mod lease;
 mod models;
 mod pagination;
 mod pipeline;
+mod privacy;
 mod publish;
 mod real_build;
 mod real_model;
