@@ -269,7 +269,8 @@ async fn the_dashboard_shows_the_seeded_figures_in_a_browser_and_refuses_a_wrong
         "id=\"success-by-tier\"",
         "id=\"cost-over-time\"",
         "id=\"time-to-pr\"",
-        "<title>local-small quick-edit#1</title>",
+        ">local-small quick-edit#1</text>",
+        "<title>1/1 100%</title>",
         // Links to the issues and the pull requests on GitHub.
         "/octo/app/issues/7\"",
         "/octo/app/pull/8\"",
