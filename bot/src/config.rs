@@ -115,7 +115,7 @@ pub struct RetentionSettings {
     /// the issue or comment text).
     pub finished_jobs_days: u32,
     /// Finished generation requests of runners, each holding a whole prompt
-    /// and the model's answer.
+    /// and the model's answer, and the task samples `export` reads.
     pub prompts_days: u32,
     /// How often `serve` deletes what is older.
     pub sweep_interval_secs: u64,

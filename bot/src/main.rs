@@ -230,7 +230,7 @@ async fn run(command: Cmd, settings: Settings, config: &std::path::Path) -> anyh
                 n => format!("{n} days"),
             };
             println!(
-                "kept: deliveries {}, finished jobs {}, stored prompts {}; unfinished jobs, their deliveries, attempts and task records always",
+                "kept: deliveries {}, finished jobs {}, stored prompts and task samples {}; unfinished jobs, their deliveries, attempts and task records always",
                 days(r.deliveries_days),
                 days(r.finished_jobs_days),
                 days(r.prompts_days)

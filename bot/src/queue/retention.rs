@@ -2,8 +2,9 @@
 //! that does it while `serve` runs (`gitkeeper-bot prune` does it once).
 //! Webhook deliveries, finished jobs (their payload is the text) and
 //! finished generation requests (each carries a whole prompt and its answer)
-//! go; the attempt trail and task records, which hold hashes, counts and
-//! costs, stay.
+//! and task samples (a task's context and final diff, for `export`; they go
+//! with the prompts) go; the attempt trail and task records, which hold
+//! hashes, counts, costs and the paths sent, stay.
 //!
 //! Must never: delete a job that is queued, running or waiting, a generation
 //! request a runner may still claim or answer, or the delivery whose id
