@@ -33,6 +33,12 @@ pub struct Settings {
     pub validate: ValidateSettings,
     /// `[retention]`: how long the job store keeps what it no longer needs.
     pub retention: RetentionSettings,
+    /// `[privacy]`: paths that never go to a paid model, samples for `export`.
+    pub privacy: PrivacySettings,
+    /// `[stats]`: what `gitkeeper-bot stats` compares against.
+    pub stats: StatsSettings,
+    /// `[dashboard]`: the read-only web page of the same figures.
+    pub dashboard: DashboardSettings,
     /// The file these settings were read from (it may hold secrets, so the
     /// build sandbox hides it). Not a setting.
     #[serde(skip)]
@@ -49,6 +55,55 @@ pub struct PublishSettings {
     pub open_draft_on_failure: bool,
 }
 
+/// `[privacy]`: what code may leave the machine, and what is kept of it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// Globs of repository paths that never go to a paid (cloud) model; a
+    /// repository adds its own in `.github/gitkeeper.yml`
+    /// (`privacy.local_only_paths`). A task whose context or change touches
+    /// one runs on local tiers only.
+    pub local_only_paths: Vec<String>,
+    /// Keep each task's context package and final diff in the database for
+    /// `gitkeeper-bot export` (deleted after `[retention] prompts_days`).
+    pub keep_samples: bool,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        Self {
+            local_only_paths: Vec::new(),
+            keep_samples: true,
+        }
+    }
+}
+
+/// `[stats]`: the figures of `gitkeeper-bot stats`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatsSettings {
+    /// The `[models.<name>]` whose prices "cost saved" compares with: what
+    /// every attempt would have cost sent to it.
+    pub reference_model: String,
+}
+
+impl Default for StatsSettings {
+    fn default() -> Self {
+        Self {
+            reference_model: "cloud-claude".into(),
+        }
+    }
+}
+
+/// `[dashboard]`: `GET /dashboard`, off until an admin token is set.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// The token `GET /dashboard` asks for (`Authorization: Bearer`, or
+    /// `?token=`); unset: the dashboard answers 404.
+    pub admin_token: Option<SecretString>,
+}
+
 /// `[retention]`: how long the job store keeps rows it no longer needs, in
 /// days (0 keeps them forever). Attempts and task records are always kept.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -60,7 +115,7 @@ pub struct RetentionSettings {
     /// the issue or comment text).
     pub finished_jobs_days: u32,
     /// Finished generation requests of runners, each holding a whole prompt
-    /// and the model's answer.
+    /// and the model's answer, and the task samples `export` reads.
     pub prompts_days: u32,
     /// How often `serve` deletes what is older.
     pub sweep_interval_secs: u64,
@@ -495,6 +550,7 @@ impl Settings {
             .list_separator(",")
             .with_list_parse_key("runner.tiers")
             .with_list_parse_key("validate.pass_env")
+            .with_list_parse_key("privacy.local_only_paths")
             .source(env);
         let raw = config::Config::builder()
             .add_source(
@@ -571,6 +627,20 @@ impl Settings {
         self.route
             .validate(&self.models)
             .map_err(ConfigError::Route)?;
+        if let Err(e) = crate::route::privacy::LocalOnly::new(&self.privacy.local_only_paths) {
+            return Err(ConfigError::Key {
+                key: "privacy.local_only_paths",
+                value: e.pattern,
+                fix: "use globs such as \"secrets/\", \"*.pem\" or \"config/prod/**\"",
+            });
+        }
+        if self.models.get(&self.stats.reference_model).is_none() {
+            return Err(ConfigError::Key {
+                key: "stats.reference_model",
+                value: self.stats.reference_model.clone(),
+                fix: "name a [models.<name>] entry, e.g. cloud-claude",
+            });
+        }
         if self.runner.heartbeat_secs == 0
             || self.runner.heartbeat_secs >= self.runner.offline_after_secs
         {
@@ -697,6 +767,11 @@ impl Settings {
             "publish": self.publish,
             "validate": self.validate,
             "retention": self.retention,
+            "privacy": self.privacy,
+            "stats": self.stats,
+            "dashboard": {
+                "admin_token": secret(&self.dashboard.admin_token),
+            },
         });
         let value: toml::Value = match serde_json::from_value(strip_nulls(view)) {
             Ok(v) => v,
@@ -723,6 +798,9 @@ pub const SECTIONS: &[&str] = &[
     "publish",
     "validate",
     "retention",
+    "privacy",
+    "stats",
+    "dashboard",
 ];
 
 /// True for `GITKEEPER_<SECTION>__<KEY>` naming one of [`SECTIONS`].
@@ -1123,5 +1201,43 @@ mod tests {
         assert!(!text.contains(":pw@"), "{text}");
         assert!(text.contains("[redacted]"), "{text}");
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn privacy_and_stats_settings_are_checked_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitkeeper.toml");
+        std::fs::write(
+            &path,
+            "[privacy]\nlocal_only_paths = [\"secrets/\", \"*.pem\"]\n",
+        )
+        .unwrap();
+        let s = Settings::load_with_env(&path, env(&[])).unwrap();
+        assert_eq!(s.privacy.local_only_paths, ["secrets/", "*.pem"]);
+        assert!(s.privacy.keep_samples);
+        for (text, key, value) in [
+            (
+                "[privacy]\nlocal_only_paths = [\"src/[oops\"]\n",
+                "privacy.local_only_paths",
+                "src/[oops",
+            ),
+            (
+                "[stats]\nreference_model = \"gpt-9\"\n",
+                "stats.reference_model",
+                "gpt-9",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Settings::load_with_env(&path, env(&[]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key) && err.contains(value), "{err}");
+        }
+        let from_env = Settings::load_with_env(
+            &dir.path().join("none.toml"),
+            env(&[("GITKEEPER_PRIVACY__LOCAL_ONLY_PATHS", "secrets/,*.pem")]),
+        )
+        .unwrap();
+        assert_eq!(from_env.privacy.local_only_paths, ["secrets/", "*.pem"]);
     }
 }

@@ -33,7 +33,18 @@ const LEAVES: &[&str] = &[
 /// Modules that call the stages in order; no stage or leaf imports them.
 const SEQUENCERS: &[&str] = &["worker", "pipeline", "task"];
 /// Composition roots: may import anything, imported by none but each other.
-const ROOTS: &[&str] = &["serve", "solve", "eval", "main", "lib", "layering"];
+const ROOTS: &[&str] = &[
+    "serve",
+    "solve",
+    "eval",
+    "stats",
+    "tune",
+    "export",
+    "dashboard",
+    "main",
+    "lib",
+    "layering",
+];
 /// The one leaf that imports stages' settings types (see `lib.rs`).
 const CONFIG: &str = "config";
 

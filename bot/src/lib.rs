@@ -31,7 +31,10 @@
 //! [`task`] (context → route → prompts → generation loop in one work dir,
 //! shared by the worker and [`solve`]). **Composition roots**: [`serve`],
 //! [`solve`], [`eval`] (a suite's tasks through [`task`], judged by hidden
-//! checks) and `main.rs`.
+//! checks), [`stats`] (figures and the privacy ledger from the attempt
+//! trail), [`tune`] (ladder and model changes from the trail and eval
+//! results), [`export`] (finished tasks for fine-tuning), [`dashboard`]
+//! (the same figures as a web page) and `main.rs`.
 //!
 //! One exception, on purpose: [`config`] is a leaf that imports the settings
 //! types of [`models`], [`prompts`] and [`route`], because one file holds
@@ -39,7 +42,9 @@
 
 pub mod checkout;
 pub mod config;
+pub mod dashboard;
 pub mod eval;
+pub mod export;
 pub mod generate;
 pub mod github;
 pub mod ids;
@@ -56,10 +61,12 @@ pub mod route;
 pub mod runner_api;
 pub mod serve;
 pub mod solve;
+pub mod stats;
 pub mod task;
 pub mod telemetry;
 pub mod tls;
 pub mod trail;
+pub mod tune;
 pub mod validate;
 pub mod worker;
 

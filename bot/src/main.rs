@@ -126,12 +126,53 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// How the bot's closed pull requests ended, by the model that wrote
-    /// them and the task type: merged, closed, revision rounds.
+    /// What the task records say: tasks by type and outcome, success by
+    /// model and tier, local share, tokens and cost, cost saved, time to
+    /// pull request, fallback, how pull requests ended, worker/checker pairs.
     Stats {
-        /// Print JSON instead of a table.
+        /// Only this repository (owner/name).
+        #[arg(long)]
+        repo: Option<String>,
+        /// Only tasks recorded this recently: 30m, 12h, 7d, 2w (default: all).
+        #[arg(long)]
+        since: Option<String>,
+        /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
+        /// Where the code went instead: per task, which files and how many
+        /// tokens went to which provider and model.
+        #[arg(long)]
+        privacy: bool,
+    },
+    /// Propose escalation-ladder and model-setting changes from the task
+    /// records and eval results, with their expected effect; --apply writes
+    /// them to the configuration file.
+    Tune {
+        /// An eval run's results.jsonl (or its folder); repeatable.
+        #[arg(long = "eval")]
+        eval: Vec<PathBuf>,
+        /// Only task records this recent: 30m, 12h, 7d, 2w (default: all).
+        #[arg(long)]
+        since: Option<String>,
+        /// Write the proposals to the configuration file, each with a comment.
+        #[arg(long)]
+        apply: bool,
+        /// Print the proposals as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export finished tasks (task, context, final diff, validation, merged)
+    /// as JSON Lines for fine-tuning a local model.
+    Export {
+        /// Only tasks recorded this recently: 30m, 12h, 7d, 2w (default: all).
+        #[arg(long)]
+        since: Option<String>,
+        /// The output format (jsonl).
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl"])]
+        format: String,
+        /// Also export tasks that touched local-only paths.
+        #[arg(long)]
+        include_local_only: bool,
     },
 }
 
@@ -189,7 +230,7 @@ async fn run(command: Cmd, settings: Settings, config: &std::path::Path) -> anyh
                 n => format!("{n} days"),
             };
             println!(
-                "kept: deliveries {}, finished jobs {}, stored prompts {}; unfinished jobs, their deliveries, attempts and task records always",
+                "kept: deliveries {}, finished jobs {}, stored prompts and task samples {}; unfinished jobs, their deliveries, attempts and task records always",
                 days(r.deliveries_days),
                 days(r.finished_jobs_days),
                 days(r.prompts_days)
@@ -365,31 +406,136 @@ async fn run(command: Cmd, settings: Settings, config: &std::path::Path) -> anyh
                 }
             }
         }
-        Cmd::Stats { json } => {
+        Cmd::Stats {
+            repo,
+            since,
+            json,
+            privacy,
+        } => {
+            use gitkeeper_bot::stats;
+            let since = stats::parse_since(since.as_deref())?;
             let store =
                 queue::open(&settings.database_url(), settings.database.max_connections).await?;
-            let stats = store.pull_stats().await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
-            } else if stats.is_empty() {
-                println!("No Gitkeeper pull request has been closed yet.");
+            let histories = store
+                .history(stats::since_ms(since, now_ms()), repo.as_deref())
+                .await?;
+            let window = match (&since, &repo) {
+                (None, None) => "all repositories, all time".to_string(),
+                (s, r) => format!(
+                    "{}, {}",
+                    r.as_deref().unwrap_or("all repositories"),
+                    s.map_or("all time".to_string(), |d| format!(
+                        "last {}",
+                        since_text(d)
+                    ))
+                ),
+            };
+            if privacy {
+                let ledger = stats::Ledger::of(&histories);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&ledger)?);
+                } else {
+                    print!("{}", stats::render::ledger(&ledger, &window));
+                }
             } else {
-                println!(
-                    "{:<20} {:<10} {:>6} {:>7} {:>7} {:>8}",
-                    "MODEL", "TASK", "PRS", "MERGED", "RATE", "ROUNDS"
+                let reference = &settings.stats.reference_model;
+                let prices = settings
+                    .models
+                    .get(reference)
+                    .context("[stats] reference_model is not a configured model")?;
+                let figures = stats::Stats::of(
+                    &histories,
+                    stats::figures::Reference {
+                        model: reference.clone(),
+                        price_in: prices.price_in,
+                        price_out: prices.price_out,
+                    },
                 );
-                for s in stats {
-                    let rate = if s.pulls > 0 {
-                        100.0 * s.merged as f64 / s.pulls as f64
-                    } else {
-                        0.0
-                    };
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&figures)?);
+                } else {
+                    print!("{}", stats::render::stats(&figures, &window));
+                }
+            }
+        }
+        Cmd::Tune {
+            eval,
+            since,
+            apply,
+            json,
+        } => {
+            use gitkeeper_bot::{stats, tune};
+            let since = stats::parse_since(since.as_deref())?;
+            let mut results = Vec::new();
+            for path in &eval {
+                results.extend(tune::read_results(path)?);
+            }
+            let store =
+                queue::open(&settings.database_url(), settings.database.max_connections).await?;
+            let histories = store
+                .history(stats::since_ms(since, now_ms()), None)
+                .await?;
+            let proposals = tune::propose(&settings, &histories, &results);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&proposals)?);
+            } else if proposals.is_empty() {
+                println!(
+                    "No change to propose from {} task records and {} eval results (a tier needs {} tasks, a model {} calls, before they are judged).",
+                    histories.len(),
+                    results.len(),
+                    tune::MIN_TASKS,
+                    tune::MIN_CALLS
+                );
+            } else {
+                for (i, p) in proposals.iter().enumerate() {
                     println!(
-                        "{:<20} {:<10} {:>6} {:>7} {:>6.0}% {:>8.1}",
-                        s.worker, s.task_type, s.pulls, s.merged, rate, s.avg_revision_rounds
+                        "{}. {}
+   why: {}
+   expected: {}",
+                        i + 1,
+                        p.change,
+                        p.evidence,
+                        p.effect
                     );
                 }
             }
+            if apply && !proposals.is_empty() {
+                let stamp = format!(
+                    "gitkeeper-bot tune {}",
+                    chrono::Utc::now().format("%Y-%m-%d")
+                );
+                tune::apply::apply(config, &settings, &proposals, &stamp)?;
+                eprintln!(
+                    "wrote {} change(s) to {}, each with a comment; restart the bot to use them",
+                    proposals.len(),
+                    config.display()
+                );
+            } else if !proposals.is_empty() {
+                eprintln!(
+                    "nothing was changed: run `gitkeeper-bot tune --apply` to write these to {}",
+                    config.display()
+                );
+            }
+        }
+        Cmd::Export {
+            since,
+            format: _,
+            include_local_only,
+        } => {
+            use gitkeeper_bot::{export, stats};
+            let since = stats::since_ms(stats::parse_since(since.as_deref())?, now_ms());
+            let store =
+                queue::open(&settings.database_url(), settings.database.max_connections).await?;
+            let histories = store.history(since, None).await?;
+            let samples = store.samples(since).await?;
+            let (lines, skipped) = export::lines(&histories, &samples, include_local_only);
+            print!("{}", export::jsonl(&lines)?);
+            eprintln!(
+                "exported {} tasks; left out {} that touched local-only paths (--include-local-only exports them) and {} without a stored sample",
+                lines.len(),
+                skipped.local_only,
+                skipped.no_sample
+            );
         }
         Cmd::Jobs { state, limit, json } => {
             let state: Option<JobState> =
@@ -421,4 +567,14 @@ async fn run(command: Cmd, settings: Settings, config: &std::path::Path) -> anyh
         }
     }
     Ok(())
+}
+
+/// A `--since` duration as people say it (`7d`, `12h`, `30m`).
+fn since_text(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s => format!("{}m", s / 60),
+    }
 }

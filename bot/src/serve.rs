@@ -147,7 +147,13 @@ pub async fn serve_on(
         settings: settings.runner.clone(),
         shutdown: shutdown.clone(),
     });
-    let app = ingress::router(state, settings.server.max_body_bytes).merge(runners);
+    let dashboard = crate::dashboard::router(crate::dashboard::Dashboard {
+        store: store.clone(),
+        settings: Arc::new(settings.clone()),
+    });
+    let app = ingress::router(state, settings.server.max_body_bytes)
+        .merge(runners)
+        .merge(dashboard);
     let server_shutdown = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { server_shutdown.cancelled().await })

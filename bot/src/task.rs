@@ -22,6 +22,7 @@ use gitkeeper::context::ContextPackage;
 use crate::config::Settings;
 use crate::generate::{GenerateInput, Generation, Generator, ModelPool, ProgressSender, Revision};
 use crate::prompts::Prompts;
+use crate::route::privacy::{LocalOnly, LocalOnlyError, diff_paths};
 use crate::route::{Route, TaskInput, route};
 use crate::validate::StaticValidator;
 use crate::validate::build::{BuildValidator, Chain};
@@ -77,6 +78,9 @@ pub enum TaskError {
     /// nothing would judge an attempt, so none is made.
     #[error(transparent)]
     Policy(#[from] ValidationPolicyError),
+    /// A `local_only_paths` pattern (operator's or base commit's) is no glob.
+    #[error(transparent)]
+    LocalOnly(#[from] LocalOnlyError),
     #[error(transparent)]
     Route(#[from] crate::route::RouteError),
     #[error(transparent)]
@@ -119,6 +123,7 @@ pub async fn run_task(
         context_options,
         package,
         prompts,
+        local_only,
     } = prepare(settings, work, spec).await?;
     // What judges every attempt and what it may touch, from the base commit
     // only, before any model is called.
@@ -126,10 +131,16 @@ pub async fn run_task(
     if let Some(note) = policy.withheld_note() {
         tracing::warn!("{note}");
     }
+    // Local-only paths in the context or the revised diff keep the task local.
+    let mut touched = package.sent_paths();
+    if let Some(revision) = &spec.revision {
+        touched.extend(diff_paths(revision.diff));
+    }
     let task = TaskInput {
         title: spec.title.to_string(),
         body: spec.body.to_string(),
         labels: spec.labels.to_vec(),
+        local_only: local_only.matching(touched.iter().map(String::as_str)),
     };
     let mut route = route(
         &task,
@@ -168,6 +179,7 @@ pub async fn run_task(
             spent_today_usd: spec.spent_today_usd,
             revision: spec.revision,
             progress,
+            local_only: &local_only,
         })
         .await?;
     Ok(TaskRun {
@@ -186,6 +198,8 @@ struct Prepared {
     context_options: gitkeeper::context::ContextOptions,
     package: ContextPackage,
     prompts: Prompts,
+    /// The operator's `local_only_paths` and the base commit's.
+    local_only: LocalOnly,
 }
 
 /// Read what the task needs from `work` and the operator's prompts dir, in
@@ -200,19 +214,23 @@ async fn prepare(
         Some(r) => format!("{}\n{}\n{}", spec.title, spec.body, r.comment),
         None => format!("{}\n{}", spec.title, spec.body),
     };
-    let (work, options, prompt_settings) = (
+    let (work, options, prompt_settings, operator_local_only) = (
         work.to_path_buf(),
         settings.context.options(),
         settings.prompts.clone(),
+        settings.privacy.local_only_paths.clone(),
     );
     tokio::task::spawn_blocking(move || -> Result<Prepared, TaskError> {
         let context_options = gitkeeper::validate::repo_context_options(&work, options)?;
         let package = gitkeeper::context::build(&work, &text, &context_options)?;
         let prompts = Prompts::load_for_checkout(&prompt_settings, &work)?;
+        let repo_local_only = gitkeeper::validate::repo_local_only_paths(&work)?;
+        let local_only = LocalOnly::new(operator_local_only.iter().chain(&repo_local_only))?;
         Ok(Prepared {
             context_options,
             package,
             prompts,
+            local_only,
         })
     })
     .await

@@ -1,11 +1,15 @@
 //! The attempt trail as plain data: every model call of a job ([`Attempt`]),
-//! one [`TaskRecord`] per job with the fields of seed 004's task log, and how
-//! the bot's pull requests ended ([`PullOutcome`], [`PullStat`]). `generate/`
+//! one [`TaskRecord`] per job with the fields of seed 004's task log, how
+//! the bot's pull requests ended ([`PullOutcome`]), and a task with all of
+//! that as `stats`, `tune` and `export` read it ([`TaskHistory`]). `generate/`
 //! produces these values and the job store persists them.
 //!
 //! Must never: talk to a database or import a stage of the job path (it is a
 //! leaf that the queue, routing and generation all read), or hold prompts or
-//! answers (only their hash, counts, cost and a trimmed error summary).
+//! answers in an attempt or task record (only their hash, counts, cost, the
+//! paths sent and a trimmed error summary). The one value with code in it,
+//! [`TaskSample`] (a task's context and final diff for `export`), is stored
+//! apart and deleted with stored prompts.
 
 use std::fmt;
 use std::str::FromStr;
@@ -84,10 +88,13 @@ pub enum AttemptOutcome {
     /// Not sent: the model's context window cannot hold the prompt, even
     /// with no files in the context package.
     SkippedWindow,
+    /// Not sent: the model is paid and the task touches paths the
+    /// repository or the operator keeps local (`local_only_paths`).
+    SkippedPrivacy,
 }
 
 impl AttemptOutcome {
-    pub const ALL: [AttemptOutcome; 10] = [
+    pub const ALL: [AttemptOutcome; 11] = [
         AttemptOutcome::Passed,
         AttemptOutcome::ModelFailed,
         AttemptOutcome::Truncated,
@@ -98,6 +105,7 @@ impl AttemptOutcome {
         AttemptOutcome::Clarification,
         AttemptOutcome::SkippedBudget,
         AttemptOutcome::SkippedWindow,
+        AttemptOutcome::SkippedPrivacy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,14 +120,26 @@ impl AttemptOutcome {
             AttemptOutcome::Clarification => "clarification",
             AttemptOutcome::SkippedBudget => "skipped_budget",
             AttemptOutcome::SkippedWindow => "skipped_window",
+            AttemptOutcome::SkippedPrivacy => "skipped_privacy",
         }
     }
 
-    /// True when no call was made (a budget cap or the context window).
+    /// True when no call was made (a budget cap, the context window or
+    /// the repository's local-only paths).
     pub fn is_skipped(self) -> bool {
         matches!(
             self,
-            AttemptOutcome::SkippedBudget | AttemptOutcome::SkippedWindow
+            AttemptOutcome::SkippedBudget
+                | AttemptOutcome::SkippedWindow
+                | AttemptOutcome::SkippedPrivacy
+        )
+    }
+
+    /// True when the answer was not in the edit format or did not apply.
+    pub fn is_malformed(self) -> bool {
+        matches!(
+            self,
+            AttemptOutcome::ParseFailed | AttemptOutcome::ApplyFailed
         )
     }
 }
@@ -231,6 +251,17 @@ pub struct Attempt {
     /// What went wrong, trimmed.
     pub error: Option<String>,
     pub created_at: i64,
+    /// Where the prompt went: the backend and its host (`anthropic
+    /// api.anthropic.com`); empty when nothing was sent.
+    #[serde(default)]
+    pub provider: String,
+    /// The model has a price (a cloud tier).
+    #[serde(default)]
+    pub paid: bool,
+    /// Repository paths whose content was in the prompt (the privacy
+    /// ledger); empty when nothing was sent.
+    #[serde(default)]
+    pub sent_paths: Vec<String>,
 }
 
 /// Which model call an [`Attempt`] records, as known before its answer.
@@ -244,12 +275,20 @@ pub struct CallSlot<'a> {
     pub model: &'a str,
     pub edit_format: EditFormat,
     pub prompt_sha256: &'a str,
+    /// The backend and its host (see [`Attempt::provider`]).
+    pub provider: &'a str,
+    pub paid: bool,
+    /// Repository paths whose content is in the prompt.
+    pub sent_paths: &'a [String],
 }
 
 impl Attempt {
     /// The attempt the call `slot` came to. `completion` is the server's
     /// answer (`None` when the call failed or was not sent): its usage,
     /// cost, latency and served model are kept. `validation_ms` starts at 0.
+    /// The ledger (provider, paths) is kept whenever the call was made, even
+    /// when it failed (the server may have read the prompt); a skipped call
+    /// sent nothing.
     pub fn of_call(
         slot: CallSlot<'_>,
         completion: Option<&Completion>,
@@ -258,6 +297,7 @@ impl Attempt {
         created_at: i64,
     ) -> Attempt {
         let usage = completion.map(|c| c.usage).unwrap_or_default();
+        let sent = !outcome.is_skipped();
         Attempt {
             seq: slot.seq,
             tier: slot.tier,
@@ -277,6 +317,17 @@ impl Attempt {
             outcome,
             error,
             created_at,
+            provider: if sent {
+                slot.provider.to_string()
+            } else {
+                String::new()
+            },
+            paid: slot.paid,
+            sent_paths: if sent {
+                slot.sent_paths.to_vec()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -305,6 +356,13 @@ pub struct TaskRecord {
     /// The prompt of the kept answer (the commit trailer).
     pub prompt_sha256: Option<String>,
     pub created_at: i64,
+    /// The `[[route.ladder]]` the task climbed.
+    #[serde(default)]
+    pub ladder: String,
+    /// The task's context or change touched `local_only_paths`: no paid
+    /// tier was called for it, and `export` leaves it out unless asked.
+    #[serde(default)]
+    pub local_only: bool,
 }
 
 /// How one of the bot's pull requests ended.
@@ -320,14 +378,39 @@ pub struct PullOutcome {
     pub issue_key: String,
 }
 
-/// Outcomes of the pull requests one model wrote for one task type.
+/// One task as `stats`, `tune` and `export` read it: its record, its
+/// attempts, and what became of its pull request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PullStat {
-    /// The `[models.<name>]` whose change was kept.
-    pub worker: String,
-    pub task_type: String,
-    pub pulls: i64,
-    pub merged: i64,
-    /// Model runs on the pull request after it opened (revise, reviews, redo), on average.
-    pub avg_revision_rounds: f64,
+pub struct TaskHistory {
+    pub job_id: i64,
+    pub record: TaskRecord,
+    /// In the order they were recorded.
+    pub attempts: Vec<Attempt>,
+    /// When the job was queued (the label or command), ms since the epoch.
+    pub queued_at: Option<i64>,
+    /// When the task's pull request was opened or updated, ms since the epoch.
+    pub published_at: Option<i64>,
+    pub pull_number: Option<u64>,
+    /// Whether the pull request this task opened (or wrote the last change
+    /// of) was merged; `None` while it is open or when there is none.
+    pub merged: Option<bool>,
+    /// Set when this task wrote the final change of a closed pull request
+    /// (the model the outcome is credited to: the last passing run's).
+    pub closed_pull: Option<ClosedPull>,
+}
+
+/// How a closed pull request ended, for the task credited with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedPull {
+    pub merged: bool,
+    /// Model runs on the pull request after it opened.
+    pub revision_rounds: u32,
+}
+
+/// What a finished task leaves for `export`: the context package as its
+/// model saw it and the final diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSample {
+    pub context: String,
+    pub diff: String,
 }

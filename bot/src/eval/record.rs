@@ -162,6 +162,9 @@ mod tests {
             outcome,
             error: None,
             created_at: 0,
+            provider: String::new(),
+            paid: false,
+            sent_paths: Vec::new(),
         }
     }
 

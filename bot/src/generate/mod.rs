@@ -11,7 +11,12 @@
 //! must shrink it; a tier whose window cannot hold even a package without
 //! files is skipped with the reason in the trail.
 //!
+//! Every attempt records where its prompt went (provider, paid or not, the
+//! repository paths in it); once the task's context or an answer touches a
+//! `local_only_paths` glob, no paid call is sent for it.
+//!
 //! It must never send a paid call the budget does not cover, never send a
+//! paid call for a task that touches local-only paths, never send a
 //! prompt the model's window cannot hold, never keep a failed attempt's
 //! edits in the work dir, and never log prompts or answers.
 
@@ -45,6 +50,7 @@ use crate::prompts::{
     CheckerPrompt, GenerationPrompt, Prompt, PromptError, Prompts, RetryPrompt, RevisePrompt,
 };
 use crate::queue::now_ms;
+use crate::route::privacy::{LocalOnly, diff_paths, list, provider};
 use crate::route::{Route, RouteSettings, RouteTier};
 use crate::trail::{Attempt, AttemptOutcome, AttemptRole, CallSlot};
 use crate::validate::{ValidationReport, Validator};
@@ -72,6 +78,8 @@ pub struct GenerateInput<'a> {
     pub revision: Option<Revision<'a>>,
     /// Where to say which model is working on which attempt.
     pub progress: Option<&'a ProgressSender>,
+    /// Paths that never go to a paid model.
+    pub local_only: &'a LocalOnly,
 }
 
 /// A maintainer's request to change a pull request.
@@ -135,6 +143,11 @@ struct Run<'a> {
     closest: Option<Box<Closest>>,
     /// Packages trimmed to fit a tier's window.
     packages: Vec<PackageFit>,
+    /// The local-only paths the task's context, the revised diff or an
+    /// answer touched so far: while any, no paid call is sent.
+    private: Vec<String>,
+    /// The context package the kept answer's prompt carried, rendered.
+    kept_context: Option<String>,
 }
 
 /// A tier's context package and the first prompt built on it; its retries
@@ -155,14 +168,14 @@ enum Step {
     },
     /// The call itself failed; retrying this tier won't help.
     CallFailed,
-    /// The cost guard refused the call; the tier is skipped.
-    OverBudget,
+    /// The cost guard or the privacy rule refused the call; the tier is skipped.
+    Refused,
 }
 
 /// Why a call brought no answer.
 enum NoAnswer {
     Failed,
-    OverBudget,
+    Refused,
 }
 
 /// What the checker decided about a validated change.
@@ -205,7 +218,14 @@ impl Generator {
             last_error: None,
             closest: None,
             packages: Vec::new(),
+            private: Vec::new(),
+            kept_context: None,
         };
+        let mut touched = input.context.sent_paths();
+        if let Some(revision) = &input.revision {
+            touched.extend(diff_paths(revision.diff));
+        }
+        run.note_touched(touched.iter().map(String::as_str));
         let route = input.route;
         let mut escalations = 0;
         let mut outcome = None;
@@ -237,6 +257,8 @@ impl Generator {
             packages: run.packages,
             escalations,
             latency: started.elapsed(),
+            local_only: run.private,
+            context: run.kept_context,
         })
     }
 
@@ -260,7 +282,10 @@ impl Generator {
         };
         let mut prompt = base.prompt.clone();
         let mut format_failures = 0;
+        // What the retries add to the package: the files of earlier answers.
+        let mut answered: Vec<String> = Vec::new();
         for n in 1..=tier.attempts {
+            let sent = run.sent_paths(&base.package, &answered);
             let call = Call {
                 model: &tier.model,
                 settings: &settings,
@@ -268,6 +293,8 @@ impl Generator {
                 role: AttemptRole::Worker,
                 prompt: &prompt,
                 format,
+                sent: &sent,
+                context: Some(&base.package),
             };
             progress::send(
                 run.input.progress,
@@ -287,13 +314,14 @@ impl Generator {
             };
             match step {
                 Step::Done(outcome) => return Ok(Some(outcome)),
-                Step::CallFailed | Step::OverBudget => return Ok(None),
+                Step::CallFailed | Step::Refused => return Ok(None),
                 Step::Failed {
                     outcome,
                     answer,
                     errors,
                     files,
                 } => {
+                    answered.extend(files.iter().cloned());
                     if matches!(
                         outcome,
                         AttemptOutcome::ParseFailed | AttemptOutcome::ApplyFailed
@@ -343,11 +371,12 @@ impl Generator {
             tier: tier_no,
             role: AttemptRole::Fallback,
         };
-        let Some(TierBase { prompt, .. }) =
+        let Some(TierBase { prompt, package }) =
             self.fit_base(run, &sizing, run.input.context, settings.edit_format)?
         else {
             return Ok(Step::CallFailed);
         };
+        let sent = run.sent_paths(&package, &[]);
         let call = Call {
             model: &name,
             settings: &settings,
@@ -355,6 +384,8 @@ impl Generator {
             role: AttemptRole::Fallback,
             prompt: &prompt,
             format: settings.edit_format,
+            sent: &sent,
+            context: Some(&package),
         };
         progress::send(
             run.input.progress,
@@ -511,7 +542,7 @@ impl Generator {
         let completion = match self.call(run, call).await {
             Ok(completion) => completion,
             Err(NoAnswer::Failed) => return Ok(Step::CallFailed),
-            Err(NoAnswer::OverBudget) => return Ok(Step::OverBudget),
+            Err(NoAnswer::Refused) => return Ok(Step::Refused),
         };
         let mark = run.attempts.len();
         let input = run.input;
@@ -531,6 +562,14 @@ impl Generator {
         )
         .await?;
         let validation_ms = u64::try_from(judging.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // What the answer touched counts before anything else is sent (the checker).
+        match &judged {
+            Judged::Failed { files, .. } => run.note_touched(files.iter().map(String::as_str)),
+            Judged::Passed { applied, .. } => {
+                run.note_touched(applied.changes.iter().map(|c| c.path.as_str()))
+            }
+            Judged::Question(_) => {}
+        }
         let (outcome, error, step) = match judged {
             Judged::Question(question) => (
                 AttemptOutcome::Clarification,
@@ -598,17 +637,20 @@ impl Generator {
                             },
                         )
                     }
-                    Review::Keep(verdict) => (
-                        AttemptOutcome::Passed,
-                        None,
-                        Step::Done(GenerationOutcome::Succeeded {
-                            applied,
-                            validation: report,
-                            checker: verdict,
-                            worker: call.model.to_string(),
-                            prompt_sha256: call.prompt.sha256.clone(),
-                        }),
-                    ),
+                    Review::Keep(verdict) => {
+                        run.kept_context = call.context.map(ContextPackage::render_for_prompt);
+                        (
+                            AttemptOutcome::Passed,
+                            None,
+                            Step::Done(GenerationOutcome::Succeeded {
+                                applied,
+                                validation: report,
+                                checker: verdict,
+                                worker: call.model.to_string(),
+                                prompt_sha256: call.prompt.sha256.clone(),
+                            }),
+                        )
+                    }
                 }
             }
         };
@@ -627,12 +669,22 @@ impl Generator {
     /// Send the call unless the budget forbids it (the attempt is recorded
     /// either way when no answer comes).
     async fn call(&self, run: &mut Run<'_>, call: &Call<'_>) -> Result<Completion, NoAnswer> {
+        if crate::route::is_paid(call.settings) && !run.private.is_empty() {
+            let refusal = format!(
+                "not sent: `{}` is a paid model and the task touches local-only paths ({})",
+                call.model,
+                list(&run.private)
+            );
+            tracing::warn!(model = call.model, %refusal, "privacy: a paid call was refused");
+            run.record(call, None, AttemptOutcome::SkippedPrivacy, Some(refusal));
+            return Err(NoAnswer::Refused);
+        }
         let prompt_tokens = crate::models::tokens::count_messages(&call.prompt.messages);
         let worst = CostGuard::worst_case(call.settings, prompt_tokens, call.settings.max_tokens);
         if let Some(refusal) = run.guard.refusal(worst) {
             tracing::warn!(model = call.model, %refusal, "cost guard skipped a paid call");
             run.record(call, None, AttemptOutcome::SkippedBudget, Some(refusal));
-            return Err(NoAnswer::OverBudget);
+            return Err(NoAnswer::Refused);
         }
         let result = match self.models.backend(call.model) {
             Ok(backend) => {
@@ -683,6 +735,7 @@ impl Generator {
             validation: &report.summary(),
             min_confidence: self.settings.min_confidence,
         })?;
+        let sent: Vec<String> = applied.changes.iter().map(|c| c.path.clone()).collect();
         let call = Call {
             model: &name,
             settings: &settings,
@@ -690,9 +743,12 @@ impl Generator {
             role: AttemptRole::Checker,
             prompt: &prompt,
             format: settings.edit_format,
+            sent: &sent,
+            context: None,
         };
         let Ok(completion) = self.call(run, &call).await else {
-            // No checker answer (down or over budget): keep the validated change, say so.
+            // No checker answer (down, over budget, or kept off a paid
+            // model by local-only paths): keep the validated change, say so.
             tracing::warn!(checker = %name, "the checker did not answer; keeping the validated change unchecked");
             return Ok(Review::Keep(None));
         };
@@ -742,9 +798,37 @@ struct Call<'p> {
     role: AttemptRole,
     prompt: &'p Prompt,
     format: EditFormat,
+    /// Repository paths whose content the prompt carries (the ledger).
+    sent: &'p [String],
+    /// The context package the prompt carries, if any.
+    context: Option<&'p ContextPackage>,
 }
 
 impl Run<'_> {
+    /// Note paths the task touched; the local-only ones keep it off paid models.
+    fn note_touched<'p>(&mut self, paths: impl IntoIterator<Item = &'p str>) {
+        let hits = self.input.local_only.matching(paths);
+        if hits.is_empty() {
+            return;
+        }
+        self.private.extend(hits);
+        self.private.sort();
+        self.private.dedup();
+    }
+
+    /// The paths a prompt on `package` carries, with the revised diff's and
+    /// the `answered` files of earlier attempts.
+    fn sent_paths(&self, package: &ContextPackage, answered: &[String]) -> Vec<String> {
+        let mut paths = package.sent_paths();
+        if let Some(revision) = &self.input.revision {
+            paths.extend(diff_paths(revision.diff));
+        }
+        paths.extend(answered.iter().cloned());
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+
     /// Note a package trimmed to fit `sizing`'s window (once per change).
     fn note_package(&mut self, sizing: &Sizing<'_>, window: Window, package: &ContextPackage) {
         let full = self.input.context;
@@ -774,6 +858,8 @@ impl Run<'_> {
             role: sizing.role,
             prompt,
             format,
+            sent: &[],
+            context: None,
         };
         self.record(&call, None, AttemptOutcome::SkippedWindow, Some(reason));
     }
@@ -796,6 +882,9 @@ impl Run<'_> {
             model: call.model,
             edit_format: call.format,
             prompt_sha256: &call.prompt.sha256,
+            provider: &provider(call.settings),
+            paid: crate::route::is_paid(call.settings),
+            sent_paths: call.sent,
         };
         self.attempts
             .push(Attempt::of_call(slot, completion, outcome, error, now_ms()));

@@ -56,6 +56,10 @@ pub struct Generation {
     /// Tiers climbed past the first.
     pub escalations: u32,
     pub latency: Duration,
+    /// The `local_only_paths` the task touched (no paid call was sent).
+    pub local_only: Vec<String>,
+    /// The context package the kept answer's prompt carried, rendered (for `export`).
+    pub context: Option<String>,
 }
 
 impl Generation {
@@ -140,6 +144,8 @@ impl Generation {
             cost_usd: self.cost_usd(),
             prompt_sha256: sha,
             created_at: now_ms(),
+            ladder: route.ladder.clone(),
+            local_only: !self.local_only.is_empty(),
         }
     }
 
@@ -154,6 +160,19 @@ impl Generation {
             store.record_attempt(job, &task.repo, attempt).await?;
         }
         store.record_task(job, task, now_ms()).await
+    }
+
+    /// What `export` keeps of a passing run: its context and final diff.
+    pub fn sample(&self) -> Option<crate::trail::TaskSample> {
+        match (&self.outcome, &self.context) {
+            (GenerationOutcome::Succeeded { applied, .. }, Some(context)) => {
+                Some(crate::trail::TaskSample {
+                    context: context.clone(),
+                    diff: applied.diff().text,
+                })
+            }
+            _ => None,
+        }
     }
 
     fn last_worker(&self) -> Option<String> {

@@ -19,6 +19,7 @@ use crate::models::{Completion, CompletionRequest, EditFormat};
 use crate::prompts::ExplainPrompt;
 use crate::publish::issue_of;
 use crate::queue::{Job, now_ms};
+use crate::route::privacy::{LocalOnly, diff_paths, list, provider};
 use crate::trail::{Attempt, AttemptOutcome, AttemptRole, CallSlot};
 
 /// Characters of diff a model is shown at most.
@@ -71,9 +72,37 @@ impl Pipeline {
         let (checkout, diff) = self.read_pull(job, status, &pull).await?;
         // The pull request's own prompt overrides apply, like for any task.
         let prompts = self.prompts(checkout.dir()).await;
+        // `.github/gitkeeper.yml` is protected: no model edit changed it on the branch.
+        let repo_local_only = gitkeeper::validate::repo_local_only_paths(checkout.dir());
         super::work::cleanup(checkout).await;
         let prompts = prompts?;
         let diff: String = diff.chars().take(MAX_DIFF_CHARS).collect();
+        let paths = diff_paths(&diff);
+        let paid = crate::route::is_paid(&settings);
+        let operator = &self.settings.privacy.local_only_paths;
+        let local_only = repo_local_only
+            .ok()
+            .and_then(|repo| LocalOnly::new(operator.iter().chain(&repo)).ok());
+        let private = match &local_only {
+            Some(l) => l.matching(paths.iter().map(String::as_str)),
+            // Unreadable patterns: every path counts as local-only (fail closed).
+            None => paths.clone(),
+        };
+        if paid && !private.is_empty() {
+            status
+                .finish(
+                    "🔒 **The change was not sent to a paid model.**",
+                    &format!("It touches local-only paths ({}), which never go to a paid model, and `[route] fallback_model` (`{name}`) is paid. Set `fallback_model` to a local model to explain such changes.", list(&private)),
+                )
+                .await?;
+            return Ok(Outcome::Done);
+        }
+        let provider = provider(&settings);
+        let sent = Sent {
+            provider: &provider,
+            paid,
+            paths: &paths,
+        };
         let issue = gh.issue(repo, issue_number).await?;
         let prompt = prompts.explain(&ExplainPrompt {
             title: &issue.title,
@@ -95,6 +124,7 @@ impl Pipeline {
             let attempt = explainer_attempt(
                 &name,
                 &prompt.sha256,
+                &sent,
                 None,
                 AttemptOutcome::SkippedBudget,
                 Some(refusal.clone()),
@@ -135,6 +165,7 @@ impl Pipeline {
         let attempt = explainer_attempt(
             &name,
             &prompt.sha256,
+            &sent,
             completion.as_ref(),
             outcome,
             error.clone(),
@@ -171,11 +202,20 @@ impl Pipeline {
     }
 }
 
+/// Where the explainer's prompt goes, for the ledger.
+struct Sent<'a> {
+    provider: &'a str,
+    paid: bool,
+    /// The files of the pull request's diff.
+    paths: &'a [String],
+}
+
 /// The explainer's call as an attempt of the job: its cost is counted
 /// toward the repository's day with every other attempt's.
 fn explainer_attempt(
     model: &str,
     prompt_sha256: &str,
+    sent: &Sent<'_>,
     completion: Option<&Completion>,
     outcome: AttemptOutcome,
     error: Option<String>,
@@ -187,6 +227,9 @@ fn explainer_attempt(
         model,
         edit_format: EditFormat::WholeFile,
         prompt_sha256,
+        provider: sent.provider,
+        paid: sent.paid,
+        sent_paths: sent.paths,
     };
     Attempt::of_call(slot, completion, outcome, error, now_ms())
 }

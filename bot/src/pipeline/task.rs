@@ -21,7 +21,7 @@ use crate::publish::{
     BranchOwner, OnDiverged, PullTask, Work, branch_owner, not_overwritten, publish_pull,
     task_branch, updates_from_applied, updates_from_work_dir,
 };
-use crate::queue::Job;
+use crate::queue::{Job, now_ms};
 use crate::task::{TaskRun, TaskSpec};
 
 /// A task to carry out from the issue.
@@ -112,7 +112,7 @@ impl Pipeline {
         let outcome = self
             .conclude(
                 gh,
-                repo,
+                job,
                 status,
                 request,
                 &checkout,
@@ -157,7 +157,7 @@ impl Pipeline {
     async fn conclude(
         &self,
         gh: &Installation,
-        repo: &RepoRef,
+        job: &Job,
         status: &StatusComment,
         request: &Request,
         checkout: &Checkout,
@@ -165,6 +165,7 @@ impl Pipeline {
         branch: &str,
         on_diverged: OnDiverged,
     ) -> Result<Outcome, PipelineError> {
+        let repo = job.intent.repo();
         Ok(match &run.generation.outcome {
             GenerationOutcome::Succeeded {
                 applied,
@@ -189,6 +190,10 @@ impl Pipeline {
                 };
                 let task = request.pull_task(checkout, branch, on_diverged);
                 let published = publish_pull(gh, repo, &run.prompts, &task, &work).await?;
+                // When the pull request opened: `stats` measures time from label to it.
+                self.store
+                    .record_published(job.id, published.pull.pull.number.0, now_ms())
+                    .await?;
                 gh.remove_label(repo, request.issue, WORKING_LABEL).await?;
                 // Whatever waited or failed before is settled now.
                 for label in [NEEDS_HUMAN_LABEL, CLARIFICATION_LABEL] {

@@ -168,6 +168,11 @@ impl Pipeline {
         run.generation
             .record(self.store.as_ref(), job.id, &record)
             .await?;
+        if self.settings.privacy.keep_samples {
+            if let Some(sample) = run.generation.sample() {
+                self.store.record_sample(job.id, &sample, now_ms()).await?;
+            }
+        }
         Ok(Some(run))
     }
 

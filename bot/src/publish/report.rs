@@ -211,6 +211,12 @@ pub fn route_section(route: &Route, g: &Generation, worker: Option<&str>) -> Str
             route.reasons.join("; ")
         ));
     }
+    if !g.local_only.is_empty() {
+        lines.push(format!(
+            "- **Kept local**: the task touches local-only paths ({}); no paid model was sent anything for it",
+            for_comment(&crate::route::privacy::list(&g.local_only))
+        ));
+    }
     if !g.packages.is_empty() {
         lines.push(format!(
             "- **Context trimmed to fit**: {}",

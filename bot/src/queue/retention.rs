@@ -2,8 +2,9 @@
 //! that does it while `serve` runs (`gitkeeper-bot prune` does it once).
 //! Webhook deliveries, finished jobs (their payload is the text) and
 //! finished generation requests (each carries a whole prompt and its answer)
-//! go; the attempt trail and task records, which hold hashes, counts and
-//! costs, stay.
+//! and task samples (a task's context and final diff, for `export`; they go
+//! with the prompts) go; the attempt trail and task records, which hold
+//! hashes, counts, costs and the paths sent, stay.
 //!
 //! Must never: delete a job that is queued, running or waiting, a generation
 //! request a runner may still claim or answer, or the delivery whose id
@@ -23,6 +24,9 @@ pub(super) const OLD_JOBS: &str =
     "FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND updated_at < $1";
 /// Generation requests (prompt and answer) that ended before `$1`.
 pub(super) const OLD_PROMPTS: &str = "FROM generation_requests WHERE state IN ('succeeded', 'failed', 'cancelled') AND updated_at < $1";
+/// Task samples (a task's context and diff, kept for `export`) go with the
+/// stored prompts: they hold the repository's code too.
+pub(super) const OLD_SAMPLES: &str = "FROM task_samples WHERE created_at < $1";
 
 /// How long each kind of row is kept; `None` keeps it forever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -76,11 +80,13 @@ pub struct Pruned {
     pub deliveries: u64,
     pub finished_jobs: u64,
     pub generation_requests: u64,
+    /// Task samples (context and final diff kept for `export`).
+    pub samples: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.deliveries + self.finished_jobs + self.generation_requests
+        self.deliveries + self.finished_jobs + self.generation_requests + self.samples
     }
 }
 
@@ -88,8 +94,8 @@ impl std::fmt::Display for Pruned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} webhook deliveries, {} finished jobs, {} stored prompts (generation requests)",
-            self.deliveries, self.finished_jobs, self.generation_requests
+            "{} webhook deliveries, {} finished jobs, {} stored prompts (generation requests), {} task samples",
+            self.deliveries, self.finished_jobs, self.generation_requests, self.samples
         )
     }
 }

@@ -83,11 +83,26 @@ async fn retention_deletes_old_deliveries_jobs_and_prompts_and_keeps_the_trail()
         let recent = store.enqueue_generation(&spec(), NOW - DAY).await.unwrap();
         assert!(store.cancel_generation(recent, NOW - DAY).await.unwrap());
 
+        // Task samples (context and diff for export) go with stored prompts.
+        let sample = |n: &str| crate::trail::TaskSample {
+            context: format!("context {n}"),
+            diff: format!("diff {n}"),
+        };
+        store
+            .record_sample(JobId(9001), &sample("old"), OLD)
+            .await
+            .unwrap();
+        store
+            .record_sample(JobId(9002), &sample("recent"), NOW - DAY)
+            .await
+            .unwrap();
+
         let cutoffs = Retention::from_days(30, 90, 14).cutoffs(NOW);
         let expected = Pruned {
             deliveries: 2,
             finished_jobs: 1,
             generation_requests: 1,
+            samples: 1,
         };
         // A dry run counts and deletes nothing.
         assert_eq!(
@@ -155,9 +170,15 @@ async fn retention_deletes_old_deliveries_jobs_and_prompts_and_keeps_the_trail()
             )
             .await
             .unwrap();
-        let stats = store.pull_stats().await.unwrap();
-        assert_eq!(stats.len(), 1, "{backend}: {stats:?}");
-        assert_eq!((stats[0].pulls, stats[0].merged), (1, 1), "{backend}");
+        let credited: Vec<_> = store
+            .history(0, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|h| h.closed_pull)
+            .collect();
+        assert_eq!(credited.len(), 1, "{backend}: {credited:?}");
+        assert!(credited[0].merged, "{backend}");
     }
 }
 

@@ -352,7 +352,7 @@ where
     }
 
     async fn prune(&self, cutoffs: &Cutoffs, dry_run: bool) -> Result<Pruned, StoreError> {
-        use super::retention::{OLD_DELIVERIES, OLD_JOBS, OLD_PROMPTS};
+        use super::retention::{OLD_DELIVERIES, OLD_JOBS, OLD_PROMPTS, OLD_SAMPLES};
         let mut pruned = Pruned::default();
         let mut tx = self.begin_write().await?;
         // Jobs first: a delivery is judged by the jobs that remain.
@@ -364,6 +364,7 @@ where
                 cutoffs.prompts,
                 &mut pruned.generation_requests,
             ),
+            (OLD_SAMPLES, cutoffs.prompts, &mut pruned.samples),
         ] {
             let Some(cutoff) = cutoff else { continue };
             // The pieces are constants of `retention`, not input.

@@ -4,7 +4,8 @@ use super::*;
 use crate::ids::{CommentId, IssueNumber, RepoId};
 use crate::intent::{Command, RepoRef, Sender, Target};
 use crate::trail::{
-    Attempt, AttemptOutcome, AttemptRole, PullOutcome, PullStat, TaskOutcome, TaskRecord,
+    Attempt, AttemptOutcome, AttemptRole, ClosedPull, PullOutcome, TaskOutcome, TaskRecord,
+    TaskSample,
 };
 
 /// PostgreSQL used by the tests; `.ci/run` makes sure it is up.
@@ -379,6 +380,13 @@ pub(crate) fn attempt(
         outcome,
         error: (outcome != AttemptOutcome::Passed).then(|| "SEARCH matches nothing".into()),
         created_at: at,
+        provider: if cost > 0.0 {
+            "anthropic api.anthropic.com".into()
+        } else {
+            "ollama 127.0.0.1:11434".into()
+        },
+        paid: cost > 0.0,
+        sent_paths: vec!["src/a.ts".into(), "prisma/schema.prisma".into()],
     }
 }
 
@@ -429,6 +437,8 @@ async fn attempt_trail_and_task_record_round_trip() {
             cost_usd: 0.0081,
             prompt_sha256: Some("cd".repeat(32)),
             created_at: 30,
+            ladder: "standard".into(),
+            local_only: true,
         };
         store.record_task(job, &record, 30).await.unwrap();
         assert_eq!(
@@ -520,11 +530,13 @@ pub(super) fn task(
         cost_usd: 0.0,
         prompt_sha256: None,
         created_at: 1,
+        ladder: "quick-edit".into(),
+        local_only: false,
     }
 }
 
 #[tokio::test]
-async fn pull_outcomes_count_revision_rounds_and_group_by_model_and_task_type() {
+async fn pull_outcomes_count_revision_rounds_and_credit_the_last_passing_run() {
     use crate::trail::TaskType;
     for (store, _dir) in stores().await {
         // Issue 7 → PR 8 by local-small, revised twice on the PR (one run failed).
@@ -574,27 +586,114 @@ async fn pull_outcomes_count_revision_rounds_and_group_by_model_and_task_type() 
             .record_pull_outcome(&outcome(10, 9, false), 12)
             .await
             .unwrap();
-        let stats = store.pull_stats().await.unwrap();
+        // The outcome is credited to the last passing run (the first
+        // revision on PR 8; PR 10's issue task), as `stats` groups them.
+        let history = store.history(0, None).await.unwrap();
+        let credited: Vec<(Option<String>, &str, Option<ClosedPull>)> = history
+            .iter()
+            .map(|h| {
+                (
+                    h.record.worker.clone(),
+                    h.record.task_type.as_str(),
+                    h.closed_pull,
+                )
+            })
+            .collect();
+        let closed = |merged, revision_rounds| {
+            Some(ClosedPull {
+                merged,
+                revision_rounds,
+            })
+        };
         assert_eq!(
-            stats,
+            credited,
             [
-                PullStat {
-                    worker: "cloud-claude".into(),
-                    task_type: "implement".into(),
-                    pulls: 1,
-                    merged: 0,
-                    avg_revision_rounds: 0.0,
-                },
-                PullStat {
-                    worker: "local-small".into(),
-                    task_type: "fix".into(),
-                    pulls: 1,
-                    merged: 1,
-                    avg_revision_rounds: 2.0,
-                },
+                (Some("local-small".into()), "fix", None),
+                (Some("local-small".into()), "fix", closed(true, 2)),
+                (Some("local-small".into()), "fix", None),
+                (Some("cloud-claude".into()), "implement", closed(false, 0)),
             ],
             "{}",
             store.backend()
         );
+    }
+}
+
+#[tokio::test]
+async fn history_reads_the_ledger_time_to_pull_request_samples_and_filters() {
+    use crate::trail::TaskType;
+    for (store, _dir) in stores().await {
+        let backend = store.backend();
+        // The job is queued at 0 (`job_for`); its task is recorded at 500.
+        let job = job_for(&store, "d-h1", 7).await;
+        let trail = [
+            attempt(1, "local-small", AttemptOutcome::ValidationFailed, 0.0, 100),
+            attempt(2, "cloud-claude", AttemptOutcome::Passed, 0.02, 200),
+        ];
+        for a in &trail {
+            store.record_attempt(job, "octo/app", a).await.unwrap();
+        }
+        let mut record = task("cloud-claude", TaskType::Fix, TaskOutcome::Pass);
+        record.created_at = 500;
+        record.local_only = true;
+        store.record_task(job, &record, 500).await.unwrap();
+        store.record_published(job, 8, 90_000).await.unwrap();
+        let sample = TaskSample {
+            context: "# Project\nsrc/a.ts".into(),
+            diff: "--- a/src/a.ts\n+++ b/src/a.ts\n".into(),
+        };
+        store.record_sample(job, &sample, 500).await.unwrap();
+        store
+            .record_pull_outcome(
+                &PullOutcome {
+                    repo: "octo/app".into(),
+                    pull_number: 8,
+                    merged: true,
+                    pull_key: intent(1, 8).target_key(),
+                    issue_key: intent(1, 7).target_key(),
+                },
+                100_000,
+            )
+            .await
+            .unwrap();
+        // Another repository's task, recorded later.
+        let other = job_for(&store, "d-h2", 9).await;
+        let mut elsewhere = task("local-small", TaskType::Docs, TaskOutcome::Fail);
+        elsewhere.repo = "octo/other".into();
+        elsewhere.created_at = 1_000;
+        store.record_task(other, &elsewhere, 1_000).await.unwrap();
+
+        let all = store.history(0, None).await.unwrap();
+        assert_eq!(all.len(), 2, "{backend}");
+        let h = &all[0];
+        assert_eq!(h.job_id, job.0, "{backend}");
+        assert_eq!(h.record, record, "{backend}");
+        // The ledger comes back with each attempt.
+        assert_eq!(h.attempts, trail, "{backend}");
+        assert_eq!(h.attempts[1].provider, "anthropic api.anthropic.com");
+        assert!(h.attempts[1].paid && !h.attempts[0].paid, "{backend}");
+        assert_eq!(
+            (h.queued_at, h.published_at),
+            (Some(0), Some(90_000)),
+            "{backend}"
+        );
+        assert_eq!(h.pull_number, Some(8), "{backend}");
+        assert_eq!(h.merged, Some(true), "{backend}");
+        assert!(all[1].attempts.is_empty(), "{backend}");
+        assert_eq!(all[1].merged, None, "{backend}");
+
+        let recent = store.history(600, None).await.unwrap();
+        assert_eq!(recent.len(), 1, "{backend}");
+        assert_eq!(recent[0].record.repo, "octo/other", "{backend}");
+        let one_repo = store.history(0, Some("octo/app")).await.unwrap();
+        assert_eq!(one_repo.len(), 1, "{backend}");
+        assert_eq!(one_repo[0].job_id, job.0, "{backend}");
+
+        assert_eq!(
+            store.samples(0).await.unwrap(),
+            [(job.0, sample.clone())],
+            "{backend}"
+        );
+        assert!(store.samples(600).await.unwrap().is_empty(), "{backend}");
     }
 }

@@ -18,6 +18,9 @@ pub struct TaskInput {
     pub title: String,
     pub body: String,
     pub labels: Vec<String>,
+    /// The `local_only_paths` the task's context or change touches: when
+    /// any, only local tiers (and no paid checker) may work on it.
+    pub local_only: Vec<String>,
 }
 
 /// What the classifier concluded, with its reasons.

@@ -7,6 +7,7 @@
 
 mod classify;
 mod config;
+pub mod privacy;
 
 use std::fmt;
 
@@ -113,6 +114,10 @@ pub enum RouteError {
         label: &'static str,
         kind: &'static str,
     },
+    #[error(
+        "the task touches local-only paths ({paths}), which never go to a paid model, and no configured ladder has a local model: add a local model to a [[route.ladder]]'s tiers"
+    )]
+    NoLocalTier { paths: String },
     #[error(transparent)]
     Config(#[from] RouteConfigError),
 }
@@ -161,11 +166,17 @@ pub fn route(
         .collect();
 
     let has_label = |name: &str| task.labels.iter().any(|l| l.eq_ignore_ascii_case(name));
+    let private = !task.local_only.is_empty();
     for (label, want_paid, kind) in [
         (LOCAL_LABEL, false, "local"),
         (CLOUD_LABEL, true, "paid (cloud)"),
     ] {
-        if !has_label(label) {
+        // Local-only paths keep the task local, whatever the labels say.
+        let applies = match want_paid {
+            false => private || has_label(label),
+            true => !private && has_label(label),
+        };
+        if !applies {
             continue;
         }
         tiers.retain(|t| t.paid == want_paid);
@@ -180,10 +191,22 @@ pub fn route(
                 }
             }
         }
+        if tiers.is_empty() && private {
+            return Err(RouteError::NoLocalTier {
+                paths: privacy::list(&task.local_only),
+            });
+        }
         if tiers.is_empty() {
             return Err(RouteError::NoTierLeft { label, kind });
         }
-        reasons.push(format!("label `{label}` → {kind} tiers only"));
+        if private {
+            reasons.push(format!(
+                "the task touches local-only paths ({}) → local tiers only: no paid model is called",
+                privacy::list(&task.local_only)
+            ));
+        } else {
+            reasons.push(format!("label `{label}` → {kind} tiers only"));
+        }
     }
 
     let start = usize::try_from(escalations)
@@ -196,10 +219,20 @@ pub fn route(
             tiers[start].model
         ));
     }
-    let checker = ladder
+    let mut checker = ladder
         .checker
         .clone()
         .filter(|_| c.complexity >= settings.checker_min_complexity);
+    if private
+        && checker
+            .as_deref()
+            .is_some_and(|m| models.get(m).is_some_and(is_paid))
+    {
+        reasons.push(format!(
+            "no checker: `{}` is paid and the task touches local-only paths",
+            checker.take().unwrap_or_default()
+        ));
+    }
     if let Some(checker) = &checker {
         reasons.push(format!(
             "checker `{checker}` (complexity {} ≥ {})",

@@ -5,6 +5,7 @@ fn task(title: &str, body: &str, labels: &[&str]) -> TaskInput {
         title: title.into(),
         body: body.into(),
         labels: labels.iter().map(|l| l.to_string()).collect(),
+        local_only: Vec::new(),
     }
 }
 
@@ -232,4 +233,55 @@ proptest::proptest! {
         proptest::prop_assert!(c.security_critical || c.complexity <= 8);
         proptest::prop_assert!(!c.reasons.is_empty());
     }
+}
+
+#[test]
+fn a_task_touching_local_only_paths_climbs_local_tiers_only_even_when_labelled_cloud() {
+    let mut input = task(
+        "Add rate limiting to the billing API",
+        "Several files in src/billing need a limiter; this is a new feature.",
+        &["gitkeeper:cloud"],
+    );
+    input.local_only = vec!["src/billing/keys.ts".into()];
+    let r = route(
+        &input,
+        None,
+        &RouteSettings::default(),
+        &ModelsSettings::default(),
+        0,
+    )
+    .unwrap();
+    assert!(!r.tiers.is_empty());
+    assert!(r.tiers.iter().all(|t| !t.paid), "{:?}", r.tiers);
+    assert!(
+        r.reasons
+            .iter()
+            .any(|reason| reason.contains("local-only paths (`src/billing/keys.ts`)")),
+        "{:?}",
+        r.reasons
+    );
+    // A paid checker is dropped too.
+    assert!(
+        r.checker
+            .as_deref()
+            .is_none_or(|m| !is_paid(ModelsSettings::default().get(m).unwrap())),
+        "{:?}",
+        r.checker
+    );
+}
+
+#[test]
+fn local_only_paths_with_no_local_model_anywhere_is_an_error_naming_them() {
+    let mut settings = RouteSettings::default();
+    for ladder in &mut settings.ladder {
+        ladder.tiers.retain(|t| t.model().starts_with("cloud"));
+    }
+    settings.fallback_to_local = false;
+    let mut input = task("Fix typo in secrets/README.md", "", &[]);
+    input.local_only = vec!["secrets/README.md".into()];
+    let err = route(&input, None, &settings, &ModelsSettings::default(), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`secrets/README.md`"), "{err}");
+    assert!(err.contains("local model"), "{err}");
 }

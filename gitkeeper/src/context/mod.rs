@@ -165,6 +165,23 @@ impl ContextPackage {
     pub fn file(&self, path: &str) -> Option<&SelectedFile> {
         self.files.iter().find(|f| f.path == path)
     }
+
+    /// Every repository path whose content (or what was read from it: the
+    /// schema summary, scripts, import aliases, the doc's rules) a prompt
+    /// built on this package carries, sorted, each once. The directory tree
+    /// (names only) is not counted.
+    pub fn sent_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self.files.iter().map(|f| f.path.clone()).collect();
+        if let Some(schema) = &self.schema {
+            paths.extend(schema.location.files.iter().cloned());
+        }
+        paths.extend(self.manifest.iter().map(|m| m.path.clone()));
+        paths.extend(self.tsconfig.iter().map(|t| t.path.clone()));
+        paths.extend(self.gitkeeper_doc.paths.iter().cloned());
+        paths.sort();
+        paths.dedup();
+        paths
+    }
 }
 
 /// A file in relevance order, without content (what selection would pick first).

@@ -460,6 +460,18 @@ fn load_config(root: &RepoRoot) -> Result<Option<ValidateConfig>, ConfigError> {
     }
 }
 
+/// The repository's `privacy.local_only_paths` from `.github/gitkeeper.yml`
+/// (empty when there is no file or no `privacy:` section).
+pub fn repo_local_only_paths(work_dir: &Path) -> Result<Vec<String>, CommandsError> {
+    let root = RepoRoot::new(work_dir).map_err(|e| CommandsError::work_dir(work_dir, e))?;
+    match read_config_text(&root)? {
+        Some((path, text)) => Ok(config::parse_privacy_config(path, &text)?
+            .map(|p| p.local_only_paths)
+            .unwrap_or_default()),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The first of `.github/gitkeeper.yml` / `.yaml` and its text.
 fn read_config_text(root: &RepoRoot) -> Result<Option<(&'static str, String)>, ConfigError> {
     let mut found = None;

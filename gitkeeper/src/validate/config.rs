@@ -140,12 +140,23 @@ impl ContextConfig {
     }
 }
 
+/// The `privacy:` section: paths whose content never goes to a paid model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Globs (`secrets/`, `*.pem`, `config/prod/**`) of paths kept local.
+    #[serde(default)]
+    pub local_only_paths: Vec<String>,
+}
+
 #[derive(Deserialize)]
 struct FileShape {
     #[serde(default)]
     validate: Option<ValidateConfig>,
     #[serde(default)]
     context: Option<ContextConfig>,
+    #[serde(default)]
+    privacy: Option<PrivacyConfig>,
 }
 
 fn parse_file(file: &str, text: &str) -> Result<Option<FileShape>, ConfigError> {
@@ -164,6 +175,11 @@ fn parse_file(file: &str, text: &str) -> Result<Option<FileShape>, ConfigError> 
             message: plain_message(&err),
         }
     })
+}
+
+/// The `privacy:` section of the configuration text, if it has one.
+pub fn parse_privacy_config(file: &str, text: &str) -> Result<Option<PrivacyConfig>, ConfigError> {
+    Ok(parse_file(file, text)?.and_then(|shape| shape.privacy))
 }
 
 /// The `context:` section of the configuration text, if it has one.
@@ -653,5 +669,19 @@ mod tests {
         let err = parse_config(CONFIG_PATH, "validate:\n  env:\n    - \"NOT OK\"\n")
             .expect_err("invalid");
         assert!(err.to_string().contains("key `validate.env[0]`"), "{err}");
+    }
+
+    #[test]
+    fn privacy_lists_local_only_paths_beside_the_other_sections() {
+        let yaml = "validate:\n  checks: [npm test]\nprivacy:\n  local_only_paths:\n    - secrets/\n    - \"*.pem\"\n";
+        let privacy = parse_privacy_config(CONFIG_PATH, yaml)
+            .expect("valid")
+            .expect("has privacy");
+        assert_eq!(privacy.local_only_paths, ["secrets/", "*.pem"]);
+        // The other readers still accept the file.
+        assert!(parse_config(CONFIG_PATH, yaml).expect("valid").is_some());
+        let err = parse_privacy_config(CONFIG_PATH, "privacy:\n  local_only: [a]\n")
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("local_only"), "{err}");
     }
 }

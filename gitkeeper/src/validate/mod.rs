@@ -28,11 +28,11 @@ pub use changes::{ChangeKind, ChangedFile};
 pub use commands::{
     Command, CommandPlan, CommandsError, LevelPlan, LockFile, Origin, PlanSource, Stage,
     ValidationLevel, load_config_file, lock_file_hash, lock_files, plan_commands,
-    repo_context_options,
+    repo_context_options, repo_local_only_paths,
 };
 pub use config::{
-    CONFIG_PATH, ConfigError, ConfiguredCommand, ContextConfig, ValidateConfig, parse_config,
-    parse_context_config,
+    CONFIG_PATH, ConfigError, ConfiguredCommand, ContextConfig, PrivacyConfig, ValidateConfig,
+    parse_config, parse_context_config, parse_privacy_config,
 };
 pub use contract::{Contract, ContractError};
 pub use findings::{CheckRule, Finding, SkippedFile, StaticReport};

@@ -123,6 +123,7 @@ async fn run(world: &World, settings: &RouteSettings, dir: &Path, approved: bool
         title: TITLE.into(),
         body: "Say `Hello, name!`.".into(),
         labels: vec![],
+        local_only: vec![],
     };
     let package: ContextPackage =
         gitkeeper::context::build(dir, TITLE, &ContextOptions::default()).unwrap();
@@ -143,6 +144,7 @@ async fn run(world: &World, settings: &RouteSettings, dir: &Path, approved: bool
             spent_today_usd: 0.0,
             revision: None,
             progress: None,
+            local_only: &gitkeeper_bot::route::privacy::LocalOnly::default(),
         })
         .await
         .unwrap();

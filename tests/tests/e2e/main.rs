@@ -11,6 +11,7 @@
 
 mod api_conformance;
 mod checkout;
+mod dashboard;
 mod deploy;
 mod eval;
 mod eval_suite;
@@ -22,6 +23,7 @@ mod lease;
 mod models;
 mod pagination;
 mod pipeline;
+mod privacy;
 mod publish;
 mod real_build;
 mod real_model;

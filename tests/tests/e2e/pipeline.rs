@@ -988,22 +988,134 @@ async fn a_merged_pull_request_counts_for_its_model_and_task_type() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The merge is credited to the last passing run (the revision).
     assert_eq!(
-        stats,
+        stats["outcomes"],
         serde_json::json!([{
             "worker": "local-small",
             "task_type": "fix",
             "pulls": 1,
             "merged": 1,
+            "closed_unmerged": 0,
             "avg_revision_rounds": 1.0,
-        }])
+        }]),
+        "{stats:#}"
     );
+    // The task and the revision, both passing on the local tier.
+    assert_eq!(stats["tasks"], 2, "{stats:#}");
+    assert_eq!(
+        (&stats["finished"], &stats["finished_local"]),
+        (&serde_json::json!(2), &serde_json::json!(2)),
+        "{stats:#}"
+    );
+    assert_eq!(stats["by_type"][0]["task_type"], "fix", "{stats:#}");
+    assert_eq!(stats["by_type"][0]["pass"], 2, "{stats:#}");
+    // One pull request opened from a label: its time is measured.
+    assert_eq!(stats["time_to_pr"]["pulls"], 1, "{stats:#}");
+    assert!(
+        stats["time_to_pr"]["p50_secs"].as_f64().unwrap() > 0.0,
+        "{stats:#}"
+    );
+    assert_eq!(stats["savings"]["actual_usd"], 0.0, "{stats:#}");
+    assert!(
+        stats["savings"]["saved_usd"].as_f64().unwrap() > 0.0,
+        "{stats:#}"
+    );
+    let small = &stats["by_model"][0];
+    assert_eq!(small["model"], "local-small", "{stats:#}");
+    assert_eq!(small["calls"]["passed"], 2, "{stats:#}");
     let table = bot.cli(&["stats"]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
         text.contains("local-small") && text.contains("100%"),
         "{text}"
     );
+    // Other repositories and a recent window.
+    let none = bot.cli(&["stats", "--repo", "someone/else", "--json"]);
+    let none: serde_json::Value = serde_json::from_slice(&none.stdout).unwrap();
+    assert_eq!(none["tasks"], 0);
+    let bad = bot.cli(&["stats", "--since", "7 days"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("7d"));
+
+    // Export: both passing tasks, with their context and diff, merged.
+    let out = bot.cli(&["export", "--since", "1d"]);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    for line in &lines {
+        assert_eq!(line["merged"], true, "{line:#}");
+        assert!(
+            line["context"].as_str().unwrap().contains("src/greet.ts"),
+            "{line:#}"
+        );
+        assert!(
+            line["diff"]
+                .as_str()
+                .unwrap()
+                .contains("+++ b/src/greet.ts"),
+            "{line:#}"
+        );
+        assert_eq!(line["local_only"], false);
+    }
+    assert!(
+        lines[0]["task"]
+            .as_str()
+            .unwrap()
+            .contains("Fix the greeting")
+    );
+
+    // Tune: two records are too few; eval results where the quick-edit
+    // ladder's first tier failed five tasks propose skipping it, and
+    // --apply writes that into the bot's configuration file.
+    let out = bot.cli(&["tune"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("No change to propose from 2 task records"),
+        "{out:?}"
+    );
+    let results = world.dir.path().join("results.jsonl");
+    let result = serde_json::json!({
+        "suite": "s", "task": "t", "level": "quick", "fixture": "f", "config": "A",
+        "outcome": "pass", "resolved": true, "validated": true, "false_pass": false,
+        "first_try_well_formed": true, "attempts": 2, "escalations": 1,
+        "prompt_tokens": 100, "completion_tokens": 10, "route": "quick-edit",
+        "model": "cloud-deepseek", "failure": null,
+        "seconds": {"setup": 0.0, "prepare": 0.0, "model": 0.0, "validation": 0.0,
+                    "overhead": 0.0, "hidden": 0.0, "wall": 0.0}
+    });
+    std::fs::write(&results, format!("{result}\n").repeat(5)).unwrap();
+    let results = results.display().to_string();
+    let out = bot.cli(&["tune", "--eval", &results]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[[route.ladder]] `quick-edit`: skip tier `local-small`"),
+        "{out:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was changed"));
+    let config = world.dir.path().join("gitkeeper.toml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    let out = bot.cli(&["tune", "--eval", &results, "--apply"]);
+    assert!(out.status.success(), "{out:?}");
+    let after = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        after.starts_with(&before),
+        "the file's own text stays:\n{after}"
+    );
+    assert!(after.contains("→ skipped tier `local-small`"), "{after}");
+    let shown = bot.cli(&["check-config"]);
+    assert!(shown.status.success(), "{shown:?}");
+    let shown: toml::Value = toml::from_str(&String::from_utf8_lossy(&shown.stdout)).unwrap();
+    let quick = shown["route"]["ladder"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"].as_str() == Some("quick-edit"))
+        .unwrap();
+    assert_eq!(quick["tiers"].as_array().unwrap().len(), 1, "{quick:#?}");
 }
 
 #[tokio::test]
