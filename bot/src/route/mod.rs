@@ -47,6 +47,10 @@ pub struct Route {
     /// Index of the first tier to try (after `escalate`).
     pub start: usize,
     pub checker: Option<String>,
+    /// The ladder's checker whatever the complexity: it reviews every change
+    /// whose validation proved nothing about it.
+    #[serde(default)]
+    pub unproven_checker: Option<String>,
     pub validation: ValidationLevel,
     pub reasons: Vec<String>,
 }
@@ -212,6 +216,7 @@ pub fn route(
         tiers,
         start,
         checker,
+        unproven_checker: ladder.checker.clone(),
         validation: ladder.validation,
         reasons,
     })
