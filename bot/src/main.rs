@@ -114,6 +114,12 @@ enum Cmd {
         /// Run only these task ids (comma-separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Also run a baseline on the same tasks, alternating: `raw` asks the
+        /// model the bot starts with once, for whole files, given only the
+        /// task and the files the reference solution touches (no context
+        /// package, no validation); the table reports the bot against it.
+        #[arg(long, value_enum)]
+        baseline: Option<EvalBaseline>,
     },
     /// Create or revoke the tokens runners authenticate with.
     RunnerToken {
@@ -182,6 +188,14 @@ enum TokenAction {
     Create { name: String },
     /// Revoke runner NAME's token; requests it holds go back in the queue.
     Revoke { name: String },
+}
+
+/// A baseline `eval` runs beside the bot.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EvalBaseline {
+    /// The model asked once, for whole files, with the task and the files
+    /// the reference solution touches: no context package, no validation.
+    Raw,
 }
 
 fn main() -> ExitCode {
@@ -286,14 +300,24 @@ async fn run(command: Cmd, settings: Settings, config: &std::path::Path) -> anyh
             json,
             out,
             only,
+            baseline,
         } => {
             use gitkeeper_bot::eval;
             let (a, b) = eval::labels(config, compare.as_deref());
-            let mut configs = vec![eval::EvalConfig { label: a, settings }];
+            let mut configs = vec![eval::EvalConfig::bot(a, settings.clone())];
+            if baseline == Some(EvalBaseline::Raw) {
+                anyhow::ensure!(
+                    configs.iter().all(|c| c.label != eval::raw::RAW_LABEL)
+                        && b.as_deref() != Some(eval::raw::RAW_LABEL),
+                    "a configuration file is named `{}`, like the raw baseline: rename it",
+                    eval::raw::RAW_LABEL
+                );
+                configs.push(eval::EvalConfig::raw(settings));
+            }
             if let (Some(path), Some(label)) = (&compare, b) {
                 let settings = Settings::load(path)
                     .with_context(|| format!("--compare {}", path.display()))?;
-                configs.push(eval::EvalConfig { label, settings });
+                configs.push(eval::EvalConfig::bot(label, settings));
             }
             let options = eval::EvalOptions {
                 suite_dir,

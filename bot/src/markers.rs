@@ -41,10 +41,12 @@ pub fn marked_issue(body: &str) -> Option<IssueNumber> {
     digits.parse().ok().map(IssueNumber)
 }
 
-/// A model's text made safe for a comment: it cannot mention anyone or
-/// carry HTML comments (where the bot keeps its markers).
+/// A model's or a build's text made safe for a comment: it cannot mention
+/// anyone or carry HTML comments (where the bot keeps its markers), and
+/// terminal escape sequences are gone.
 pub fn for_comment(text: &str) -> String {
-    text.replace('@', "@\u{200b}")
+    gitkeeper::sanitize::strip_ansi(text)
+        .replace('@', "@\u{200b}")
         .replace("<!--", "&lt;!--")
         .replace("-->", "--&gt;")
 }
@@ -84,5 +86,9 @@ mod tests {
             "ask @\u{200b}octocat &lt;!-- gitkeeper:question --&gt; ok"
         );
         assert!(!text.contains("<!--"));
+        assert_eq!(
+            for_comment("\u{1b}[31m✗ greet\u{1b}[39m trims"),
+            "✗ greet trims"
+        );
     }
 }

@@ -1030,6 +1030,52 @@ fn neutralize_delimiters(text: &str) -> String {
     out
 }
 
+/// Terminal output made plain: escape sequences (colours, cursor moves,
+/// hyperlinks: CSI `ESC [ … final`, OSC `ESC ] … BEL` or `ESC ] … ESC \\`,
+/// the 8-bit CSI, and two-character escapes) removed, so a model, a log or
+/// a GitHub comment reads text, not `\u{1b}[31m`. The one implementation
+/// every reader of command output uses.
+pub fn strip_ansi(text: &str) -> String {
+    if !text.contains(['\u{1b}', '\u{9b}']) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    // Parameters and intermediates, then one final byte in `@`..=`~`.
+    let skip_csi = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+        for c in chars.by_ref() {
+            if ('\u{40}'..='\u{7e}').contains(&c) {
+                break;
+            }
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{1b}' => match chars.next() {
+                Some('[') => skip_csi(&mut chars),
+                // OSC: up to BEL or ST (`ESC \`).
+                Some(']') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                }
+                // `ESC ( B` and the like: intermediates, then one final character.
+                Some(' '..='/') => {
+                    while chars.next_if(|c| (' '..='/').contains(c)).is_some() {}
+                    chars.next();
+                }
+                // A two-character escape (`ESC c`, `ESC =`), or a lone ESC.
+                _ => {}
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Entry point for a `cargo fuzz` target: sanitizes arbitrary bytes and
 /// panics if an output invariant is broken.
 pub fn fuzz_sanitize(data: &[u8]) {
@@ -1054,6 +1100,26 @@ pub fn fuzz_sanitize(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_escapes_are_removed_and_text_is_kept() {
+        assert_eq!(strip_ansi("\u{1b}[1;34mexpect\u{1b}[0m(x)"), "expect(x)");
+        assert_eq!(
+            strip_ansi("\u{1b}[31mnot ok\u{1b}[39m 1 - greet\n"),
+            "not ok 1 - greet\n"
+        );
+        assert_eq!(strip_ansi("\u{1b}[2K\u{1b}[1Gdone"), "done");
+        assert_eq!(
+            strip_ansi("\u{1b}]8;;https://x.test\u{7}link\u{1b}]8;;\u{1b}\\ end"),
+            "link end"
+        );
+        assert_eq!(strip_ansi("\u{9b}32mgreen"), "green");
+        assert_eq!(strip_ansi("a\u{1b}cb"), "ab");
+        assert_eq!(strip_ansi("\u{1b}(Bplain\u{1b}[m"), "plain");
+        assert_eq!(strip_ansi("plain [31m text ✓"), "plain [31m text ✓");
+        // Cut off mid-sequence (a head/tail cut): nothing of it is left.
+        assert_eq!(strip_ansi("ok \u{1b}[3"), "ok ");
+    }
 
     fn clean(text: &str) -> String {
         sanitize_untrusted(text).text

@@ -91,7 +91,7 @@ pub fn render(info: &PageInfo<'_>, results: &[TaskResult]) -> String {
         let t = Totals::of(results.iter().filter(|r| &r.config == config));
         body.push_str(&cards(config, &t));
     }
-    if let [a, b] = configs.as_slice() {
+    for (a, b) in super::report::compared(&configs) {
         body.push_str(&compare_cards(results, a, b));
     }
 
@@ -228,6 +228,12 @@ fn cards(config: &str, t: &Totals) -> String {
         &t.false_pass.to_string(),
         "validated, hidden check failed",
         if t.false_pass > 0 { "bad" } else { "good" },
+    ));
+    out.push_str(&card(
+        "Not proven",
+        &t.proved_nothing.to_string(),
+        "validated by checks that could not exercise the change",
+        if t.proved_nothing > 0 { "bad" } else { "good" },
     ));
     out.push_str(&card(
         "Well-formed first answer",
@@ -496,8 +502,12 @@ fn runs_table(results: &[TaskResult]) -> String {
         "<table><thead><tr><th>Task</th><th>Level</th><th>Config</th><th>Result</th><th>1st answer</th><th class=\"num\">Attempts</th><th class=\"num\">Esc.</th><th class=\"num\">Tokens in/out</th><th class=\"num\">Model s</th><th class=\"num\">Valid. s</th><th class=\"num\">Wall s</th><th>Model</th><th>Why it failed</th></tr></thead><tbody>",
     );
     for r in results {
-        let badge = if r.false_pass {
+        let badge = if r.false_pass && r.proved_nothing {
+            "<span class=\"badge b-fp\">false pass, proved nothing</span>"
+        } else if r.false_pass {
             "<span class=\"badge b-fp\">false pass</span>"
+        } else if r.validated && r.proved_nothing {
+            "<span class=\"badge b-val\">validated, proved nothing</span>"
         } else if r.resolved && r.validated {
             "<span class=\"badge b-res\">resolved</span>"
         } else if r.resolved {

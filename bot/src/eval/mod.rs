@@ -4,11 +4,17 @@
 //! bot left. The results go to a terminal table, `results.jsonl` and
 //! `report.html` in the output folder.
 //!
+//! With `--baseline raw`, the raw baseline ([`raw`]) runs beside the bot on
+//! the same tasks: the same model asked once, judged by the same hidden check.
+//!
 //! A composition root: it may import any stage, and no module imports it.
-//! Must never: shortcut the task path (no direct model call, no skipped
-//! validation), or show the bot a task's hidden files or reference.
+//! Must never: shortcut the bot's task path (no direct model call, no
+//! skipped validation; the raw baseline is a different prompt through the
+//! same backends and cost guard, and says so), or show the bot a task's
+//! hidden files or reference.
 
 pub mod html;
+pub mod raw;
 pub mod record;
 pub mod report;
 pub mod run;
@@ -17,7 +23,7 @@ pub mod suite;
 use std::path::{Path, PathBuf};
 
 pub use record::{Stages, TaskResult, Verdict};
-pub use run::{EvalConfig, EvalError, run_suite};
+pub use run::{ConfigKind, EvalConfig, EvalError, run_suite};
 pub use suite::{EvalTask, Level, Suite, SuiteError, load_suite};
 
 /// What to run and where the results go.

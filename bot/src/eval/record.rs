@@ -28,6 +28,11 @@ pub struct TaskResult {
     pub validated: bool,
     /// Validated, but the hidden check fails.
     pub false_pass: bool,
+    /// Validated, but the bot's checks could not exercise the change (a
+    /// test script that runs nothing, zero tests, no test importing it):
+    /// they proved nothing; with a failing hidden check, a false pass.
+    #[serde(default)]
+    pub proved_nothing: bool,
     /// The first attempt's edits parsed and applied.
     pub first_try_well_formed: bool,
     /// Worker and fallback model calls.

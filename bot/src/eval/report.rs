@@ -19,6 +19,8 @@ pub struct Totals {
     pub resolved: usize,
     pub validated: usize,
     pub false_pass: usize,
+    /// Validated runs whose checks proved nothing about the change.
+    pub proved_nothing: usize,
     pub well_formed: usize,
     pub attempts: u64,
     pub escalations: u64,
@@ -37,6 +39,7 @@ impl Totals {
             t.resolved += usize::from(r.resolved);
             t.validated += usize::from(r.validated);
             t.false_pass += usize::from(r.false_pass);
+            t.proved_nothing += usize::from(r.proved_nothing);
             t.well_formed += usize::from(r.first_try_well_formed);
             t.attempts += u64::from(r.attempts);
             t.escalations += u64::from(r.escalations);
@@ -121,12 +124,13 @@ fn cut(text: &str, n: usize) -> String {
 fn totals_row(out: &mut String, name: &str, t: &Totals) {
     let _ = writeln!(
         out,
-        "  {:<22} {:>5} {:>13} {:>13} {:>13} {:>13} {:>8} {:>5} {:>10} {:>9.1} {:>9.1} {:>9.1}",
+        "  {:<22} {:>5} {:>13} {:>13} {:>13} {:>13} {:>13} {:>8} {:>5} {:>10} {:>9.1} {:>9.1} {:>9.1}",
         cut(name, 22),
         t.runs,
         t.rate(t.resolved),
         t.rate(t.validated),
         t.rate(t.false_pass),
+        t.rate(t.proved_nothing),
         t.rate(t.well_formed),
         t.attempts,
         t.escalations,
@@ -142,7 +146,7 @@ pub fn table(results: &[TaskResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<28} {:<8} {:<10} {:<8} {:<9} {:<9} {:<6} {:<6} {:>3} {:>3} {:>8} {:>6} {:>7} {:>7} {:>7}  {:<16} WHY",
+        "{:<28} {:<8} {:<10} {:<8} {:<9} {:<9} {:<6} {:<7} {:<6} {:>3} {:>3} {:>8} {:>6} {:>7} {:>7} {:>7}  {:<16} WHY",
         "TASK",
         "LEVEL",
         "CONFIG",
@@ -150,6 +154,7 @@ pub fn table(results: &[TaskResult]) -> String {
         "RESOLVED",
         "VALIDATED",
         "FALSE",
+        "PROVED",
         "1ST OK",
         "ATT",
         "ESC",
@@ -163,7 +168,7 @@ pub fn table(results: &[TaskResult]) -> String {
     for r in results {
         let _ = writeln!(
             out,
-            "{:<28} {:<8} {:<10} {:<8} {:<9} {:<9} {:<6} {:<6} {:>3} {:>3} {:>8} {:>6} {:>7.1} {:>7.1} {:>7.1}  {:<16} {}",
+            "{:<28} {:<8} {:<10} {:<8} {:<9} {:<9} {:<6} {:<7} {:<6} {:>3} {:>3} {:>8} {:>6} {:>7.1} {:>7.1} {:>7.1}  {:<16} {}",
             cut(&r.task, 28),
             r.level.as_str(),
             cut(&r.config, 10),
@@ -171,6 +176,7 @@ pub fn table(results: &[TaskResult]) -> String {
             yes(r.resolved),
             yes(r.validated),
             if r.false_pass { "FALSE" } else { "-" },
+            if r.proved_nothing { "nothing" } else { "-" },
             yes(r.first_try_well_formed),
             r.attempts,
             r.escalations,
@@ -186,12 +192,13 @@ pub fn table(results: &[TaskResult]) -> String {
     let header = |out: &mut String, first: &str| {
         let _ = writeln!(
             out,
-            "  {:<22} {:>5} {:>13} {:>13} {:>13} {:>13} {:>8} {:>5} {:>10} {:>9} {:>9} {:>9}",
+            "  {:<22} {:>5} {:>13} {:>13} {:>13} {:>13} {:>13} {:>8} {:>5} {:>10} {:>9} {:>9} {:>9}",
             first,
             "RUNS",
             "RESOLVED",
             "VALIDATED",
             "FALSE PASS",
+            "NOT PROVEN",
             "1ST OK",
             "ATTEMPTS",
             "ESC",
@@ -218,10 +225,27 @@ pub fn table(results: &[TaskResult]) -> String {
             totals_row(&mut out, &model, &t);
         }
     }
-    if let [a, b] = configs.as_slice() {
+    for (a, b) in compared(&configs) {
         out.push_str(&comparison(results, a, b));
     }
     out
+}
+
+/// The (A, B) pairs compared as B/A: every configuration against the raw
+/// baseline when it ran, else the second configuration against the first.
+pub fn compared(configs: &[String]) -> Vec<(&str, &str)> {
+    let raw = super::raw::RAW_LABEL;
+    if configs.iter().any(|c| c == raw) {
+        return configs
+            .iter()
+            .filter(|c| *c != raw)
+            .map(|c| (raw, c.as_str()))
+            .collect();
+    }
+    match configs {
+        [a, b] => vec![(a.as_str(), b.as_str())],
+        _ => Vec::new(),
+    }
 }
 
 /// `b / a`, or "n/a" when `a` is 0.
@@ -293,6 +317,7 @@ pub(crate) mod tests {
             resolved,
             validated,
             false_pass: validated && !resolved,
+            proved_nothing: false,
             first_try_well_formed: true,
             attempts: 1,
             escalations: 0,
@@ -365,5 +390,40 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(back, results);
         assert!(text.contains("\"false_pass\":true"), "{text}");
+        assert!(text.contains("\"proved_nothing\":false"), "{text}");
+    }
+
+    #[test]
+    fn the_bot_is_compared_against_the_raw_baseline() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(compared(&names(&["small", "raw"])), [("raw", "small")]);
+        assert_eq!(
+            compared(&names(&["small", "raw", "large"])),
+            [("raw", "small"), ("raw", "large")]
+        );
+        assert_eq!(compared(&names(&["small", "large"])), [("small", "large")]);
+        assert!(compared(&names(&["small"])).is_empty());
+    }
+
+    #[test]
+    fn a_validation_that_proved_nothing_is_shown_per_task_and_counted() {
+        let mut unproven = result("feat-greet", "A", Level::Quick, false, true);
+        unproven.proved_nothing = true;
+        let results = vec![unproven, result("fix-a", "A", Level::Quick, true, true)];
+        let table = table(&results);
+        let row = table.lines().find(|l| l.starts_with("feat-greet")).unwrap();
+        assert!(row.contains("FALSE  nothing"), "{row}");
+        assert!(table.contains("NOT PROVEN"), "{table}");
+        let all = table
+            .lines()
+            .find(|l| l.trim_start().starts_with("all"))
+            .unwrap();
+        assert_eq!(all.matches("1/2 50%").count(), 3, "{all}");
+        // Older JSONL lines without the flag still read.
+        let line = serde_json::to_string(&results[1])
+            .unwrap()
+            .replace(",\"proved_nothing\":false", "");
+        let back: TaskResult = serde_json::from_str(&line).unwrap();
+        assert!(!back.proved_nothing);
     }
 }

@@ -40,6 +40,37 @@ pub struct EvalConfig {
     /// How the report names it.
     pub label: String,
     pub settings: Settings,
+    /// The bot's task path, or the raw baseline on the same settings.
+    pub kind: ConfigKind,
+}
+
+/// What answers a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigKind {
+    /// The bot: context, route, generation loop, validation.
+    Bot,
+    /// The model asked once with the task and the reference's files ([`super::raw`]).
+    Raw,
+}
+
+impl EvalConfig {
+    /// The bot with `settings`.
+    pub fn bot(label: impl Into<String>, settings: Settings) -> Self {
+        Self {
+            label: label.into(),
+            settings,
+            kind: ConfigKind::Bot,
+        }
+    }
+
+    /// The raw baseline on `settings`' models and budget, labelled [`super::raw::RAW_LABEL`].
+    pub fn raw(settings: Settings) -> Self {
+        Self {
+            label: super::raw::RAW_LABEL.into(),
+            settings,
+            kind: ConfigKind::Raw,
+        }
+    }
 }
 
 /// Why the run cannot go on at all.
@@ -83,6 +114,8 @@ enum RunError {
     Git { args: String, detail: String },
     #[error(transparent)]
     Task(#[from] crate::task::TaskError),
+    #[error(transparent)]
+    Raw(#[from] super::raw::RawError),
     #[error("cannot create a temporary directory: {0}")]
     TempDir(#[source] std::io::Error),
     #[error("interrupted: {0}")]
@@ -148,19 +181,14 @@ async fn append_line(path: &Path, result: &TaskResult) -> Result<(), EvalError> 
     file.flush().await.map_err(write_err)
 }
 
-/// The variables every eval command gets: no colour, a CI machine, caches in the run's dir.
+/// The variables every eval command gets besides the sandbox's own (a CI
+/// machine, no colour): caches in the run's dir.
 fn command_env(cache: &Path) -> Vec<(String, String)> {
     let dir = |name: &str| cache.join(name).to_string_lossy().into_owned();
-    [
-        ("CI", "true".to_string()),
-        ("NO_COLOR", "1".into()),
-        ("FORCE_COLOR", "0".into()),
-        ("HOME", dir("home")),
-        ("npm_config_cache", dir("npm")),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    [("HOME", dir("home")), ("npm_config_cache", dir("npm"))]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 fn seconds(d: Duration) -> f64 {
@@ -186,6 +214,7 @@ async fn run_one(
         resolved: false,
         validated: false,
         false_pass: false,
+        proved_nothing: false,
         first_try_well_formed: false,
         attempts: 0,
         escalations: 0,
@@ -240,6 +269,30 @@ async fn run_into(
     result.seconds.setup = seconds(setup_started.elapsed());
 
     let settings = &config.settings;
+    if config.kind == ConfigKind::Raw {
+        let task_started = Instant::now();
+        let run = super::raw::run_raw(
+            settings,
+            &task.title,
+            &task.body,
+            task.reference_dir.as_deref(),
+            &repo,
+        )
+        .await?;
+        record_raw(&run, task_started.elapsed(), result);
+    } else {
+        run_bot(task, settings, &repo, result).await?;
+    }
+    hidden_check(task, sandbox, cache, &repo, result).await
+}
+
+/// The bot's task path on `repo`, into `result`.
+async fn run_bot(
+    task: &EvalTask,
+    settings: &Settings,
+    repo: &Path,
+    result: &mut TaskResult,
+) -> Result<(), RunError> {
     let env = |var: &str| std::env::var(var).ok();
     let spec = TaskSpec {
         title: &task.title,
@@ -255,7 +308,7 @@ async fn run_into(
     let run = run_task(
         settings,
         ModelPool::build(&settings.models, &env),
-        &repo,
+        repo,
         &spec,
         None,
         None,
@@ -264,11 +317,21 @@ async fn run_into(
     let task_time = task_started.elapsed();
     record_generation(&run.generation, task_time, result);
     result.route = Some(run.route.ladder.clone());
+    Ok(())
+}
 
-    // The hidden check, on what the bot left, with the hidden files added.
+/// The hidden check, on what the bot (or the raw baseline) left, with the
+/// hidden files added; its verdict into `result`.
+async fn hidden_check(
+    task: &EvalTask,
+    sandbox: &dyn Sandbox,
+    cache: &Path,
+    repo: &Path,
+    result: &mut TaskResult,
+) -> Result<(), RunError> {
     let hidden_started = Instant::now();
     if let Some(hidden) = &task.hidden_dir {
-        copy_tree(hidden, &repo, false).await?;
+        copy_tree(hidden, repo, false).await?;
     }
     let command = SandboxCommand {
         argv: task.hidden.run.clone(),
@@ -278,7 +341,7 @@ async fn run_into(
         writable: Vec::new(),
         readable: vec![cache.to_path_buf()],
     };
-    let (passed, output) = match sandbox.run(&repo, &command).await {
+    let (passed, output) = match sandbox.run(repo, &command).await {
         Ok(outcome) if outcome.timed_out => (
             Some(false),
             format!(
@@ -304,6 +367,29 @@ async fn run_into(
     Ok(())
 }
 
+/// Fill `result` from the raw baseline's one call: never validated (it
+/// runs no check), well-formed when its files were written.
+fn record_raw(run: &super::raw::RawRun, task_time: Duration, result: &mut TaskResult) {
+    let model = super::raw::model_time(run);
+    result.seconds.model = seconds(model);
+    result.seconds.prepare = seconds(task_time.saturating_sub(model));
+    result.attempts = u32::from(run.completion.is_some());
+    result.prompt_tokens = run
+        .completion
+        .as_ref()
+        .map_or(0, |c| u64::from(c.usage.prompt_tokens));
+    result.completion_tokens = run
+        .completion
+        .as_ref()
+        .map_or(0, |c| u64::from(c.usage.completion_tokens));
+    result.first_try_well_formed = run.applied;
+    result.model = Some(run.model.clone());
+    result.route = Some(super::raw::RAW_LABEL.into());
+    result.outcome = if run.applied { "answered" } else { "fail" }.into();
+    result.validated = false;
+    result.failure = run.failure.as_deref().map(trim);
+}
+
 /// Fill `result` from the generation's trail.
 fn record_generation(generation: &Generation, task_time: Duration, result: &mut TaskResult) {
     let attempts = &generation.attempts;
@@ -323,8 +409,11 @@ fn record_generation(generation: &Generation, task_time: Duration, result: &mut 
     result.first_try_well_formed = first_try_well_formed(attempts);
     result.model = last_worker(attempts);
     let (outcome, failure) = match &generation.outcome {
-        GenerationOutcome::Succeeded { worker, .. } => {
+        GenerationOutcome::Succeeded {
+            worker, validation, ..
+        } => {
             result.model = Some(worker.clone());
+            result.proved_nothing = validation.proved_nothing();
             ("pass", None)
         }
         GenerationOutcome::Clarify { question, model } => {
@@ -352,7 +441,7 @@ fn record_generation(generation: &Generation, task_time: Duration, result: &mut 
 
 /// The last lines of a command's output, without colour codes.
 fn tail(output: &str) -> String {
-    let clean = strip_ansi(output);
+    let clean = gitkeeper::sanitize::strip_ansi(output);
     let lines: Vec<&str> = clean.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(8);
     lines[start..].join("\n")
@@ -363,27 +452,6 @@ fn trim(text: &str) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-/// `text` without terminal escape sequences (`ESC [ … letter`).
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Copy `from` into `to` (made if missing); `fixture` leaves out the
@@ -476,7 +544,6 @@ mod tests {
         let t = tail(&out);
         assert!(!t.contains('\u{1b}'), "{t}");
         assert!(t.starts_with("line 13") && t.ends_with("line 20"), "{t}");
-        assert_eq!(strip_ansi("\u{1b}[1;34mexpect\u{1b}[0m(x)"), "expect(x)");
     }
 
     #[test]

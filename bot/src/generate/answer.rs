@@ -1,6 +1,6 @@
 //! One model answer, judged: a question, or edits parsed, applied to the
-//! work dir and validated. A failure leaves the work dir as it was and says
-//! what to feed back. It must never leave a failed answer's edits on disk.
+//! work dir and validated. A failure (edits that change nothing included)
+//! leaves the work dir as it was and says what to feed back. It must never leave a failed answer's edits on disk.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -49,11 +49,14 @@ impl Judged {
     }
 }
 
+/// At most [`MAX_ERRORS`] errors of [`MAX_ERROR_CHARS`] each, without
+/// terminal escape sequences (a model reads them).
 fn trim_errors(errors: Vec<String>) -> Vec<String> {
     let total = errors.len();
     let mut out: Vec<String> = errors
         .into_iter()
         .take(MAX_ERRORS)
+        .map(|e| gitkeeper::sanitize::strip_ansi(&e))
         .map(|e| match e.char_indices().nth(MAX_ERROR_CHARS) {
             Some((cut, _)) => format!("{}\n… (cut)", &e[..cut]),
             None => e,
@@ -82,6 +85,22 @@ fn asked(question: String) -> Judged {
             "`CLARIFICATION_NEEDED:` is only for a question a maintainer must answer, and \"{said}\" asks none. Do not restate the task or the error: answer with the edits, in the format described above."
         )],
         Vec::new(),
+    )
+}
+
+/// What to tell a model whose edits changed nothing (a REPLACE equal to its
+/// SEARCH, a whole file as it already was): which files, and what to send.
+fn unchanged_feedback(files: &[String]) -> String {
+    let mut named: Vec<String> = Vec::new();
+    for file in files {
+        let file = format!("`{file}`");
+        if !named.contains(&file) {
+            named.push(file);
+        }
+    }
+    let named = named.join(", ");
+    format!(
+        "Your edits changed nothing: what you wrote for {named} is exactly what is already there, so the task is not done. Answer again with edits that make the change the task asks for: for each file to change, a SEARCH/REPLACE block (the file path alone on the line before `<<<<<<< SEARCH`, SEARCH copied from the file as it is now, REPLACE with the changed lines, different from SEARCH), or a FILE block with the complete new content of the file."
     )
 }
 
@@ -139,6 +158,13 @@ pub async fn judge(
             ));
         }
     };
+    if applied.is_empty() {
+        return Ok(Judged::failed(
+            AttemptOutcome::ApplyFailed,
+            vec![unchanged_feedback(&files)],
+            files,
+        ));
+    }
     let report = validator.validate(work_dir, &applied, level).await;
     if report.passed {
         return Ok(Judged::Passed { applied, report });
@@ -151,4 +177,28 @@ pub async fn judge(
         files,
         rejected: Some(Box::new((applied, report))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feedback_loses_colour_codes() {
+        let errors = trim_errors(vec!["npm test failed:\n\u{1b}[31m✗ greet\u{1b}[39m".into()]);
+        assert_eq!(errors, ["npm test failed:\n✗ greet"]);
+    }
+
+    #[test]
+    fn an_unchanged_answer_is_told_which_file_and_which_format() {
+        let text = unchanged_feedback(&["src/greet.ts".into(), "src/greet.ts".into()]);
+        assert!(
+            text.starts_with("Your edits changed nothing: what you wrote for `src/greet.ts` is"),
+            "{text}"
+        );
+        assert!(
+            text.contains("SEARCH/REPLACE block") && text.contains("FILE block"),
+            "{text}"
+        );
+    }
 }

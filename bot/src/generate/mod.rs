@@ -5,7 +5,8 @@
 //! whole-file answers; a failing paid tier falls back to the local model
 //! when configured; `CLARIFICATION_NEEDED:` stops with a question; the cost
 //! guard skips paid calls that could pass a budget; approval parks the job
-//! before the first paid call; an optional checker reviews the final diff.
+//! before the first paid call; an optional checker reviews the final diff
+//! (always, when validation proved nothing about it).
 //! Each tier's prompts are sized to its model's context window (`fit`): the
 //! package is trimmed once per tier and kept for its retries unless a retry
 //! must shrink it; a tier whose window cannot hold even a package without
@@ -717,7 +718,14 @@ impl Generator {
         report: &ValidationReport,
         tier: u32,
     ) -> Result<Review, GenerateError> {
-        let Some(name) = run.input.route.checker.clone() else {
+        // A change the checks could not exercise is reviewed whatever the complexity.
+        let route = run.input.route;
+        let checker = match &route.checker {
+            Some(name) => Some(name),
+            None if report.proved_nothing() => route.unproven_checker.as_ref(),
+            None => None,
+        };
+        let Some(name) = checker.cloned() else {
             return Ok(Review::Keep(None));
         };
         let settings = self.model_settings(&name)?;

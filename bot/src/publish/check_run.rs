@@ -31,7 +31,13 @@ pub async fn report_check_run(
             route.validation.as_str()
         ),
     );
-    let title = if before.is_empty() {
+    let title = if validation.proved_nothing() {
+        summary.push_str(&format!(
+            " They passed, but could not exercise this change ({}), so they proved nothing about it: review it against the issue.",
+            for_comment(&validation.unproven.join("; "))
+        ));
+        format!("{title}: not proven")
+    } else if before.is_empty() {
         title
     } else {
         summary.push_str(&format!(
@@ -75,11 +81,12 @@ pub async fn report_check_run(
 }
 
 /// Failure when a check failed; neutral when none did but one only failed
-/// as it did before the change (it proved nothing); success otherwise.
+/// as it did before the change, or the checks could not exercise the change
+/// (either way they proved nothing); success otherwise.
 pub fn conclusion(validation: &ValidationReport) -> CheckConclusion {
     if !validation.passed {
         CheckConclusion::Failure
-    } else if validation.checks.iter().any(|c| c.failed_before) {
+    } else if validation.checks.iter().any(|c| c.failed_before) || validation.proved_nothing() {
         CheckConclusion::Neutral
     } else {
         CheckConclusion::Success
@@ -131,5 +138,8 @@ mod tests {
             conclude(vec![check(true, true), check(false, false)]),
             CheckConclusion::Failure
         );
+        let unproven = ValidationReport::new("b", vec![check(true, false)])
+            .with_unproven(&["no test command ran".to_string()]);
+        assert_eq!(conclusion(&unproven), CheckConclusion::Neutral);
     }
 }

@@ -36,6 +36,13 @@ pub fn pr_body(
             one_line(title),
             d.worker
         )
+    } else if d.validation.proved_nothing() {
+        format!(
+            "Gitkeeper wrote this change for #{}: **{}**. `{}` made it; the repository's checks ran on it and passed, but **they proved nothing about it** (see Validation): review it against the issue before merging.",
+            issue,
+            one_line(title),
+            d.worker
+        )
     } else {
         format!(
             "Gitkeeper wrote this change for #{}: **{}**. `{}` made it; the repository's checks ran on it before this pull request was opened.",
@@ -121,6 +128,18 @@ pub fn validation_section(report: &ValidationReport) -> String {
         text.push_str(&format!(
             "\n⚠️ `{}` failed before this change and fails after it the same way: this check proved nothing about the change.\n",
             for_comment(check.command()).replace('`', "ʼ")
+        ));
+    }
+    if report.proved_nothing() {
+        text.push_str(&format!(
+            "\n⚠️ **Not proven.** The checks passed, but they could not exercise this change: {}. Nothing here shows the change does what the issue asks; review it against the issue by hand.\n",
+            one_line(&for_comment(&report.unproven.join("; ")))
+        ));
+    }
+    for note in &report.notes {
+        text.push_str(&format!(
+            "\n⚠️ Likely wrong path: {}\n",
+            one_line(&for_comment(note))
         ));
     }
     for check in report.checks.iter().filter(|c| !c.detail.trim().is_empty()) {
@@ -438,5 +457,52 @@ mod tests {
         );
         let none = ValidationReport::new("none", vec![]).with_withheld_env(&["A_B".to_string()]);
         assert!(validation_section(&none).starts_with("No checks ran.\n\nℹ️ "));
+    }
+
+    #[test]
+    fn a_new_file_at_a_likely_wrong_path_is_named_with_the_existing_one() {
+        let check = CheckResult {
+            name: "static checks".into(),
+            passed: true,
+            detail: String::new(),
+            duration_ms: 4,
+            failed_before: false,
+        };
+        let report = ValidationReport::new("static", vec![check]).with_notes(&[
+            "src/lib/defu.ts: this is a new file, but `src/defu.ts` already exists".to_string(),
+        ]);
+        let text = validation_section(&report);
+        assert!(
+            text.contains("⚠️ Likely wrong path: src/lib/defu.ts: this is a new file, but `src/defu.ts` already exists"),
+            "{text}"
+        );
+        // Not fed back while every check passed; first when one failed.
+        assert!(report.errors().is_empty());
+    }
+
+    #[test]
+    fn checks_that_could_not_exercise_the_change_are_not_proven() {
+        let check = CheckResult {
+            name: "npm test".into(),
+            passed: true,
+            detail: String::new(),
+            duration_ms: 40,
+            failed_before: false,
+        };
+        let report = ValidationReport::new("build", vec![check]).with_unproven(&[
+            "`npm test` runs no test (its script is `echo ok`)".to_string(),
+            "no typecheck ran".to_string(),
+        ]);
+        assert!(report.proved_nothing());
+        let text = validation_section(&report);
+        assert!(
+            text.contains("⚠️ **Not proven.** The checks passed, but they could not exercise this change: `npm test` runs no test (its script is `echo ok`); no typecheck ran."),
+            "{text}"
+        );
+        assert!(
+            report.summary().contains("⚠ not proven"),
+            "{}",
+            report.summary()
+        );
     }
 }

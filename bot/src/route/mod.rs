@@ -48,6 +48,10 @@ pub struct Route {
     /// Index of the first tier to try (after `escalate`).
     pub start: usize,
     pub checker: Option<String>,
+    /// The ladder's checker whatever the complexity: it reviews every change
+    /// whose validation proved nothing about it.
+    #[serde(default)]
+    pub unproven_checker: Option<String>,
     pub validation: ValidationLevel,
     pub reasons: Vec<String>,
 }
@@ -245,6 +249,7 @@ pub fn route(
         tiers,
         start,
         checker,
+        unproven_checker: ladder.checker.clone(),
         validation: ladder.validation,
         reasons,
     })

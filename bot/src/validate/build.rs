@@ -423,7 +423,8 @@ impl BuildValidator {
                         duration_ms: millis(outcome.duration),
                         failed_before: false,
                     },
-                    output: None,
+                    // Read for a test run that reports no test.
+                    output: Some(outcome.output),
                     command: Some(offset + index),
                 },
                 Ok(outcome) => {
@@ -551,7 +552,7 @@ impl Validator for BuildValidator {
     async fn validate(
         &self,
         work_dir: &Path,
-        _applied: &AppliedEdits,
+        applied: &AppliedEdits,
         level: ValidationLevel,
     ) -> ValidationReport {
         let keep_going = self.baseline.is_some();
@@ -559,7 +560,11 @@ impl Validator for BuildValidator {
             .run_level(work_dir, level, keep_going, On::Attempt)
             .await;
         let mut results = Vec::new();
+        let mut outputs = Vec::new();
         for ran in runs {
+            if let (Some(i), Some(output)) = (ran.command, &ran.output) {
+                outputs.push((i, output.clone()));
+            }
             let result = self.judge(ran);
             let stop = !result.passed;
             results.push(result);
@@ -567,7 +572,22 @@ impl Validator for BuildValidator {
                 break;
             }
         }
-        ValidationReport::new(method, results).with_withheld_env(&self.withheld_env)
+        let report = ValidationReport::new(method, results).with_withheld_env(&self.withheld_env);
+        if !report.passed {
+            return report;
+        }
+        let commands = self.plan.for_level(level).commands;
+        let (dir, applied) = (work_dir.to_path_buf(), applied.clone());
+        let reasons = tokio::task::spawn_blocking(move || {
+            super::proof::unproven(&dir, &applied, &commands, &outputs)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            vec![format!(
+                "whether the checks reach the change is unknown: {e}"
+            )]
+        });
+        report.with_unproven(&reasons)
     }
 }
 
@@ -586,16 +606,23 @@ impl Validator for Chain {
         let mut methods = Vec::new();
         let mut all = Vec::new();
         let mut withheld = Vec::new();
+        let mut notes = Vec::new();
+        let mut unproven = Vec::new();
         for validator in &self.0 {
             let report = validator.validate(work_dir, applied, level).await;
             methods.push(report.method);
             all.extend(report.checks);
             withheld.extend(report.withheld_env);
+            notes.extend(report.notes);
+            unproven.extend(report.unproven);
             if !report.passed {
                 break;
             }
         }
-        ValidationReport::new(methods.join("+"), all).with_withheld_env(&withheld)
+        ValidationReport::new(methods.join("+"), all)
+            .with_withheld_env(&withheld)
+            .with_notes(&notes)
+            .with_unproven(&unproven)
     }
 }
 

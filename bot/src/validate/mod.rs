@@ -8,6 +8,7 @@
 pub mod build;
 pub mod cache;
 pub mod policy;
+pub mod proof;
 pub mod sandbox;
 
 use std::path::Path;
@@ -61,6 +62,16 @@ pub struct ValidationReport {
     /// why a command lacked one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub withheld_env: Vec<String>,
+    /// Likely mistakes the checks saw without failing on them (a new file
+    /// named like an existing one elsewhere: `src/lib/a.ts: … \`src/a.ts\` …`),
+    /// told to the model first and shown to the maintainer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Why the checks could not exercise the change, when they could not
+    /// (a test script that runs nothing, zero tests, no test importing the
+    /// changed module, no typecheck): passing, they proved nothing about it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unproven: Vec<String>,
 }
 
 impl ValidationReport {
@@ -70,7 +81,35 @@ impl ValidationReport {
             method: method.into(),
             checks,
             withheld_env: Vec::new(),
+            notes: Vec::new(),
+            unproven: Vec::new(),
         }
+    }
+
+    /// The same report saying why its checks could not exercise the change.
+    pub fn with_unproven(mut self, reasons: &[String]) -> Self {
+        for reason in reasons {
+            if !self.unproven.contains(reason) {
+                self.unproven.push(reason.clone());
+            }
+        }
+        self
+    }
+
+    /// Every check passed, but none could exercise the change: validation
+    /// ran and proved nothing about it (never reported as plain green).
+    pub fn proved_nothing(&self) -> bool {
+        self.passed && !self.unproven.is_empty()
+    }
+
+    /// The same report with `notes` added (each once).
+    pub fn with_notes(mut self, notes: &[String]) -> Self {
+        for note in notes {
+            if !self.notes.contains(note) {
+                self.notes.push(note.clone());
+            }
+        }
+        self
     }
 
     /// The same report naming `names` as withheld from its commands.
@@ -83,12 +122,22 @@ impl ValidationReport {
         self
     }
 
-    /// The failed checks' details, for the retry prompt.
+    /// The failed checks' details, for the retry prompt; the notes first,
+    /// since a file at a wrong path is what usually made the checks fail.
     pub fn errors(&self) -> Vec<String> {
-        self.checks
+        let failed: Vec<String> = self
+            .checks
             .iter()
             .filter(|c| !c.passed)
             .map(|c| format!("{} failed:\n{}", c.name, c.detail))
+            .collect();
+        if failed.is_empty() {
+            return failed;
+        }
+        self.notes
+            .iter()
+            .map(|n| format!("Likely wrong path: {n}"))
+            .chain(failed)
             .collect()
     }
 
@@ -98,9 +147,11 @@ impl ValidationReport {
         self.checks.iter().filter(|c| c.failed_before).collect()
     }
 
-    /// One line per check: `✓ edits applied (2 ms)`.
+    /// One line per check: `✓ edits applied (2 ms)`; a last line when the
+    /// checks proved nothing about the change.
     pub fn summary(&self) -> String {
-        self.checks
+        let mut lines: Vec<String> = self
+            .checks
             .iter()
             .map(|c| {
                 format!(
@@ -114,8 +165,14 @@ impl ValidationReport {
                     c.duration_ms
                 )
             })
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        if self.proved_nothing() {
+            lines.push(format!(
+                "⚠ not proven: the checks passed but could not exercise the change ({})",
+                self.unproven.join("; ")
+            ));
+        }
+        lines.join("\n")
     }
 }
 
@@ -348,34 +405,52 @@ impl Validator for StaticValidator {
         let checked_scripts = self.checked_scripts.clone();
         let check = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let detail = match gitkeeper::validate::Contract::from_package(&root, &options, &base) {
-                Ok(mut contract) => {
-                    contract.checked_scripts = checked_scripts;
-                    let found = gitkeeper::validate::check_changes(&root, &changes, &contract);
-                    (!found.passed()).then(|| found.feedback(MAX_FINDINGS_CHARS))
-                }
-                Err(e) => Some(format!(
-                    "the static checks could not read the repository: {e}"
-                )),
-            };
-            CheckResult {
+            let (detail, notes) =
+                match gitkeeper::validate::Contract::from_package(&root, &options, &base) {
+                    Ok(mut contract) => {
+                        contract.checked_scripts = checked_scripts;
+                        let found = gitkeeper::validate::check_changes(&root, &changes, &contract);
+                        let notes: Vec<String> =
+                            found.notes.iter().map(|n| n.to_string()).collect();
+                        (
+                            (!found.passed()).then(|| found.feedback(MAX_FINDINGS_CHARS)),
+                            notes,
+                        )
+                    }
+                    Err(e) => (
+                        Some(format!(
+                            "the static checks could not read the repository: {e}"
+                        )),
+                        Vec::new(),
+                    ),
+                };
+            let check = CheckResult {
                 name: "static checks".into(),
                 passed: detail.is_none(),
                 detail: detail.unwrap_or_default(),
                 duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 failed_before: false,
-            }
+            };
+            (check, notes)
         })
         .await
-        .unwrap_or_else(|e| CheckResult {
-            name: "static checks".into(),
-            passed: false,
-            detail: format!("the static checks could not run: {e}"),
-            duration_ms: 0,
-            failed_before: false,
+        .unwrap_or_else(|e| {
+            let check = CheckResult {
+                name: "static checks".into(),
+                passed: false,
+                detail: format!("the static checks could not run: {e}"),
+                duration_ms: 0,
+                failed_before: false,
+            };
+            (check, Vec::new())
         });
+        let (check, notes) = check;
         report.checks.push(check);
         ValidationReport::new(format!("{}+static", report.method), report.checks)
+            .with_withheld_env(&report.withheld_env)
+            .with_notes(&report.notes)
+            .with_notes(&notes)
+            .with_unproven(&report.unproven)
     }
 }
 
@@ -445,5 +520,45 @@ mod static_validator_tests {
         assert!(errors.contains("./missing"), "{errors}");
         assert!(errors.contains("console.log("), "{errors}");
         assert!(errors.contains("src/two.ts:"), "{errors}");
+    }
+
+    #[tokio::test]
+    async fn a_new_copy_of_an_existing_file_is_fed_back_with_the_real_path_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "package.json", r#"{"name":"defu"}"#);
+        write(
+            root,
+            "src/defu.ts",
+            "export function defu() { return {}; }\n",
+        );
+        write(root, "src/_utils.ts", "export const isObject = 1;\n");
+        let options = gitkeeper::context::ContextOptions::default();
+        let base = gitkeeper::context::build(root, "fix defu", &options).unwrap();
+        let validator = StaticValidator::new(options, Arc::new(base));
+        // The whole file again one folder down: its relative import breaks.
+        let copy =
+            "import { isObject } from './_utils';\nexport function defu() { return isObject; }\n";
+        write(root, "src/lib/defu.ts", copy);
+        let applied = AppliedEdits {
+            changes: vec![FileChange {
+                path: "src/lib/defu.ts".into(),
+                before: None,
+                after: Some(copy.into()),
+                renamed_from: None,
+            }],
+        };
+        let report = validator
+            .validate(root, &applied, ValidationLevel::Standard)
+            .await;
+        assert!(!report.passed);
+        let errors = report.errors();
+        assert!(
+            errors[0].starts_with("Likely wrong path: src/lib/defu.ts:"),
+            "{errors:?}"
+        );
+        assert!(errors[0].contains("`src/defu.ts`"), "{errors:?}");
+        assert!(errors[1].contains("./_utils"), "{errors:?}");
+        assert_eq!(report.notes.len(), 1);
     }
 }

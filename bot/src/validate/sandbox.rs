@@ -1,7 +1,7 @@
 //! Running a repository's own commands (install, typecheck, lint, build,
 //! test) without handing them anything of the bot's: a cleared environment
-//! (only `PATH`, `HOME` inside the job dir, `LANG`, `CI=true`, the
-//! variables the task's [`ValidationPolicy`] passes (what the repository's
+//! (only `PATH`, `HOME` inside the job dir, `LANG`, [`PLAIN_OUTPUT_ENV`]
+//! (`CI=true`, no colour), the variables the task's [`ValidationPolicy`] passes (what the repository's
 //! config asks for *and* the operator's `[validate] pass_env` allows), and
 //! the ones the command names, such as
 //! `CARGO_HOME` of the dependency cache), a wall-clock limit per
@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::policy::{EnvPolicy, ValidationPolicy};
+
+/// Set for every command, after the host variables a policy passes: a CI
+/// machine without colour, so what a model or a maintainer reads of the
+/// output is text (escape sequences that still come are stripped).
+pub const PLAIN_OUTPUT_ENV: [(&str, &str); 3] =
+    [("CI", "true"), ("NO_COLOR", "1"), ("FORCE_COLOR", "0")];
 
 /// One command to run in the work dir.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -413,8 +419,8 @@ impl ProcessSandbox {
             .env("PATH", &self.path)
             .env("HOME", home)
             .env("LANG", "C.UTF-8")
-            .env("CI", "true")
             .envs(self.allowed.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(PLAIN_OUTPUT_ENV)
             .envs(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             // Its own process group, so a time-out kills everything it started.
@@ -517,7 +523,8 @@ fn kill_group(pid: Option<u32>) {
     let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
 }
 
-/// Read everything, keeping the first and last `cap / 2` bytes.
+/// Read everything, keeping the first and last `cap / 2` bytes, without
+/// terminal escape sequences.
 fn collect(mut reader: std::io::PipeReader, cap: usize) -> (String, u64) {
     let half = cap / 2;
     let mut head = Vec::with_capacity(half.min(8192));
@@ -541,11 +548,12 @@ fn collect(mut reader: std::io::PipeReader, cap: usize) -> (String, u64) {
             elided += 1;
         }
     }
-    let mut text = String::from_utf8_lossy(&head).into_owned();
+    let plain = |bytes: &[u8]| gitkeeper::sanitize::strip_ansi(&String::from_utf8_lossy(bytes));
+    let mut text = plain(&head);
     if elided > 0 {
         text.push_str(&format!("\n… {elided} bytes of output left out …\n"));
     }
-    text.push_str(&String::from_utf8_lossy(tail.make_contiguous()));
+    text.push_str(&plain(tail.make_contiguous()));
     (text, elided)
 }
 
@@ -599,7 +607,9 @@ mod tests {
         assert!(!out.output.contains("secret"), "{}", out.output);
         assert!(!out.output.contains("CARGO_MANIFEST_DIR"), "{}", out.output);
         assert!(out.output.contains("SANDBOX_TEST_ALLOWED=visible"));
-        assert!(out.output.contains("CI=true"));
+        for (name, value) in PLAIN_OUTPUT_ENV {
+            assert!(out.output.contains(&format!("{name}={value}")), "{name}");
+        }
         let home = dir.path().join(".gitkeeper-home");
         assert!(out.output.contains(&format!("HOME={}", home.display())));
         let names: Vec<&str> = out
@@ -614,6 +624,8 @@ mod tests {
                     "HOME",
                     "LANG",
                     "CI",
+                    "NO_COLOR",
+                    "FORCE_COLOR",
                     "SANDBOX_TEST_ALLOWED",
                     "PWD",
                     "SHLVL",
@@ -805,6 +817,32 @@ mod tests {
         assert!(out.elided_bytes > 52_428_800 - 4096, "{}", out.elided_bytes);
         assert!(out.output.len() < 4096 + 100);
         assert!(out.output.contains("bytes of output left out"));
+    }
+
+    #[tokio::test]
+    async fn output_reaches_readers_without_colour_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        // A repository may ask for FORCE_COLOR; the sandbox's plain output wins.
+        let asked = vec!["FORCE_COLOR".to_string()];
+        let sandbox = ProcessSandbox::with_host_env(
+            &EnvPolicy::new(&asked, &asked),
+            DEFAULT_OUTPUT_CAP,
+            |_| Some("3".into()),
+        );
+        let out = sandbox
+            .run(
+                dir.path(),
+                &sh(
+                    "printf '\\033[31mnot ok\\033[39m 1 - greet\\n'; echo \"force=$FORCE_COLOR no=$NO_COLOR\"",
+                    Duration::from_secs(10),
+                ),
+            )
+            .await
+            .unwrap();
+        assert!(out.passed(), "{out:?}");
+        assert!(!out.output.contains('\u{1b}'), "{:?}", out.output);
+        assert!(out.output.contains("not ok 1 - greet"), "{}", out.output);
+        assert!(out.output.contains("force=0 no=1"), "{}", out.output);
     }
 
     /// A local TCP port and whether `curl` in the sandbox reached it.

@@ -19,7 +19,7 @@ pub mod tree;
 pub mod tsconfig;
 
 mod query;
-mod rank;
+pub(crate) mod rank;
 pub(crate) mod read;
 mod render;
 mod scan;

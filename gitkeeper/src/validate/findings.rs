@@ -44,6 +44,8 @@ pub enum CheckRule {
     RemoteDependency,
     /// A change edits a package.json script the validation runs.
     CheckedScript,
+    /// A new file has the name of an existing file elsewhere (a note, not a failure).
+    MisplacedFile,
 }
 
 impl CheckRule {
@@ -67,6 +69,7 @@ impl CheckRule {
             CheckRule::RequiredPattern => "required_pattern",
             CheckRule::RemoteDependency => "remote_dependency",
             CheckRule::CheckedScript => "checked_script",
+            CheckRule::MisplacedFile => "misplaced_file",
         }
     }
 }
@@ -142,6 +145,11 @@ pub struct StaticReport {
     pub checked: Vec<String>,
     /// Changed files that could not be read.
     pub skipped: Vec<SkippedFile>,
+    /// Likely mistakes that do not fail the attempt by themselves (a new
+    /// file named like an existing one elsewhere): told to the model with
+    /// the findings, and to the maintainer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<Finding>,
 }
 
 impl StaticReport {

@@ -4,7 +4,8 @@
 //! run before any build ([`check_changes`]: syntax, imports and exports,
 //! Prisma models, fields, operations and arguments, API routes, gitkeeper
 //! rules, dependencies only from the registry, scripts the validation runs
-//! left alone) on an attempt's [`ChangedFile`]s against the repository's
+//! left alone, and notes on new files named like existing ones elsewhere),
+//! and whether the checks could exercise a change at all ([`proof`]) on an attempt's [`ChangedFile`]s against the repository's
 //! [`Contract`]. Nothing here spawns a process or touches the network;
 //! running commands in a sandbox is the bot's job. The README section
 //! "Validation: `.github/gitkeeper.yml` and the static checks" documents the
@@ -16,6 +17,8 @@ pub mod commands;
 pub mod config;
 pub mod contract;
 pub mod findings;
+pub mod misplaced;
+pub mod proof;
 pub mod static_checks;
 
 mod exports_check;
@@ -37,4 +40,5 @@ pub use config::{
 pub use contract::{Contract, ContractError};
 pub use findings::{CheckRule, Finding, SkippedFile, StaticReport};
 pub use manifest_check::scripts_run_by;
+pub use misplaced::misplaced_files;
 pub use static_checks::check_changes;

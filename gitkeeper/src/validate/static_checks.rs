@@ -6,7 +6,8 @@
 //! change removed; and the change keeps the gitkeeper doc's rules (protected
 //! paths untouched, also by deletes and renames; forbidden patterns absent;
 //! required patterns present); package.json dependencies come from the
-//! registry only, and the scripts the validation runs are left alone. When a change carries a file's previous
+//! registry only, and the scripts the validation runs are left alone; a new
+//! file named like an existing one elsewhere gets a note. When a change carries a file's previous
 //! content, problems that were already there are reported apart and do not
 //! fail the attempt. Reads only files inside the work directory; never
 //! panics on content.
@@ -21,6 +22,7 @@ use super::exports_check::{ExportIndex, export_findings};
 use super::findings::{CheckRule, Finding, SkippedFile, StaticReport};
 use super::imports_check::{dangling_importers, import_findings};
 use super::manifest_check::{dependency_findings, script_findings};
+use super::misplaced::misplaced_files;
 use super::prisma_usage::prisma_findings;
 use super::syntax::{self, Grammar, Parsed, Parsers};
 use crate::context::doc::{Pattern, PatternRule, RuleSource};
@@ -120,6 +122,7 @@ pub fn check_changes(
     report
         .findings
         .extend(dangling_importers(&removed, &changed, contract, &mut read));
+    report.notes = misplaced_files(changes, &contract.files);
     report
 }
 

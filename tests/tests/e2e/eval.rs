@@ -216,3 +216,131 @@ async fn eval_compare_alternates_configurations_and_reports_b_against_a() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("large against small (B/A)"), "{html}");
 }
+
+/// A whole-file answer to the farewell task that is right.
+fn farewell_whole_file() -> Step {
+    Step::reply(
+        "FILE: src/greet.ts\n```ts\nexport function greet(name: string): string {\n  return `Hello ${name}`;\n}\n\nexport function farewell(name: string): string {\n  return `Goodbye, ${name}.`;\n}\n```\n",
+    )
+}
+
+#[tokio::test]
+async fn eval_baseline_raw_asks_the_same_model_once_and_reports_the_bot_against_it() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    // add-farewell: the bot, then raw; punctuate-greeting: raw, then the bot.
+    ollama.push(farewell_wrong());
+    ollama.push(farewell_whole_file());
+    ollama.push(Step::reply("I would add punctuation to the greeting."));
+    ollama.push(punctuate());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "small.toml", "local-small", &ollama.url());
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = run_eval(&["--baseline", "raw"], &cfg, &out).await;
+    assert!(ok, "{stdout}\n{stderr}");
+
+    let runs = lines(&std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    let order: Vec<(&str, &str)> = runs
+        .iter()
+        .map(|r| (r["task"].as_str().unwrap(), r["config"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("add-farewell", "small"),
+            ("add-farewell", "raw"),
+            ("punctuate-greeting", "raw"),
+            ("punctuate-greeting", "small"),
+        ]
+    );
+    let raw_farewell = find(&runs, "add-farewell", "raw");
+    assert_eq!(raw_farewell["resolved"], true, "{raw_farewell:#}");
+    assert_eq!(raw_farewell["validated"], false, "raw runs no check");
+    assert_eq!(raw_farewell["false_pass"], false);
+    assert_eq!(raw_farewell["attempts"], 1);
+    assert_eq!(raw_farewell["route"], "raw");
+    assert_eq!(raw_farewell["model"], "local-small");
+    assert!(raw_farewell["prompt_tokens"].as_u64().unwrap() > 0);
+    let raw_punctuate = find(&runs, "punctuate-greeting", "raw");
+    assert_eq!(raw_punctuate["resolved"], false, "{raw_punctuate:#}");
+    assert_eq!(raw_punctuate["first_try_well_formed"], false);
+    assert_eq!(raw_punctuate["attempts"], 1, "asked once, no retry");
+    assert!(
+        raw_punctuate["failure"]
+            .as_str()
+            .unwrap()
+            .contains("no edit blocks"),
+        "{raw_punctuate:#}"
+    );
+    // The bot's runs are as without the baseline; its false pass proved nothing.
+    let bot_farewell = find(&runs, "add-farewell", "small");
+    assert_eq!(bot_farewell["false_pass"], true, "{bot_farewell:#}");
+    assert_eq!(bot_farewell["proved_nothing"], true, "{bot_farewell:#}");
+    assert_eq!(find(&runs, "punctuate-greeting", "small")["resolved"], true);
+
+    // The raw prompt: the task and the reference's files as they are in the
+    // fixture, whole-file format; no context package, no reference content.
+    let requests = ollama.completion_requests();
+    assert_eq!(requests.len(), 4, "one call per raw run");
+    let raw_prompt = requests[1].prompt_text();
+    assert!(raw_prompt.contains("## src/greet.ts"), "{raw_prompt}");
+    assert!(
+        raw_prompt.contains("return `Hello ${name}`;"),
+        "{raw_prompt}"
+    );
+    assert!(
+        raw_prompt.contains("Add a farewell function"),
+        "{raw_prompt}"
+    );
+    assert!(raw_prompt.contains("FILE:"), "{raw_prompt}");
+    assert!(!raw_prompt.contains("Goodbye, ${name}."), "{raw_prompt}");
+    assert!(!raw_prompt.contains("check-farewell"), "{raw_prompt}");
+    assert!(!raw_prompt.contains("# Project context"), "{raw_prompt}");
+    let bot_prompt = requests[0].prompt_text();
+    assert!(bot_prompt.contains("# Project context"), "{bot_prompt}");
+
+    // The table: the bot against raw, resolved as a ratio.
+    assert!(stdout.contains("small against raw (B/A):"), "{stdout}");
+    let resolved = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("resolved "))
+        .unwrap();
+    assert!(resolved.contains("1.00×"), "{resolved}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("small against raw (B/A)"), "{html}");
+}
+
+#[tokio::test]
+async fn the_raw_baseline_is_refused_by_the_cost_guard_like_the_bot() {
+    let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    let dir = tempfile::tempdir().unwrap();
+    // A priced model and a task budget its worst case passes.
+    let cfg = dir.path().join("paid.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[models.local-small]\nendpoint = \"{}\"\nmax_retries = 0\nprice_in = 1000.0\nprice_out = 1000.0\n\n\
+             [models.local-large]\nendpoint = \"{}\"\nmax_retries = 0\n\n\
+             [route]\nmax_usd_per_task = 0.01\nfallback_to_local = false\n\n\
+             [[route.ladder]]\nname = \"eval\"\ntiers = [{{ model = \"local-small\", attempts = 1 }}]\nvalidation = \"standard\"\n",
+            ollama.url(),
+            ollama.url()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = run_eval(
+        &["--baseline", "raw", "--only", "punctuate-greeting"],
+        &cfg,
+        &out,
+    )
+    .await;
+    assert!(ok, "{stdout}\n{stderr}");
+    let runs = lines(&std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    let raw = find(&runs, "punctuate-greeting", "raw");
+    assert_eq!(raw["attempts"], 0, "{raw:#}");
+    assert!(
+        raw["failure"].as_str().unwrap().contains("cost guard"),
+        "{raw:#}"
+    );
+    assert!(ollama.completion_requests().is_empty(), "nothing was sent");
+}

@@ -531,6 +531,57 @@ async fn a_clarification_that_asks_nothing_is_a_failed_attempt_and_the_ladder_go
         feedback.contains("asks none") && feedback.contains("The task is to add punctuation"),
         "{feedback}"
     );
+    // The retry does not invite the marker for its own errors.
+    assert!(
+        feedback.contains("These problems are not a reason to ask")
+            && feedback.contains("only if the task itself is unclear"),
+        "{feedback}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_changes_nothing_is_a_failed_attempt_told_what_to_send() {
+    let world = World::start().await;
+    let dir = repo();
+    // A REPLACE equal to its SEARCH, then the whole file as it already is.
+    let unchanged = "  return `Hello ${name}`;";
+    world.ollama.push(Step::reply(format!(
+        "src/greet.ts\n<<<<<<< SEARCH\n{unchanged}\n=======\n{unchanged}\n>>>>>>> REPLACE\n"
+    )));
+    world.ollama.push(Step::reply(format!(
+        "FILE: src/greet.ts\n```ts\n{GREET}```\n"
+    )));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-small", 2), ("local-large", 1)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-small".into(), AttemptOutcome::ApplyFailed),
+            ("local-small".into(), AttemptOutcome::ApplyFailed),
+            ("local-large".into(), AttemptOutcome::Passed)
+        ],
+        "the ladder goes on"
+    );
+    assert_eq!(greet_on_disk(dir.path()), GREET_FIXED);
+    let requests = world.ollama.completion_requests();
+    let feedback = &requests[1].messages().last().unwrap().1.clone();
+    assert!(
+        feedback.contains("Your edits changed nothing: what you wrote for `src/greet.ts`"),
+        "{feedback}"
+    );
+    assert!(
+        feedback.contains("SEARCH/REPLACE block") && feedback.contains("FILE block"),
+        "{feedback}"
+    );
+    let error = generation.attempts[0].error.as_deref().unwrap();
+    assert!(error.starts_with("Your edits changed nothing"), "{error}");
 }
 
 #[tokio::test]
@@ -701,12 +752,17 @@ async fn run_solve(dir: &Path, config: &Path, extra: &[&str]) -> (bool, String, 
     )
 }
 
+/// The checker's verdict on a change it accepts.
+const CHECKER_PASS: &str =
+    r#"{"verdict": "pass", "confidence": 0.9, "notes": "adds the punctuation"}"#;
+
 const SOLVE_BRANCH: &str = "gitkeeper/solve-add-punctuation-to-the-greeting-in-src-greet-ts";
 
 #[tokio::test]
 async fn solve_commits_the_validated_change_on_a_new_branch() {
     let ollama = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
     ollama.push(Step::reply(search_replace("  return `Hello ${name}`;")));
+    ollama.push(Step::reply(CHECKER_PASS));
     let (dir, config) = solve_setup(&ollama);
     let (ok, stdout, stderr) = run_solve(dir.path(), config.path(), &[]).await;
     assert!(ok, "{stdout}\n{stderr}");
@@ -723,8 +779,17 @@ async fn solve_commits_the_validated_change_on_a_new_branch() {
         "{stdout}"
     );
     let requests = ollama.completion_requests();
-    assert_eq!(requests.len(), 1);
+    assert_eq!(requests.len(), 2);
     assert_eq!(requests[0].model().as_deref(), Some(QWEN_14B));
+    // The repository's check (a grep, no test file) cannot exercise the
+    // change: the ladder's checker reviews it although the task is simple.
+    let review = requests[1].prompt_text();
+    assert!(review.starts_with("You review a change"), "{review}");
+    assert!(review.contains("⚠ not proven"), "{review}");
+    assert!(
+        review.contains("no test file imports `src/greet.ts`"),
+        "{review}"
+    );
 
     let committed = git(
         dir.path(),
@@ -763,13 +828,18 @@ async fn solve_runs_the_repositorys_own_check_and_feeds_its_failure_back() {
         "FILE: src/greet.ts\n```ts\n{almost}```\n"
     )));
     ollama.push(Step::reply(search_replace("  return `Hello ${name}`;")));
+    ollama.push(Step::reply(CHECKER_PASS));
     let (dir, config) = solve_setup(&ollama);
     let (ok, stdout, stderr) = run_solve(dir.path(), config.path(), &[]).await;
     assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("✓ greeting check"), "{stdout}");
 
     let requests = ollama.completion_requests();
-    assert_eq!(requests.len(), 2, "the first answer failed the check");
+    assert_eq!(
+        requests.len(),
+        3,
+        "the first answer failed the check; the checker reviewed the second"
+    );
     let retry = requests[1].messages();
     let fed_back = retry
         .iter()
@@ -1116,4 +1186,54 @@ async fn a_window_too_small_for_any_package_skips_the_tier_with_the_reason() {
     // Skipped calls are not attempts of the task.
     let record = generation.task_record(&route, "octo/hello", TITLE, "task-1");
     assert_eq!(record.attempts, 1);
+}
+
+#[tokio::test]
+async fn a_retry_on_a_long_answer_cuts_the_answer_to_fit_instead_of_ending_the_ladder() {
+    // The real run: first prompt + a long answer + errors came to more than
+    // the window. The retry must still be sent, the answer shown in part.
+    const WINDOW: u32 = 3584;
+    const ANSWER: u32 = 1024;
+    let world = World::start_with(&[("local-small", WINDOW, ANSWER)]).await;
+    let dir = repo();
+    let rambling: String = (0..120)
+        .map(|i| format!("Step {i}: the greeting in src/greet.ts might need punctuation.\n"))
+        .collect();
+    world.ollama.push(Step::reply(rambling.clone()));
+    world.ollama.push(Step::reply(good_answer()));
+    let Run { generation, .. } = run(
+        &world,
+        &ladder(&[("local-small", 2)], None),
+        dir.path(),
+        false,
+    )
+    .await;
+
+    assert_eq!(
+        outcomes(&generation),
+        [
+            ("local-small".into(), AttemptOutcome::ParseFailed),
+            ("local-small".into(), AttemptOutcome::Passed)
+        ]
+    );
+    let requests = world.ollama.completion_requests();
+    assert_eq!(requests.len(), 2, "the retry was sent");
+    let sizes: Vec<u32> = requests.iter().map(sent_tokens).collect();
+    for tokens in &sizes {
+        assert!(leaves_the_answer_room(*tokens, WINDOW, ANSWER), "{sizes:?}");
+    }
+    // Whole, the answer would not have fit beside the first prompt.
+    let whole = sizes[0] + gitkeeper_bot::models::tokens::count_text(&rambling);
+    assert!(!leaves_the_answer_room(whole, WINDOW, ANSWER), "{sizes:?}");
+    let retry = requests[1].messages();
+    assert_eq!(retry[2].0, "assistant");
+    assert!(retry[2].1.starts_with("Step 0:"), "{}", retry[2].1);
+    assert!(
+        retry[2]
+            .1
+            .contains("of the previous answer left out to fit the model's context window"),
+        "{}",
+        retry[2].1
+    );
+    assert!(retry[3].1.contains("no edit blocks"), "{}", retry[3].1);
 }

@@ -95,13 +95,30 @@ async fn a_labelled_issue_becomes_a_validated_pull_request() {
         "main is untouched"
     );
 
-    // A completed, successful check run on the pull request's head.
+    // A completed check run on the pull request's head: neutral, since the
+    // repository's only check (a grep) could not exercise the change.
     let checks = world.gh.check_runs(OWNER, REPO);
     assert_eq!(checks.len(), 1, "{checks:#?}");
     assert_eq!(checks[0].name, "Gitkeeper");
     assert_eq!(checks[0].head_sha, head);
     assert_eq!(checks[0].status, "completed");
-    assert_eq!(checks[0].conclusion.as_deref(), Some("success"));
+    assert_eq!(checks[0].conclusion.as_deref(), Some("neutral"));
+    assert!(
+        checks[0]
+            .title
+            .as_deref()
+            .unwrap_or("")
+            .ends_with("not proven"),
+        "{checks:#?}"
+    );
+    assert!(
+        checks[0]
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("**Not proven.** The checks passed, but they could not exercise this change: no test command ran; no typecheck ran."),
+        "{checks:#?}"
+    );
     assert!(
         checks[0]
             .text
@@ -1202,7 +1219,13 @@ async fn a_marker_in_someone_elses_comment_is_never_taken_for_the_bots() {
 #[tokio::test]
 async fn a_renamed_issue_keeps_its_branch_and_pull_request() {
     let world = World::start().await;
-    world.default_answer(Step::reply(good_answer()));
+    world.ollama.push(Step::reply(good_answer()));
+    // The renamed title routes to the standard ladder, whose checker reviews
+    // the change the repository's one check (a grep) cannot exercise.
+    world.ollama.push(Step::reply(good_answer()));
+    world.ollama.push(Step::reply(
+        r#"{"verdict": "pass", "confidence": 0.9, "notes": "adds the punctuation"}"#,
+    ));
     let bot = world.start_bot().await;
     bot.webhook("issues", "d-first", &labeled(ISSUE)).await;
     settled(&bot, 1).await;

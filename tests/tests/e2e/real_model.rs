@@ -118,7 +118,9 @@ async fn assert_mechanics(world: &World, bot: &BotProcess, relay: &RecordingRela
             assert_eq!(pulls.len(), 1, "{pulls:#?}");
             assert!(!pulls[0].draft);
             let checks = world.gh.check_runs(OWNER, REPO);
-            assert_eq!(checks[0].conclusion.as_deref(), Some("success"));
+            // The world repository's one check (a grep) cannot exercise the
+            // change: validation passed but proved nothing.
+            assert_eq!(checks[0].conclusion.as_deref(), Some("neutral"));
             assert!(
                 pulls[0].body.contains("greet is still exported"),
                 "validation ran: {}",
