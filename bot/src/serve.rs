@@ -91,11 +91,13 @@ pub async fn serve_on(
     }
     let state = Ingress {
         store: store.clone(),
+        committer: queue::Committer::spawn(store.clone(), settings.server.max_commit_batch),
         metrics: metrics.clone(),
         wake: wake.clone(),
         webhook_secret: settings.github.webhook_secret.clone(),
         trigger: settings.trigger.clone(),
         github_ready: github.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+        limits: ingress::Limits::from_settings(&settings.server),
     };
     let local = listener.local_addr().map_err(ServeError::Server)?;
     tracing::info!(%local, "listening for webhooks on http://{local}/webhooks");
@@ -144,12 +146,14 @@ pub async fn serve_on(
         settings: settings.runner.clone(),
         shutdown: shutdown.clone(),
     });
-    let app = ingress::router(state, settings.server.max_body_bytes).merge(runners);
-    let server_shutdown = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
-        .await
-        .map_err(ServeError::Server)?;
+    let app = ingress::router(state).merge(runners);
+    ingress::server::serve(
+        listener,
+        app,
+        settings.server.header_timeout(),
+        shutdown.clone(),
+    )
+    .await;
     if let Err(e) = sweeper.await {
         tracing::error!(error = %e, "runner sweep ended abnormally");
     }

@@ -1,7 +1,10 @@
 //! What really differs between SQLite and PostgreSQL for the job store:
 //! connecting, migrations, how a writing transaction begins, row locks on a
 //! claim, the larger-of-two function and how a list of values is bound as
-//! one parameter. Everything else is the same `$N` SQL in [`super::sql`].
+//! one parameter. Both pools close a connection given back still inside a
+//! transaction (a commit that failed on a full disk leaves one so, and every
+//! later `BEGIN` on it would fail) instead of lending it out again.
+//! Everything else is the same `$N` SQL in [`super::sql`].
 //!
 //! Must never: hold a query of its own beyond these fragments (a statement
 //! written here for one database is a statement the other lacks), or open a
@@ -19,7 +22,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
-use sqlx::{Database, Encode, IntoArguments, Pool, Postgres, Sqlite, Type};
+use sqlx::{Connection, Database, Encode, IntoArguments, Pool, Postgres, Sqlite, Type};
 
 use super::StoreError;
 
@@ -50,6 +53,8 @@ pub trait Dialect:
     fn id_list(ids: &[RequestId]) -> Self::IdList;
     /// `names` as one value for [`Dialect::IN_LIST_2`].
     fn name_list(names: &[String]) -> Result<Self::NameList, StoreError>;
+    /// The file the database lives in, when it is one (SQLite).
+    fn database_file(url: &str) -> Option<std::path::PathBuf>;
     /// This dialect's migrations (`bot/migrations/<dialect>`).
     fn migrator() -> &'static Migrator;
     /// Open a pool on the database `url` names, creating what is missing.
@@ -100,6 +105,12 @@ impl Dialect for Sqlite {
         super::runners::encode("model list", &names)
     }
 
+    fn database_file(url: &str) -> Option<std::path::PathBuf> {
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        let path = options.get_filename();
+        (!path.as_os_str().is_empty() && path != Path::new(":memory:")).then(|| path.to_path_buf())
+    }
+
     fn migrator() -> &'static Migrator {
         &SQLITE_MIGRATIONS
     }
@@ -125,6 +136,7 @@ impl Dialect for Sqlite {
         }
         SqlitePoolOptions::new()
             .max_connections(4)
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect {
@@ -153,6 +165,10 @@ impl Dialect for Postgres {
         Ok(names.to_vec())
     }
 
+    fn database_file(_url: &str) -> Option<std::path::PathBuf> {
+        None
+    }
+
     fn migrator() -> &'static Migrator {
         &POSTGRES_MIGRATIONS
     }
@@ -169,6 +185,7 @@ impl Dialect for Postgres {
         PgPoolOptions::new()
             .max_connections(max_connections.unwrap_or(10))
             .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { url: shown, source })
