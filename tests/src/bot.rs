@@ -296,6 +296,16 @@ impl BotProcess {
         format!("http://{}/", self.addr)
     }
 
+    /// The address the bot listens on (for raw connections).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bot's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// What the bot logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
