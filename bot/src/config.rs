@@ -206,7 +206,9 @@ pub struct ServerSettings {
     /// supervisor or a test that asked for port 0 learns the port.
     pub addr_file: Option<PathBuf>,
     /// Seconds a client has to send a request's headers (and an idle
-    /// connection may wait for its next request) before it is closed.
+    /// connection may wait for its next request) before it is closed; above
+    /// the runner's heartbeat interval, so its kept-alive connection is not
+    /// closed under it.
     pub header_timeout_secs: u64,
     /// Seconds a client has to send a webhook's body before it gets 408.
     pub body_timeout_secs: u64,
@@ -227,7 +229,7 @@ impl Default for ServerSettings {
             listen: "127.0.0.1:3000".into(),
             max_body_bytes: 25 * 1024 * 1024,
             addr_file: None,
-            header_timeout_secs: 10,
+            header_timeout_secs: 30,
             body_timeout_secs: 30,
             max_inflight_body_bytes: 64 * 1024 * 1024,
             store_timeout_ms: 5000,
@@ -254,7 +256,7 @@ impl ServerSettings {
             (
                 "server.header_timeout_secs",
                 self.header_timeout_secs,
-                "set it to 1 or more (default 10)",
+                "set it to 1 or more (default 30)",
             ),
             (
                 "server.body_timeout_secs",

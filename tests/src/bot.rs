@@ -214,7 +214,12 @@ impl BotProcess {
             env,
             log,
             addr_file,
-            client: reqwest::Client::new(),
+            // Idle connections are dropped well before the bot closes them
+            // ([server] header_timeout_secs), so none is reused as it closes.
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(5))
+                .build()
+                .expect("HTTP client"),
         };
         bot.spawn();
         bot.addr = bot.wait_bound().await;
