@@ -36,6 +36,9 @@ pub trait Dialect:
     /// `BEGIN`. SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so
     /// two writers never deadlock upgrading a read lock.
     const BEGIN_WRITE: Option<&'static str>;
+    /// True when the database lets one writer in at a time (SQLite): one
+    /// commit in flight is then all there can be.
+    const ONE_WRITER: bool;
     /// Ends the subquery that picks the row a claim takes: PostgreSQL locks it
     /// and skips rows another claim holds; SQLite serializes writers anyway.
     const SKIP_LOCKED: &'static str;
@@ -89,6 +92,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 impl Dialect for Sqlite {
     const BACKEND: &'static str = "sqlite";
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
+    const ONE_WRITER: bool = true;
     const SKIP_LOCKED: &'static str = "";
     const GREATEST: &'static str = "MAX";
     const IN_LIST_2: &'static str = "IN (SELECT value FROM json_each($2))";
@@ -150,6 +154,7 @@ impl Dialect for Sqlite {
 impl Dialect for Postgres {
     const BACKEND: &'static str = "postgres";
     const BEGIN_WRITE: Option<&'static str> = None;
+    const ONE_WRITER: bool = false;
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const GREATEST: &'static str = "GREATEST";
     const IN_LIST_2: &'static str = "= ANY($2)";

@@ -1,6 +1,8 @@
 //! Group commit: deliveries that arrive while a commit runs are stored
 //! together by the next one, in one transaction with one fsync, instead of
-//! each waiting for a commit of its own. Each submitter is answered only
+//! each waiting for a commit of its own. Where the database takes several
+//! writers (PostgreSQL), [`JobStore::writers`] commits run side by side, each
+//! taking the batch waiting when it is free. Each submitter is answered only
 //! after the commit that holds its delivery, so an answer of "stored" still
 //! means durable (and a process killed mid-commit answered no one).
 //!
@@ -50,8 +52,16 @@ impl Committer {
     /// ends when every handle is dropped.
     pub fn spawn(store: Arc<dyn JobStore>, max_batch: usize) -> Committer {
         let (queue, waiting) = mpsc::channel(WAITING);
+        let waiting = Arc::new(tokio::sync::Mutex::new(waiting));
         let counts = Arc::new(Counts::default());
-        tokio::spawn(run(store, waiting, max_batch.max(1), counts.clone()));
+        for _ in 0..store.writers() {
+            tokio::spawn(run(
+                store.clone(),
+                waiting.clone(),
+                max_batch.max(1),
+                counts.clone(),
+            ));
+        }
         Committer { queue, counts }
     }
 
@@ -77,14 +87,20 @@ impl Committer {
     }
 }
 
+/// One committer: take what waits (up to `max_batch`), commit it, answer.
 async fn run(
     store: Arc<dyn JobStore>,
-    mut waiting: mpsc::Receiver<(Submission, Answer)>,
+    waiting: Arc<tokio::sync::Mutex<mpsc::Receiver<(Submission, Answer)>>>,
     max_batch: usize,
     counts: Arc<Counts>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
-    while waiting.recv_many(&mut batch, max_batch).await > 0 {
+    loop {
+        // The lock is held only while taking a batch, not while committing it.
+        let taken = waiting.lock().await.recv_many(&mut batch, max_batch).await;
+        if taken == 0 {
+            break;
+        }
         let (submissions, answers): (Vec<_>, Vec<_>) = std::mem::take(&mut batch)
             .into_iter()
             // A submitter that gave up (timed out) is no longer waiting, but

@@ -235,6 +235,9 @@ pub trait JobStore: TrailStore + RunnerStore + Send + Sync {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Cheap query proving the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// How many commits may usefully run at once: 1 where the database
+    /// serializes writers, else half the pool (the rest serves workers).
+    fn writers(&self) -> usize;
     /// Proof the store takes a write now: the database file is the one
     /// opened, and a one-row write commits.
     async fn check_writable(&self, now: i64) -> Result<(), StoreError>;

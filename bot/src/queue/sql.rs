@@ -128,6 +128,14 @@ where
         Ok(())
     }
 
+    fn writers(&self) -> usize {
+        if D::ONE_WRITER {
+            1
+        } else {
+            (self.pool.options().get_max_connections() as usize / 2).max(1)
+        }
+    }
+
     async fn check_writable(&self, now: i64) -> Result<(), StoreError> {
         self.intact().await?;
         let mut tx = self.begin_write().await?;
