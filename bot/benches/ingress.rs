@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::post;
-use gitkeeper_bot::config::TriggerSettings;
+use gitkeeper_bot::config::{ServerSettings, TriggerSettings};
 use gitkeeper_bot::ingress::{self, Ingress, signature};
 use gitkeeper_bot::metrics::Metrics;
 use gitkeeper_bot::queue;
@@ -130,14 +130,16 @@ fn main() {
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
         let store = queue::open(&url, None).await.expect("store");
         let state = Ingress {
+            committer: queue::Committer::spawn(store.clone(), 256),
             store,
             metrics: Arc::new(Metrics::default()),
             wake: Arc::new(Notify::new()),
             webhook_secret: Some(SecretString::from(SECRET)),
             trigger: TriggerSettings::default(),
             github_ready: Ok(()),
+            limits: ingress::Limits::from_settings(&ServerSettings::default()),
         };
-        let real = start(ingress::router(state, 25 * 1024 * 1024)).await;
+        let real = start(ingress::router(state)).await;
         let baseline = start(Router::new().route("/webhooks", post(|| async { "ok" }))).await;
 
         // Warm both, then measure alternately so machine noise hits both.

@@ -260,6 +260,22 @@ pub struct ServerSettings {
     /// Where to write the address actually bound, once listening: how a
     /// supervisor or a test that asked for port 0 learns the port.
     pub addr_file: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers (and an idle
+    /// connection may wait for its next request) before it is closed; above
+    /// the runner's heartbeat interval, so its kept-alive connection is not
+    /// closed under it.
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a webhook's body before it gets 408.
+    pub body_timeout_secs: u64,
+    /// Webhook body bytes held in memory at once, over all requests; a
+    /// request waits for room (up to `body_timeout_secs`, then 503).
+    pub max_inflight_body_bytes: usize,
+    /// Milliseconds a webhook waits for the job store before it gets 503,
+    /// well inside the 10 s GitHub gives a delivery.
+    pub store_timeout_ms: u64,
+    /// Most deliveries stored by one commit (group commit); 1 commits each
+    /// delivery on its own.
+    pub max_commit_batch: usize,
 }
 
 impl Default for ServerSettings {
@@ -268,7 +284,66 @@ impl Default for ServerSettings {
             listen: "127.0.0.1:3000".into(),
             max_body_bytes: 25 * 1024 * 1024,
             addr_file: None,
+            header_timeout_secs: 30,
+            body_timeout_secs: 30,
+            max_inflight_body_bytes: 64 * 1024 * 1024,
+            store_timeout_ms: 5000,
+            max_commit_batch: 256,
         }
+    }
+}
+
+impl ServerSettings {
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_secs)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
+
+    pub fn store_timeout(&self) -> Duration {
+        Duration::from_millis(self.store_timeout_ms)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            (
+                "server.header_timeout_secs",
+                self.header_timeout_secs,
+                "set it to 1 or more (default 30)",
+            ),
+            (
+                "server.body_timeout_secs",
+                self.body_timeout_secs,
+                "set it to 1 or more (default 30)",
+            ),
+            (
+                "server.store_timeout_ms",
+                self.store_timeout_ms,
+                "set it to 1 or more, well below GitHub's 10 s (default 5000)",
+            ),
+            (
+                "server.max_commit_batch",
+                self.max_commit_batch as u64,
+                "set it to 1 or more (default 256)",
+            ),
+        ];
+        if let Some((key, value, fix)) = positive.into_iter().find(|(_, v, _)| *v == 0) {
+            return Err(ConfigError::Key {
+                key,
+                value: value.to_string(),
+                fix,
+            });
+        }
+        if self.max_inflight_body_bytes < self.max_body_bytes {
+            return Err(ConfigError::Key {
+                key: "server.max_inflight_body_bytes",
+                value: self.max_inflight_body_bytes.to_string(),
+                fix: "set it to server.max_body_bytes or more (default 67108864, 64 MiB)",
+            });
+        }
+        Ok(())
     }
 }
 
@@ -569,6 +644,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        self.server.validate()?;
         if let Some(name) = self.validate.pass_env.iter().find(|name| {
             let mut chars = name.chars();
             !chars

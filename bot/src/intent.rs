@@ -184,6 +184,29 @@ impl Intent {
         }
     }
 
+    /// What makes two deliveries the same request: the intent without who
+    /// sent it or which comment carried it (a re-label, a repeated command).
+    /// A job queued or running with this key absorbs the later delivery.
+    /// `None` for what must never be merged: `cancel`, and revisions from
+    /// reviews (each review comment is work of its own).
+    pub fn coalesce_key(&self) -> Option<String> {
+        use sha2::Digest;
+        match self {
+            Intent::Revise { .. }
+            | Intent::Command {
+                command: Command::Cancel,
+                ..
+            } => return None,
+            Intent::Generate { .. } | Intent::Command { .. } => {}
+        }
+        let mut value = serde_json::to_value(self).ok()?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.remove("sender");
+            fields.remove("comment_id");
+        }
+        Some(hex::encode(sha2::Sha256::digest(value.to_string())))
+    }
+
     /// A short name for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -226,5 +249,41 @@ mod tests {
         // And a job without labels is stored as before.
         let again = serde_json::to_value(&intent).unwrap();
         assert!(again.get("labels").is_none(), "{again}");
+    }
+
+    fn command(comment: u64, login: &str, command: Command) -> Intent {
+        Intent::Command {
+            installation: InstallationId(42),
+            repo: RepoRef {
+                id: RepoId(1),
+                owner: "octo".into(),
+                name: "shop".into(),
+            },
+            target: Target::PullRequest(IssueNumber(9)),
+            comment_id: CommentId(comment),
+            sender: Sender {
+                login: login.into(),
+                id: 1,
+            },
+            command,
+        }
+    }
+
+    #[test]
+    fn a_repeated_command_is_the_same_request_and_a_cancel_never_is() {
+        let revise = |text: &str| Command::Revise {
+            instructions: text.into(),
+        };
+        let first = command(1, "octo", revise("Use cents."));
+        let again = command(2, "hubot", revise("Use cents."));
+        let other = command(3, "octo", revise("Use floats."));
+        assert!(first.coalesce_key().is_some());
+        assert_eq!(first.coalesce_key(), again.coalesce_key());
+        assert_ne!(first.coalesce_key(), other.coalesce_key());
+        assert_ne!(
+            command(1, "octo", Command::Retry).coalesce_key(),
+            command(1, "octo", Command::Escalate).coalesce_key()
+        );
+        assert_eq!(command(4, "octo", Command::Cancel).coalesce_key(), None);
     }
 }

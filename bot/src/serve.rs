@@ -95,11 +95,13 @@ pub async fn serve_on(
     }
     let state = Ingress {
         store: store.clone(),
+        committer: queue::Committer::spawn(store.clone(), settings.server.max_commit_batch),
         metrics: metrics.clone(),
         wake: wake.clone(),
         webhook_secret: settings.github.webhook_secret.clone(),
         trigger: settings.trigger.clone(),
         github_ready: github.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+        limits: ingress::Limits::from_settings(&settings.server),
     };
     let local = listener.local_addr().map_err(ServeError::Server)?;
     tracing::info!(%local, "listening for webhooks on http://{local}/webhooks");
@@ -151,14 +153,14 @@ pub async fn serve_on(
         store: store.clone(),
         settings: Arc::new(settings.clone()),
     });
-    let app = ingress::router(state, settings.server.max_body_bytes)
-        .merge(runners)
-        .merge(dashboard);
-    let server_shutdown = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
-        .await
-        .map_err(ServeError::Server)?;
+    let app = ingress::router(state).merge(runners).merge(dashboard);
+    ingress::server::serve(
+        listener,
+        app,
+        settings.server.header_timeout(),
+        shutdown.clone(),
+    )
+    .await;
     if let Err(e) = sweeper.await {
         tracing::error!(error = %e, "runner sweep ended abnormally");
     }

@@ -1,4 +1,6 @@
-//! Logging set-up: `tracing` with a filter, as text or JSON lines.
+//! Logging set-up: `tracing` with a filter, as text or JSON lines. Text has
+//! colour codes only when standard error is a terminal: in a file, a journal
+//! or a collector they are noise.
 
 use crate::config::LogSettings;
 
@@ -9,7 +11,8 @@ pub fn init(settings: &LogSettings) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let result = if settings.format == "json" {
         builder.json().with_current_span(true).try_init()
     } else {

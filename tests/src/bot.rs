@@ -214,7 +214,12 @@ impl BotProcess {
             env,
             log,
             addr_file,
-            client: reqwest::Client::new(),
+            // Idle connections are dropped well before the bot closes them
+            // ([server] header_timeout_secs), so none is reused as it closes.
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(5))
+                .build()
+                .expect("HTTP client"),
         };
         bot.spawn();
         bot.addr = bot.wait_bound().await;
@@ -294,6 +299,16 @@ impl BotProcess {
 
     pub fn url(&self) -> String {
         format!("http://{}/", self.addr)
+    }
+
+    /// The address the bot listens on (for raw connections).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bot's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// What the bot logged so far.

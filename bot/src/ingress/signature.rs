@@ -20,6 +20,16 @@ pub fn verify(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
     mac.verify_slice(&expected).is_ok()
 }
 
+/// True when `header` could be a signature at all (`sha256=` and 64 hex
+/// digits): one that cannot is refused before the body is read.
+pub fn well_formed(header: Option<&str>) -> bool {
+    header
+        .and_then(|h| h.trim().strip_prefix("sha256="))
+        .is_some_and(|hex_sig| {
+            hex_sig.len() == 64 && hex_sig.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
+
 /// The `X-Hub-Signature-256` value GitHub would send for `body`.
 pub fn sign(secret: &[u8], body: &[u8]) -> String {
     let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
@@ -33,6 +43,17 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_sha256_of_64_hex_digits_is_well_formed() {
+        assert!(well_formed(Some(&sign(b"k", b"body"))));
+        assert!(!well_formed(None));
+        assert!(!well_formed(Some("sha256=00")));
+        assert!(!well_formed(Some(
+            "sha1=757107ea0eb2509fc211221cce984b8a37570b6d"
+        )));
+        assert!(!well_formed(Some(&format!("sha256={}", "z".repeat(64)))));
+    }
 
     #[test]
     fn matches_githubs_documented_example() {

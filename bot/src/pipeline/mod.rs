@@ -213,6 +213,9 @@ impl Pipeline {
                 ..
             } => {
                 gh.react_to_issue(repo, *issue, Reaction::Eyes).await?;
+                if let Some(note) = coalesced_note(job) {
+                    status.note(note).await;
+                }
                 status
                     .headline("👀 **Gitkeeper picked this up.** This comment will show progress as the work goes on.")
                     .await?;
@@ -243,6 +246,9 @@ impl Pipeline {
             } => {
                 gh.react_to_comment(repo, *comment_id, Reaction::Eyes)
                     .await?;
+                if let Some(note) = coalesced_note(job) {
+                    status.note(note).await;
+                }
                 if let Command::Help { unknown } = command {
                     status
                         .headline(&help_text(self.prefix(), unknown.as_deref()))
@@ -409,6 +415,18 @@ fn command_word(command: &Command) -> &'static str {
         Command::Explain => "explain",
         Command::Cancel => "cancel",
         Command::Help { .. } => "help",
+    }
+}
+
+/// Says on the issue that later deliveries of the same request (a re-label,
+/// the command repeated) joined this job instead of queuing copies of it.
+fn coalesced_note(job: &Job) -> Option<String> {
+    match job.coalesced {
+        0 => None,
+        1 => Some("Asked once more while it waited: this one run answers both.".into()),
+        n => Some(format!(
+            "Asked {n} more times while it waited: this one run answers them all."
+        )),
     }
 }
 

@@ -40,6 +40,8 @@ struct Inner {
 struct State {
     id: Option<CommentId>,
     headline: String,
+    /// A line kept under every headline, to the end.
+    note: Option<String>,
     /// Finished steps and whether each failed.
     done: Vec<(String, bool)>,
     current: Option<String>,
@@ -64,6 +66,11 @@ impl StatusComment {
         let mut state = self.inner.state.lock().await;
         state.headline = text.to_string();
         self.write(&mut state).await
+    }
+
+    /// Keep `text` under the headline from the next write to the last.
+    pub async fn note(&self, text: String) {
+        self.inner.state.lock().await.note = Some(text);
     }
 
     /// Show `step` as in progress (the previous one, if any, is finished).
@@ -196,6 +203,9 @@ pub fn failure_report(route: &Route, g: &Generation, last_error: Option<&str>) -
 
 fn render(state: &State) -> String {
     let mut text = format!("{}\n", state.headline);
+    if let Some(note) = &state.note {
+        text.push_str(&format!("\n{note}\n"));
+    }
     if !state.done.is_empty() || state.current.is_some() {
         text.push('\n');
     }

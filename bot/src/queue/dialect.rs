@@ -1,7 +1,10 @@
 //! What really differs between SQLite and PostgreSQL for the job store:
 //! connecting, migrations, how a writing transaction begins, row locks on a
 //! claim, the larger-of-two function and how a list of values is bound as
-//! one parameter. Everything else is the same `$N` SQL in [`super::sql`].
+//! one parameter. Both pools close a connection given back still inside a
+//! transaction (a commit that failed on a full disk leaves one so, and every
+//! later `BEGIN` on it would fail) instead of lending it out again.
+//! Everything else is the same `$N` SQL in [`super::sql`].
 //!
 //! Must never: hold a query of its own beyond these fragments (a statement
 //! written here for one database is a statement the other lacks), or open a
@@ -19,7 +22,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
-use sqlx::{Database, Encode, IntoArguments, Pool, Postgres, Sqlite, Type};
+use sqlx::{Connection, Database, Encode, IntoArguments, Pool, Postgres, Sqlite, Type};
 
 use super::StoreError;
 
@@ -33,6 +36,9 @@ pub trait Dialect:
     /// `BEGIN`. SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so
     /// two writers never deadlock upgrading a read lock.
     const BEGIN_WRITE: Option<&'static str>;
+    /// True when the database lets one writer in at a time (SQLite): one
+    /// commit in flight is then all there can be.
+    const ONE_WRITER: bool;
     /// Ends the subquery that picks the row a claim takes: PostgreSQL locks it
     /// and skips rows another claim holds; SQLite serializes writers anyway.
     const SKIP_LOCKED: &'static str;
@@ -50,6 +56,8 @@ pub trait Dialect:
     fn id_list(ids: &[RequestId]) -> Self::IdList;
     /// `names` as one value for [`Dialect::IN_LIST_2`].
     fn name_list(names: &[String]) -> Result<Self::NameList, StoreError>;
+    /// The file the database lives in, when it is one (SQLite).
+    fn database_file(url: &str) -> Option<std::path::PathBuf>;
     /// This dialect's migrations (`bot/migrations/<dialect>`).
     fn migrator() -> &'static Migrator;
     /// Open a pool on the database `url` names, creating what is missing.
@@ -84,6 +92,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 impl Dialect for Sqlite {
     const BACKEND: &'static str = "sqlite";
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
+    const ONE_WRITER: bool = true;
     const SKIP_LOCKED: &'static str = "";
     const GREATEST: &'static str = "MAX";
     const IN_LIST_2: &'static str = "IN (SELECT value FROM json_each($2))";
@@ -98,6 +107,12 @@ impl Dialect for Sqlite {
 
     fn name_list(names: &[String]) -> Result<String, StoreError> {
         super::runners::encode("model list", &names)
+    }
+
+    fn database_file(url: &str) -> Option<std::path::PathBuf> {
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        let path = options.get_filename();
+        (!path.as_os_str().is_empty() && path != Path::new(":memory:")).then(|| path.to_path_buf())
     }
 
     fn migrator() -> &'static Migrator {
@@ -125,6 +140,7 @@ impl Dialect for Sqlite {
         }
         SqlitePoolOptions::new()
             .max_connections(4)
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect {
@@ -138,6 +154,7 @@ impl Dialect for Sqlite {
 impl Dialect for Postgres {
     const BACKEND: &'static str = "postgres";
     const BEGIN_WRITE: Option<&'static str> = None;
+    const ONE_WRITER: bool = false;
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const GREATEST: &'static str = "GREATEST";
     const IN_LIST_2: &'static str = "= ANY($2)";
@@ -151,6 +168,10 @@ impl Dialect for Postgres {
 
     fn name_list(names: &[String]) -> Result<Vec<String>, StoreError> {
         Ok(names.to_vec())
+    }
+
+    fn database_file(_url: &str) -> Option<std::path::PathBuf> {
+        None
     }
 
     fn migrator() -> &'static Migrator {
@@ -169,6 +190,7 @@ impl Dialect for Postgres {
         PgPoolOptions::new()
             .max_connections(max_connections.unwrap_or(10))
             .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { url: shown, source })

@@ -11,6 +11,7 @@
 //! here knows what runs a job.
 
 mod dialect;
+mod group_commit;
 mod records;
 pub mod retention;
 mod runners;
@@ -26,6 +27,7 @@ use crate::ids::{DeliveryId, InstallationId, JobId};
 use crate::intent::{InstallationChange, Intent};
 
 pub use dialect::{Affected, Dialect};
+pub use group_commit::{CommitError, Committer};
 pub use records::TrailStore;
 pub use retention::{Cutoffs, Pruned, Retention};
 pub use runners::{GenerationRecord, GenerationState, RunnerStore};
@@ -106,6 +108,9 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Later deliveries of the same request this job absorbed (see [`Submission`]).
+    #[serde(default)]
+    pub coalesced: u32,
 }
 
 /// One webhook delivery as received.
@@ -116,6 +121,17 @@ pub struct Delivery {
     pub outcome: String,
 }
 
+/// A delivery to store, with the job it asks for.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub delivery: Delivery,
+    pub intent: Option<Intent>,
+    /// Names the request: a queued or running job on the same target with
+    /// the same key absorbs this delivery instead of a second job being
+    /// queued behind it. `None`: never coalesced.
+    pub coalesce_key: Option<String>,
+}
+
 /// What storing a delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accepted {
@@ -123,6 +139,8 @@ pub enum Accepted {
     Duplicate,
     /// Stored; a job was queued when the delivery asked for work.
     Stored(Option<JobId>),
+    /// Stored; the job it asked for was already queued or running (this one).
+    Coalesced(JobId),
 }
 
 /// What `finish` records for a job a maintainer stopped.
@@ -191,6 +209,10 @@ pub enum StoreError {
         what: String,
         source: serde_json::Error,
     },
+    #[error(
+        "the database file {path} was deleted or replaced while the bot ran, so what it writes now would be lost: restore the file, or restart the bot to start a new one"
+    )]
+    Gone { path: String },
     #[error("job store cannot encode {what}: {source}")]
     Encode {
         /// What was being written, e.g. `intent`.
@@ -224,6 +246,12 @@ pub trait JobStore: TrailStore + RunnerStore + Send + Sync {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Cheap query proving the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// How many commits may usefully run at once: 1 where the database
+    /// serializes writers, else half the pool (the rest serves workers).
+    fn writers(&self) -> usize;
+    /// Proof the store takes a write now: the database file is the one
+    /// opened, and a one-row write commits.
+    async fn check_writable(&self, now: i64) -> Result<(), StoreError>;
     /// Record a delivery and, in the same transaction, queue its job.
     async fn accept(
         &self,
@@ -231,6 +259,14 @@ pub trait JobStore: TrailStore + RunnerStore + Send + Sync {
         intent: Option<&Intent>,
         now: i64,
     ) -> Result<Accepted, StoreError>;
+    /// Record every submission in one transaction (one commit, one fsync),
+    /// answering for each in order; all or none are stored. A delivery id
+    /// seen earlier, in the store or in the batch, is a duplicate.
+    async fn accept_batch(
+        &self,
+        batch: &[Submission],
+        now: i64,
+    ) -> Result<Vec<Accepted>, StoreError>;
     /// Record an installation change.
     async fn record_installation(
         &self,

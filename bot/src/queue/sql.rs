@@ -23,6 +23,22 @@ pub type PostgresStore = SqlStore<Postgres>;
 /// The job store on database `D`.
 pub struct SqlStore<D: Dialect> {
     pub(super) pool: Pool<D>,
+    /// The database file as opened, when there is one (SQLite).
+    file: Option<OpenedFile>,
+}
+
+/// A database file and its identity (device, inode) when it was opened:
+/// deleted or replaced under a running process, SQLite would go on writing
+/// to the old, unlinked file, and every write after that would be lost.
+struct OpenedFile {
+    path: std::path::PathBuf,
+    identity: (u64, u64),
+}
+
+async fn file_identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = tokio::fs::metadata(path).await.ok()?;
+    Some((meta.dev(), meta.ino()))
 }
 
 /// A Rust value the store both binds and reads on `D` (`i64`, `f64`,
@@ -47,9 +63,26 @@ impl<D: Dialect> SqlStore<D> {
     /// Open the database `url` names (SQLite creates the file and its
     /// directory; PostgreSQL uses at most `max_connections`, 10 by default).
     pub async fn connect(url: &str, max_connections: Option<u32>) -> Result<Self, StoreError> {
-        Ok(Self {
-            pool: D::connect(url, max_connections).await?,
-        })
+        let pool = D::connect(url, max_connections).await?;
+        let file = match D::database_file(url) {
+            Some(path) => file_identity(&path)
+                .await
+                .map(|identity| OpenedFile { path, identity }),
+            None => None,
+        };
+        Ok(Self { pool, file })
+    }
+
+    /// Fails when the database file is no longer the one opened.
+    pub(super) async fn intact(&self) -> Result<(), StoreError> {
+        match &self.file {
+            Some(file) if file_identity(&file.path).await != Some(file.identity) => {
+                Err(StoreError::Gone {
+                    path: file.path.display().to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A transaction that will write, begun the way `D` wants it.
@@ -62,7 +95,7 @@ impl<D: Dialect> SqlStore<D> {
 }
 
 /// The job columns in `JobRow` order.
-const JOB_COLUMNS: &str = "id, target_key, kind, delivery_id, payload, state, attempts, lease_owner, lease_expires_at, last_error, created_at, updated_at";
+const JOB_COLUMNS: &str = "id, target_key, kind, delivery_id, payload, state, attempts, lease_owner, lease_expires_at, last_error, created_at, updated_at, coalesced";
 /// Flag the running jobs of a target (`$1` now, `$2` key, `$3` the asking job).
 const FLAG_CANCEL: &str = "UPDATE jobs SET cancel_requested = TRUE, updated_at = $1 WHERE target_key = $2 AND id <> $3 AND state = 'running'";
 /// Cancel the jobs of a target that are not running yet (`$4` the reason).
@@ -95,47 +128,125 @@ where
         Ok(())
     }
 
+    fn writers(&self) -> usize {
+        if D::ONE_WRITER {
+            1
+        } else {
+            (self.pool.options().get_max_connections() as usize / 2).max(1)
+        }
+    }
+
+    async fn check_writable(&self, now: i64) -> Result<(), StoreError> {
+        self.intact().await?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.intact().await
+    }
+
     async fn accept(
         &self,
         delivery: &Delivery,
         intent: Option<&Intent>,
         now: i64,
     ) -> Result<Accepted, StoreError> {
+        let one = Submission {
+            delivery: delivery.clone(),
+            intent: intent.cloned(),
+            coalesce_key: None,
+        };
+        let mut answers = self.accept_batch(std::slice::from_ref(&one), now).await?;
+        answers
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a batch of one was answered with nothing".into()))
+    }
+
+    async fn accept_batch(
+        &self,
+        batch: &[Submission],
+        now: i64,
+    ) -> Result<Vec<Accepted>, StoreError> {
+        let payloads = batch
+            .iter()
+            .map(|s| s.intent.as_ref().map(intent_json).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
         let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (delivery_id, event, outcome, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (delivery_id) DO NOTHING",
-        )
-        .bind(&delivery.id.0)
-        .bind(&delivery.event)
-        .bind(&delivery.outcome)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(Accepted::Duplicate);
-        }
-        let mut job_id = None;
-        if let Some(intent) = intent {
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO jobs (target_key, kind, delivery_id, payload, state, run_after, created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $5, $5) RETURNING id",
+        let mut answers = Vec::with_capacity(batch.len());
+        for (submission, payload) in batch.iter().zip(payloads) {
+            let delivery = &submission.delivery;
+            let inserted = sqlx::query(
+                "INSERT INTO deliveries (delivery_id, event, outcome, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT (delivery_id) DO NOTHING",
             )
-            .bind(intent.target_key())
-            .bind(intent.kind())
             .bind(&delivery.id.0)
-            .bind(intent_json(intent)?)
+            .bind(&delivery.event)
+            .bind(&delivery.outcome)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE deliveries SET job_id = $1 WHERE delivery_id = $2")
+            if inserted.rows_affected() == 0 {
+                answers.push(Accepted::Duplicate);
+                continue;
+            }
+            let (Some(intent), Some(payload)) = (&submission.intent, payload) else {
+                answers.push(Accepted::Stored(None));
+                continue;
+            };
+            let target = intent.target_key();
+            let joined: Option<(i64,)> = match &submission.coalesce_key {
+                Some(key) => sqlx::query_as(
+                    "SELECT id FROM jobs WHERE target_key = $1 AND coalesce_key = $2 AND state IN ('queued', 'running') ORDER BY id LIMIT 1",
+                )
+                .bind(&target)
+                .bind(key.as_str())
+                .fetch_optional(&mut *tx)
+                .await?,
+                None => None,
+            };
+            let (id, answer) = match joined {
+                Some((id,)) => {
+                    sqlx::query(
+                        "UPDATE jobs SET coalesced = coalesced + 1, updated_at = $1 WHERE id = $2",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    (id, Accepted::Coalesced(JobId(id)))
+                }
+                None => {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO jobs (target_key, kind, delivery_id, payload, state, run_after, created_at, updated_at, coalesce_key) VALUES ($1, $2, $3, $4, 'queued', $5, $5, $5, $6) RETURNING id",
+                    )
+                    .bind(&target)
+                    .bind(intent.kind())
+                    .bind(&delivery.id.0)
+                    .bind(payload)
+                    .bind(now)
+                    .bind(submission.coalesce_key.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    (id, Accepted::Stored(Some(JobId(id))))
+                }
+            };
+            let outcome = match answer {
+                Accepted::Coalesced(_) => "coalesced",
+                _ => delivery.outcome.as_str(),
+            };
+            sqlx::query("UPDATE deliveries SET job_id = $1, outcome = $2 WHERE delivery_id = $3")
                 .bind(id)
+                .bind(outcome)
                 .bind(&delivery.id.0)
                 .execute(&mut *tx)
                 .await?;
-            job_id = Some(JobId(id));
+            answers.push(answer);
         }
         tx.commit().await?;
-        Ok(Accepted::Stored(job_id))
+        // Committed to a file that is no longer there is not stored.
+        self.intact().await?;
+        Ok(answers)
     }
 
     async fn record_installation(
@@ -406,6 +517,7 @@ struct JobRow {
     last_error: Option<String>,
     created_at: i64,
     updated_at: i64,
+    coalesced: i64,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -428,6 +540,7 @@ impl TryFrom<JobRow> for Job {
             last_error: row.last_error,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            coalesced: u32::try_from(row.coalesced).unwrap_or(u32::MAX),
         })
     }
 }

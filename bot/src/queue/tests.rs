@@ -697,3 +697,114 @@ async fn history_reads_the_ledger_time_to_pull_request_samples_and_filters() {
         assert!(store.samples(600).await.unwrap().is_empty(), "{backend}");
     }
 }
+
+/// A SQLite store in `dir`, without the trait object (for its internals).
+async fn sqlite_store(dir: &std::path::Path) -> SqliteStore {
+    let url = format!("sqlite://{}", dir.join("jobs.db").display());
+    let store = SqliteStore::connect(&url, None).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+#[tokio::test]
+async fn a_connection_left_inside_a_transaction_is_not_lent_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path()).await;
+    // What a COMMIT that failed on a full disk leaves behind: SQLite ended
+    // the transaction, sqlx still counts it open, and its rollback on drop
+    // fails. Every pooled connection is left so.
+    for _ in 0..8 {
+        if let Ok(mut tx) = store.begin_write().await {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *tx).await;
+        }
+    }
+    // Once the disk has room again, writes succeed without a restart.
+    for i in 0..8 {
+        let accepted = store
+            .accept(&delivery(&format!("after-{i}")), Some(&intent(1, i)), 0)
+            .await
+            .unwrap();
+        assert!(
+            matches!(accepted, Accepted::Stored(Some(_))),
+            "{accepted:?}"
+        );
+    }
+    store.check_writable(1).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_database_file_refuses_writes_instead_of_losing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = sqlite_store(&data).await;
+    store.check_writable(0).await.unwrap();
+    store
+        .accept(&delivery("before"), Some(&intent(1, 1)), 0)
+        .await
+        .unwrap();
+    std::fs::remove_dir_all(&data).unwrap();
+    let err = store.check_writable(1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Gone { .. }), "{err}");
+    assert!(err.to_string().contains("jobs.db"), "{err}");
+    let err = store
+        .accept(&delivery("after"), Some(&intent(1, 2)), 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Gone { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn an_identical_request_joins_the_queued_or_running_job() {
+    for (store, _dir) in stores().await {
+        let b = store.backend();
+        let submit = |id: &str, number: u64, key: Option<&str>| Submission {
+            delivery: delivery(id),
+            intent: Some(intent(1, number)),
+            coalesce_key: key.map(str::to_string),
+        };
+        let first = store
+            .accept_batch(&[submit("k1", 3, Some("retry"))], 0)
+            .await
+            .unwrap();
+        let Accepted::Stored(Some(job)) = first[0] else {
+            panic!("{b}: {first:?}")
+        };
+        // In one batch: the same request again, another request, another issue.
+        let answers = store
+            .accept_batch(
+                &[
+                    submit("k2", 3, Some("retry")),
+                    submit("k3", 3, Some("escalate")),
+                    submit("k4", 4, Some("retry")),
+                    submit("k5", 3, None),
+                    submit("k2", 3, Some("retry")),
+                ],
+                1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(answers[0], Accepted::Coalesced(job), "{b}");
+        assert!(matches!(answers[1], Accepted::Stored(Some(_))), "{b}");
+        assert!(matches!(answers[2], Accepted::Stored(Some(_))), "{b}");
+        assert!(matches!(answers[3], Accepted::Stored(Some(_))), "{b}");
+        assert_eq!(answers[4], Accepted::Duplicate, "{b}");
+        // Running still joins; finished does not.
+        let claimed = store.claim("w", LEASE, 2).await.unwrap().unwrap();
+        assert_eq!(claimed.id, job, "{b}");
+        let again = store
+            .accept_batch(&[submit("k6", 3, Some("retry"))], 3)
+            .await
+            .unwrap();
+        assert_eq!(again[0], Accepted::Coalesced(job), "{b}");
+        store.finish(job, "w", &Finish::Succeeded, 4).await.unwrap();
+        let after = store
+            .accept_batch(&[submit("k7", 3, Some("retry"))], 5)
+            .await
+            .unwrap();
+        assert!(
+            matches!(after[0], Accepted::Stored(Some(j)) if j != job),
+            "{b}: {after:?}"
+        );
+        assert_eq!(store.jobs(None, 100).await.unwrap().len(), 5, "{b}");
+    }
+}

@@ -92,10 +92,13 @@ async fn a_sender_without_write_access_gets_one_polite_comment_and_no_work() {
     let mut event = labeled(ISSUE);
     event["sender"]["login"] = json!("mallory");
     event["sender"]["id"] = json!(9_001);
-    for delivery in ["d-mallory-1", "d-mallory-2"] {
-        // A second labelling is a new delivery and a new job: still one comment.
+    for (n, delivery) in ["d-mallory-1", "d-mallory-2"].into_iter().enumerate() {
+        // A second labelling after the first job ended is a new delivery and
+        // a new job (while it is queued or running, it would join it): still
+        // one comment.
         event["label"]["id"] = json!(delivery.len());
         assert_eq!(bot.webhook("issues", delivery, &event).await.status(), 202);
+        bot.wait_for_jobs(n + 1, Duration::from_secs(20)).await;
     }
     let jobs = bot.wait_for_jobs(2, Duration::from_secs(20)).await;
     assert!(jobs.iter().all(|j| j["state"] == "succeeded"), "{jobs:#?}");
