@@ -306,11 +306,6 @@ impl BotProcess {
         self.addr
     }
 
-    /// The bot's process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
     /// What the bot logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -17,6 +17,7 @@ use gitkeeper::edits::{PathPolicy, WHOLE_FILE_DOC, apply_edits, parse_edits};
 use crate::config::Settings;
 use crate::generate::{CostGuard, ModelPool};
 use crate::models::{ChatMessage, Completion, CompletionRequest};
+use crate::route::privacy::LocalOnly;
 use crate::route::{TaskInput, is_paid, route};
 
 /// The label of the raw baseline's runs.
@@ -55,6 +56,8 @@ pub enum RawError {
     Context(#[from] gitkeeper::context::ContextError),
     #[error(transparent)]
     Route(#[from] crate::route::RouteError),
+    #[error(transparent)]
+    Privacy(#[from] crate::route::privacy::LocalOnlyError),
     #[error("the raw baseline stopped unexpectedly: {0}")]
     Interrupted(#[source] tokio::task::JoinError),
 }
@@ -82,11 +85,14 @@ pub async fn run_raw(
     })
     .await
     .map_err(RawError::Interrupted)??;
-    // The model the bot's route starts with for this task.
+    // The model the bot's route starts with for this task; the operator's
+    // local-only paths keep it off paid tiers as they keep the bot.
+    let local_only = LocalOnly::new(&settings.privacy.local_only_paths)?;
     let task = TaskInput {
         title: title.to_string(),
         body: body.to_string(),
         labels: Vec::new(),
+        local_only: local_only.matching(files.iter().map(|(path, _)| path.as_str())),
     };
     let chosen = route(&task, Some(&package), &settings.route, &settings.models, 0)?;
     let Some(tier) = chosen.tiers.get(chosen.start).or(chosen.tiers.first()) else {

@@ -35,6 +35,7 @@ fn eval_result(route: &str, model: &str, outcome: &str, well_formed: bool) -> Ta
         resolved: outcome == "pass",
         validated: outcome == "pass",
         false_pass: false,
+        proved_nothing: false,
         first_try_well_formed: well_formed,
         attempts: 1,
         escalations: 0,
