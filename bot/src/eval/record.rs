@@ -162,6 +162,8 @@ mod tests {
             outcome,
             error: None,
             created_at: 0,
+            mode: crate::trail::TierMode::Edits,
+            tool_calls: Vec::new(),
         }
     }
 

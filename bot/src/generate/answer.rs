@@ -49,7 +49,7 @@ impl Judged {
     }
 }
 
-fn trim_errors(errors: Vec<String>) -> Vec<String> {
+pub(super) fn trim_errors(errors: Vec<String>) -> Vec<String> {
     let total = errors.len();
     let mut out: Vec<String> = errors
         .into_iter()

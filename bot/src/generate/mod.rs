@@ -9,12 +9,15 @@
 //! Each tier's prompts are sized to its model's context window (`fit`): the
 //! package is trimmed once per tier and kept for its retries unless a retry
 //! must shrink it; a tier whose window cannot hold even a package without
-//! files is skipped with the reason in the trail.
+//! files is skipped with the reason in the trail. A tier in agent mode
+//! (`agent/`) works through tools and passes the same gate when it
+//! finishes; one whose model cannot call tools goes on in edit mode.
 //!
 //! It must never send a paid call the budget does not cover, never send a
 //! prompt the model's window cannot hold, never keep a failed attempt's
 //! edits in the work dir, and never log prompts or answers.
 
+mod agent;
 mod answer;
 mod budget;
 mod checker;
@@ -31,6 +34,7 @@ use std::time::Instant;
 use gitkeeper::context::ContextPackage;
 use gitkeeper::edits::{AppliedEdits, PathPolicy};
 
+pub use agent::activity as agent_activity;
 pub use budget::{CostGuard, utc_day_start};
 pub use checker::{CheckerVerdict, parse_verdict};
 pub use fit::PackageFit;
@@ -45,7 +49,7 @@ use crate::prompts::{
     CheckerPrompt, GenerationPrompt, Prompt, PromptError, Prompts, RetryPrompt, RevisePrompt,
 };
 use crate::queue::now_ms;
-use crate::route::{Route, RouteSettings, RouteTier};
+use crate::route::{Route, RouteSettings, RouteTier, TierMode};
 use crate::trail::{Attempt, AttemptOutcome, AttemptRole, CallSlot};
 use crate::validate::{ValidationReport, Validator};
 use answer::{Judged, judge};
@@ -247,6 +251,15 @@ impl Generator {
         tier: &RouteTier,
         tier_no: u32,
     ) -> Result<Option<GenerationOutcome>, GenerateError> {
+        if tier.mode == TierMode::Agent {
+            match self.climb_agent(run, tier, tier_no).await? {
+                agent::AgentTier::Done(outcome) => return Ok(Some(outcome)),
+                agent::AgentTier::Spent => return Ok(None),
+                agent::AgentTier::EditMode => {
+                    tracing::info!(model = %tier.model, "too many malformed tool calls; the tier goes on in edit mode");
+                }
+            }
+        }
         let settings = self.model_settings(&tier.model)?;
         let mut format = settings.edit_format;
         let sizing = Sizing {

@@ -14,7 +14,7 @@ use sqlx::{ColumnIndex, Encode, Executor, Type};
 use super::sql::{SqlStore, Value};
 use super::{Dialect, StoreError};
 use crate::ids::JobId;
-use crate::trail::{Attempt, PullOutcome, PullStat, TaskRecord, TaskType};
+use crate::trail::{Attempt, PullOutcome, PullStat, TaskRecord, TaskType, ToolCallRecord};
 
 /// The attempt trail of the job store (every `JobStore` is one).
 #[async_trait]
@@ -72,6 +72,8 @@ where
             .bind(a.outcome.as_str())
             .bind(a.error.as_deref())
             .bind(a.created_at)
+            .bind(a.mode.as_str())
+            .bind(tool_calls_json(&a.tool_calls)?)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -207,6 +209,14 @@ struct AttemptRow {
     outcome: String,
     error: Option<String>,
     created_at: i64,
+    mode: String,
+    tool_calls: String,
+}
+
+/// An attempt's tool calls as the JSON text the `tool_calls` column holds.
+fn tool_calls_json(calls: &[ToolCallRecord]) -> Result<String, StoreError> {
+    serde_json::to_string(calls)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode an attempt's tool calls: {e}")))
 }
 
 impl TryFrom<AttemptRow> for Attempt {
@@ -229,6 +239,12 @@ impl TryFrom<AttemptRow> for Attempt {
             outcome: r.outcome.parse()?,
             error: r.error,
             created_at: r.created_at,
+            mode: r.mode.parse()?,
+            tool_calls: serde_json::from_str(&r.tool_calls).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "an attempt's tool_calls is not the JSON Gitkeeper writes: {e}"
+                ))
+            })?,
         })
     }
 }
@@ -279,8 +295,8 @@ impl TryFrom<TaskRow> for TaskRecord {
     }
 }
 
-const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, validation_ms, outcome, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
-const SELECT_ATTEMPTS: &str = "SELECT seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, validation_ms, outcome, error, created_at FROM attempts WHERE job_id = $1 ORDER BY id";
+const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, validation_ms, outcome, error, created_at, mode, tool_calls) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+const SELECT_ATTEMPTS: &str = "SELECT seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, validation_ms, outcome, error, created_at, mode, tool_calls FROM attempts WHERE job_id = $1 ORDER BY id";
 const UPSERT_TASK: &str = "INSERT INTO task_records (job_id, task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at, updated_at, target_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, (SELECT target_key FROM jobs WHERE id = $1)) ON CONFLICT (job_id) DO UPDATE SET task_id = excluded.task_id, repo = excluded.repo, task_type = excluded.task_type, description = excluded.description, complexity = excluded.complexity, worker = excluded.worker, checker = excluded.checker, outcome = excluded.outcome, attempts = excluded.attempts, escalations = excluded.escalations, validation_method = excluded.validation_method, latency_ms = excluded.latency_ms, tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out, cost_usd = excluded.cost_usd, prompt_sha256 = excluded.prompt_sha256, updated_at = excluded.updated_at, target_key = COALESCE(excluded.target_key, task_records.target_key)";
 const SELECT_TASK: &str = "SELECT task_id, repo, task_type, description, complexity, worker, checker, outcome, attempts, escalations, validation_method, latency_ms, tokens_in, tokens_out, cost_usd, prompt_sha256, created_at FROM task_records WHERE job_id = $1";
 const UPSERT_PULL_OUTCOME: &str = "INSERT INTO pull_outcomes (repo, pull_number, merged, revision_rounds, task_job_id, closed_at) VALUES ($1, $2, $3, (SELECT COUNT(*) FROM task_records t WHERE t.target_key = $4), (SELECT MAX(t.job_id) FROM task_records t WHERE (t.target_key = $5 OR t.target_key = $4) AND t.outcome = 'pass'), $6) ON CONFLICT (repo, pull_number) DO UPDATE SET merged = excluded.merged, revision_rounds = excluded.revision_rounds, task_job_id = excluded.task_job_id, closed_at = excluded.closed_at";

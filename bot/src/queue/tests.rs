@@ -379,6 +379,23 @@ pub(super) fn attempt(
         outcome,
         error: (outcome != AttemptOutcome::Passed).then(|| "SEARCH matches nothing".into()),
         created_at: at,
+        // The second attempt is an agent session: its tool calls round-trip.
+        mode: if seq == 2 {
+            crate::trail::TierMode::Agent
+        } else {
+            crate::trail::TierMode::Edits
+        },
+        tool_calls: if seq == 2 {
+            vec![crate::trail::ToolCallRecord {
+                tool: "read_file".into(),
+                arguments: r#"{"path":"src/a.ts"}"#.into(),
+                result_chars: 420,
+                ms: 3,
+                ok: true,
+            }]
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -207,6 +207,7 @@ async fn register_claim_and_answer_reach_a_waiting_backend() {
             total_ms: 12,
             attempts: 1,
         },
+        tool_calls: Vec::new(),
     };
     let (status, _) = call(
         &f.app,

@@ -9,6 +9,7 @@
 // Test code: a failed unwrap is a failing test with its message.
 #![allow(clippy::unwrap_used)]
 
+mod agent;
 mod api_conformance;
 mod checkout;
 mod eval;
