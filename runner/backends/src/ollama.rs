@@ -23,12 +23,13 @@ use serde_json::{Value, json};
 use super::ModelBackend;
 use super::config::ModelSettings;
 use super::error::ModelError;
+use super::openai::{WireToolCall, read_tool_calls};
 use super::tokens::count_request;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_message, is_loopback, says_context_exceeded,
 };
 use super::types::{Completion, Reported};
-use super::{ChatMessage, CompletionRequest, FinishReason, Role, ToolCall};
+use super::{ChatMessage, CompletionRequest, FinishReason, Role};
 
 /// `num_ctx` is rounded up to a multiple of this, so consecutive prompts of
 /// similar size reuse the loaded model instead of reloading it with a new
@@ -181,40 +182,6 @@ fn wire_message(m: &ChatMessage) -> Value {
         }
         _ => json!({"role": m.role.as_str(), "content": m.content}),
     }
-}
-
-/// The calls of `message.tool_calls`, arguments as JSON text.
-fn read_tool_calls(calls: Vec<WireToolCall>) -> Vec<ToolCall> {
-    calls
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| ToolCall {
-            id: c
-                .id
-                .filter(|id| !id.is_empty())
-                .unwrap_or_else(|| format!("gitkeeper_call_{i}")),
-            name: c.function.name,
-            arguments: match c.function.arguments {
-                Value::String(text) => text,
-                Value::Null => String::new(),
-                other => other.to_string(),
-            },
-        })
-        .collect()
-}
-
-#[derive(Debug, Deserialize)]
-struct WireToolCall {
-    #[serde(default)]
-    id: Option<String>,
-    function: WireFunction,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireFunction {
-    name: String,
-    #[serde(default)]
-    arguments: Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -544,12 +511,12 @@ mod tests {
     #[test]
     fn tools_and_tool_messages_have_the_ollama_shape() {
         let settings = ModelSettings::new(crate::config::BackendKind::Ollama, "qwen2.5-coder:7b");
-        let call = ToolCall {
+        let call = crate::ToolCall {
             id: "gitkeeper_call_0".into(),
             name: "read_file".into(),
             arguments: r#"{"path":"a.ts"}"#.into(),
         };
-        let broken = ToolCall {
+        let broken = crate::ToolCall {
             id: "gitkeeper_call_1".into(),
             name: "search".into(),
             arguments: "{not json".into(),

@@ -142,10 +142,11 @@ fn wire_message(m: &ChatMessage) -> Value {
     }
 }
 
-/// The calls of `message.tool_calls`; arguments kept as the model wrote
-/// them (a server that sends an object instead of text gets it re-encoded),
-/// ids made up where the server sent none.
-fn read_tool_calls(calls: Vec<WireToolCall>) -> Vec<ToolCall> {
+/// The calls of `message.tool_calls` (OpenAI's and Ollama's); arguments
+/// kept as the model wrote them (Ollama's objects, or a server that sends an
+/// object instead of text, re-encoded as text), ids made up where the server
+/// sent none (older Ollama).
+pub(crate) fn read_tool_calls(calls: Vec<WireToolCall>) -> Vec<ToolCall> {
     calls
         .into_iter()
         .enumerate()
@@ -165,7 +166,7 @@ fn read_tool_calls(calls: Vec<WireToolCall>) -> Vec<ToolCall> {
 }
 
 #[derive(Debug, Deserialize)]
-struct WireToolCall {
+pub(crate) struct WireToolCall {
     #[serde(default)]
     id: Option<String>,
     function: WireFunction,

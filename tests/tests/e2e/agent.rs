@@ -165,42 +165,26 @@ async fn a_scripted_agent_solves_a_multi_file_task_behind_the_same_gate() {
     let last = requests[7].json().unwrap();
     let results = tool_results(&last);
     assert_eq!(results.len(), 8, "every call answered: {results:#?}");
-    assert!(results[0].contains("src/greet.ts") && results[0].contains("src/index.ts"));
-    assert!(
-        results[1].starts_with("1: export function greet"),
-        "{}",
-        results[1]
-    );
-    assert!(
-        results[2].starts_with("1: export { greet }"),
-        "{}",
-        results[2]
-    );
-    assert!(
-        results[3].contains("cannot be used"),
-        "outside the repository: {}",
-        results[3]
-    );
-    assert!(
-        results[4].contains("src/greet.ts:1: export function greet"),
-        "{}",
-        results[4]
-    );
-    assert!(
-        results[5].contains("Applied: src/farewell.ts (created), src/index.ts (changed)."),
-        "{}",
-        results[5]
-    );
-    assert!(
-        results[6].contains("`deploy` is not a check"),
-        "{}",
-        results[6]
-    );
-    assert!(
-        results[7].starts_with(&format!("{CHECK} passed")),
-        "{}",
-        results[7]
-    );
+    let passed = format!("{CHECK} passed");
+    for (index, expected) in [
+        (0, "src/index.ts"),
+        (1, "1: export function greet"),
+        (2, "1: export { greet }"),
+        (3, "cannot be used"),
+        (4, "src/greet.ts:1: export function greet"),
+        (
+            5,
+            "Applied: src/farewell.ts (created), src/index.ts (changed).",
+        ),
+        (6, "`deploy` is not a check"),
+        (7, passed.as_str()),
+    ] {
+        assert!(
+            results[index].contains(expected),
+            "result {index} lacks {expected:?}: {}",
+            results[index]
+        );
+    }
 
     // GitHub: one pull request with both files, the agent's work folded in.
     let pulls = world.gh.pulls(OWNER, REPO);
