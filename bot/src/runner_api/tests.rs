@@ -102,6 +102,19 @@ fn small_call(
     )
 }
 
+/// Register runner `token` serving `models`.
+async fn register(f: &Fixture, token: &str, models: &[&str]) {
+    let (status, body) = call(
+        &f.app,
+        "POST",
+        paths::REGISTER,
+        Some(token),
+        registration(models),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 /// `request` sent to `local-small` through the relay.
 fn small_call_with(
     f: &Fixture,
@@ -258,14 +271,7 @@ async fn register_claim_and_answer_reach_a_waiting_backend() {
 async fn tools_and_tool_calls_are_relayed_unchanged() {
     let f = fixture().await;
     let token = token(&f.store, "mac").await;
-    call(
-        &f.app,
-        "POST",
-        paths::REGISTER,
-        Some(&token),
-        registration(&["qwen2.5-coder:7b"]),
-    )
-    .await;
+    register(&f, &token, &["qwen2.5-coder:7b"]).await;
     let read = crate::models::ToolCall {
         id: "call_1".into(),
         name: "read_file".into(),
@@ -317,14 +323,7 @@ async fn no_runner_for_the_model_fails_fast_and_leaves_nothing_queued() {
     let f = fixture().await;
     let token = token(&f.store, "mac").await;
     // A runner is online, but with another model.
-    call(
-        &f.app,
-        "POST",
-        paths::REGISTER,
-        Some(&token),
-        registration(&["llama3:8b"]),
-    )
-    .await;
+    register(&f, &token, &["llama3:8b"]).await;
     let models = default_models();
     let backend = RunnerBackend::new(
         "local-large",
