@@ -178,9 +178,9 @@ pub fn default_ladders() -> Vec<LadderSettings> {
 pub struct AgentSettings {
     /// Tool-call counts at which the agent is told to wrap up (seed 003).
     pub warn_at: Vec<u32>,
-    /// Most tool calls in one attempt.
+    /// Most tool calls in one agent session (a tier, its `finish` retries included).
     pub max_tool_calls: u32,
-    /// Most tokens (prompt and answer, every call of the attempt together).
+    /// Most tokens (prompt and answer, every call of the session together).
     pub max_tokens_per_attempt: u64,
     /// After this many malformed calls (bad JSON, unknown tool, missing
     /// arguments, an answer without a tool call) the tier goes on in edit mode.
