@@ -91,10 +91,15 @@ pub enum AttemptOutcome {
     /// Not sent: the model is paid and the task touches paths the
     /// repository or the operator keeps local (`local_only_paths`).
     SkippedPrivacy,
+    /// Agent mode: stopped by a hard cap (tool calls, tokens) or the cost
+    /// guard before the agent finished.
+    StoppedBudget,
+    /// Agent mode: too many malformed tool calls; the tier went on in edit mode.
+    MalformedToolCalls,
 }
 
 impl AttemptOutcome {
-    pub const ALL: [AttemptOutcome; 11] = [
+    pub const ALL: [AttemptOutcome; 13] = [
         AttemptOutcome::Passed,
         AttemptOutcome::ModelFailed,
         AttemptOutcome::Truncated,
@@ -106,6 +111,8 @@ impl AttemptOutcome {
         AttemptOutcome::SkippedBudget,
         AttemptOutcome::SkippedWindow,
         AttemptOutcome::SkippedPrivacy,
+        AttemptOutcome::StoppedBudget,
+        AttemptOutcome::MalformedToolCalls,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -121,6 +128,8 @@ impl AttemptOutcome {
             AttemptOutcome::SkippedBudget => "skipped_budget",
             AttemptOutcome::SkippedWindow => "skipped_window",
             AttemptOutcome::SkippedPrivacy => "skipped_privacy",
+            AttemptOutcome::StoppedBudget => "stopped_budget",
+            AttemptOutcome::MalformedToolCalls => "malformed_tool_calls",
         }
     }
 
@@ -224,7 +233,46 @@ impl AttemptRole {
 }
 str_enum!(AttemptRole);
 
-/// One model call of a job.
+/// How a ladder tier works: one answer with edits from the context
+/// package, or a tool-calling agent that looks around before it edits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierMode {
+    #[default]
+    Edits,
+    Agent,
+}
+
+impl TierMode {
+    pub const ALL: [TierMode; 2] = [TierMode::Edits, TierMode::Agent];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TierMode::Edits => "edits",
+            TierMode::Agent => "agent",
+        }
+    }
+}
+str_enum!(TierMode);
+
+/// One tool call of an agent-mode attempt, as the trail keeps it: never the
+/// file contents an edit wrote or a read returned, only their size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallRecord {
+    /// The tool named (as the model spelled it, for an unknown one).
+    pub tool: String,
+    /// The arguments, trimmed; an edit's only as the files it names.
+    pub arguments: String,
+    /// Characters of the result the model read back.
+    pub result_chars: u64,
+    /// Wall time of the tool.
+    pub ms: u64,
+    /// False when the call was malformed or the tool refused or failed.
+    pub ok: bool,
+}
+
+/// One model call of a job (in agent mode: one agent session, its calls
+/// summed and its tool calls listed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// 1-based order within the job.
@@ -262,6 +310,12 @@ pub struct Attempt {
     /// ledger); empty when nothing was sent.
     #[serde(default)]
     pub sent_paths: Vec<String>,
+    /// How the tier worked.
+    #[serde(default)]
+    pub mode: TierMode,
+    /// Agent mode: every tool call, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCallRecord>,
 }
 
 /// Which model call an [`Attempt`] records, as known before its answer.
@@ -328,6 +382,8 @@ impl Attempt {
             } else {
                 Vec::new()
             },
+            mode: TierMode::Edits,
+            tool_calls: Vec::new(),
         }
     }
 }

@@ -281,6 +281,7 @@ async fn serve_one(shared: &Shared, request: GenerationRequest, cancel: Cancella
                 total_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 attempts: c.attempts,
             },
+            tool_calls: c.tool_calls,
         })
         .map_err(|e| {
             tracing::warn!(%id, error = %e, "the local model server failed");

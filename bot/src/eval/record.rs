@@ -170,6 +170,8 @@ mod tests {
             provider: String::new(),
             paid: false,
             sent_paths: Vec::new(),
+            mode: crate::trail::TierMode::Edits,
+            tool_calls: Vec::new(),
         }
     }
 

@@ -51,7 +51,7 @@ impl Judged {
 
 /// At most [`MAX_ERRORS`] errors of [`MAX_ERROR_CHARS`] each, without
 /// terminal escape sequences (a model reads them).
-fn trim_errors(errors: Vec<String>) -> Vec<String> {
+pub(super) fn trim_errors(errors: Vec<String>) -> Vec<String> {
     let total = errors.len();
     let mut out: Vec<String> = errors
         .into_iter()

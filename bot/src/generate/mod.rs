@@ -10,7 +10,9 @@
 //! Each tier's prompts are sized to its model's context window (`fit`): the
 //! package is trimmed once per tier and kept for its retries unless a retry
 //! must shrink it; a tier whose window cannot hold even a package without
-//! files is skipped with the reason in the trail.
+//! files is skipped with the reason in the trail. A tier in agent mode
+//! (`agent/`) works through tools and passes the same gate when it
+//! finishes; one whose model cannot call tools goes on in edit mode.
 //!
 //! Every attempt records where its prompt went (provider, paid or not, the
 //! repository paths in it); once the task's context or an answer touches a
@@ -21,6 +23,7 @@
 //! prompt the model's window cannot hold, never keep a failed attempt's
 //! edits in the work dir, and never log prompts or answers.
 
+mod agent;
 mod answer;
 mod budget;
 mod checker;
@@ -37,6 +40,7 @@ use std::time::Instant;
 use gitkeeper::context::ContextPackage;
 use gitkeeper::edits::{AppliedEdits, PathPolicy};
 
+pub use agent::activity as agent_activity;
 pub use budget::{CostGuard, utc_day_start};
 pub use checker::{CheckerVerdict, parse_verdict};
 pub use fit::PackageFit;
@@ -52,7 +56,7 @@ use crate::prompts::{
 };
 use crate::queue::now_ms;
 use crate::route::privacy::{LocalOnly, diff_paths, list, provider};
-use crate::route::{Route, RouteSettings, RouteTier};
+use crate::route::{Route, RouteSettings, RouteTier, TierMode};
 use crate::trail::{Attempt, AttemptOutcome, AttemptRole, CallSlot};
 use crate::validate::{ValidationReport, Validator};
 use answer::{Judged, judge};
@@ -270,6 +274,22 @@ impl Generator {
         tier: &RouteTier,
         tier_no: u32,
     ) -> Result<Option<GenerationOutcome>, GenerateError> {
+        // A paid agent reads whatever it asks for, past the ledger's
+        // local-only check: where local-only paths are set, a paid tier works
+        // in edit mode, whose every call is checked.
+        let agent_may_read = !tier.paid || run.input.local_only.is_empty();
+        if tier.mode == TierMode::Agent && !agent_may_read {
+            tracing::info!(model = %tier.model, "local-only paths are set: the paid tier works in edit mode");
+        }
+        if tier.mode == TierMode::Agent && agent_may_read {
+            match self.climb_agent(run, tier, tier_no).await? {
+                agent::AgentTier::Done(outcome) => return Ok(Some(*outcome)),
+                agent::AgentTier::Spent => return Ok(None),
+                agent::AgentTier::EditMode => {
+                    tracing::info!(model = %tier.model, "too many malformed tool calls; the tier goes on in edit mode");
+                }
+            }
+        }
         let settings = self.model_settings(&tier.model)?;
         let mut format = settings.edit_format;
         let sizing = Sizing {

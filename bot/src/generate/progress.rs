@@ -17,6 +17,13 @@ pub enum Progress {
     },
     /// Applying and checking `model`'s answer.
     Validating { model: String },
+    /// `model` works through tools on tier `tier`; `did` says what so far,
+    /// e.g. "read 6 files, ran typecheck twice".
+    Agent {
+        model: String,
+        tier: u32,
+        did: String,
+    },
 }
 
 /// The sending half; the receiver sees only the latest step.

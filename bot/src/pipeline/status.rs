@@ -16,7 +16,7 @@ use crate::github::{GithubError, Installation};
 use crate::ids::{CommentId, IssueNumber};
 use crate::intent::RepoRef;
 use crate::markers::for_comment;
-use crate::publish::{attempt_table, one_line, route_section};
+use crate::publish::{agent_section, attempt_table, one_line, route_section};
 use crate::route::Route;
 
 /// How often progress from the generation loop is written to GitHub at most.
@@ -170,6 +170,10 @@ impl StatusComment {
                         );
                         status.show(&text, std::mem::take(&mut first)).await
                     }
+                    Progress::Agent { model, tier, did } => {
+                        let text = format!("`{model}` works as an agent (tier {tier}): {did}");
+                        status.show(&text, std::mem::take(&mut first)).await
+                    }
                     Progress::Validating { model } => {
                         let text = format!(
                             "Validating `{model}`'s change (static checks, then the repository's own commands)"
@@ -198,6 +202,11 @@ pub fn failure_report(route: &Route, g: &Generation, last_error: Option<&str>) -
     text.push_str(&route_section(route, g, None));
     text.push_str("\n\n");
     text.push_str(&attempt_table(g));
+    let agent = agent_section(g);
+    if !agent.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&agent);
+    }
     text
 }
 

@@ -65,6 +65,25 @@ pub struct GenerationPrompt<'a> {
     pub constraints: &'a [String],
 }
 
+/// What an agent-mode attempt starts from: the task, the gitkeeper doc and
+/// rules and a short repository map (a package without files: the agent
+/// reads what it needs), and the checks it may run.
+#[derive(Debug, Clone)]
+pub struct AgentPrompt<'a> {
+    pub context: &'a ContextPackage,
+    /// The issue title, untrusted.
+    pub title: &'a str,
+    /// The issue body, untrusted.
+    pub body: &'a str,
+    /// For a revision: the pull request's diff and the maintainer's words (untrusted).
+    pub revision: Option<(&'a str, &'a str)>,
+    pub edit_format: EditFormat,
+    /// Names `run_check` accepts.
+    pub checks: &'a [String],
+    /// Operator-written constraints (trusted).
+    pub constraints: &'a [String],
+}
+
 /// What a retry adds: the previous answer and why it failed.
 #[derive(Debug, Clone)]
 pub struct RetryPrompt<'a> {
@@ -131,6 +150,8 @@ pub struct PrDescription {
     pub validation: String,
     pub route: String,
     pub attempts: Vec<PrDescriptionAttempt>,
+    /// The folded "What the agent did" section (empty without agent tiers).
+    pub agent: String,
     pub tokens: u64,
     pub cost: String,
     pub issue: Option<u64>,
@@ -151,6 +172,47 @@ impl Prompts {
                 clarification_marker => CLARIFICATION_MARKER,
             },
         )?;
+        Ok(Prompt::new(vec![
+            ChatMessage::system(system),
+            ChatMessage::user(task),
+        ]))
+    }
+
+    /// System and task messages of an agent-mode attempt (`agent.md`).
+    pub fn agent(&self, input: &AgentPrompt<'_>) -> Result<Prompt, PromptError> {
+        log_removals("issue title", input.title);
+        log_removals("issue body", input.body);
+        let package = input.context;
+        let (language_rules, protected) = self.rules_of(package)?;
+        let system = self.render(
+            Template::Agent,
+            context! {
+                uses_prisma => package.project.uses(gitkeeper::context::project::Tech::Prisma),
+                protected_paths => protected,
+                language_rules => language_rules,
+                edit_format_doc => edit_format_doc(input.edit_format),
+                checks => input.checks,
+            },
+        )?;
+        let mut task = format!(
+            "# Project context\n\n{}\n\n# Task\n\n{}",
+            package.render_for_prompt(),
+            frame_as_task(input.title, input.body)
+        );
+        if let Some((diff, comment)) = input.revision {
+            log_removals("comment", comment);
+            task.push_str(&format!(
+                "\n\n# Revision requested on the pull request\n\nThe pull request's change so far:\n\n```diff\n{diff}\n```\n\n{}",
+                frame_as_comment(comment)
+            ));
+        }
+        if !input.constraints.is_empty() {
+            task.push_str("\n\n## Constraints\n");
+            for c in input.constraints {
+                task.push_str(&format!("\n- {c}"));
+            }
+        }
+        task.push_str("\n\nStart by looking at the files the task concerns; call `finish` when the change is complete.");
         Ok(Prompt::new(vec![
             ChatMessage::system(system),
             ChatMessage::user(task),
@@ -232,7 +294,11 @@ impl Prompts {
         self.render(Template::PrDescription, input)
     }
 
-    fn system(&self, package: &ContextPackage, format: EditFormat) -> Result<String, PromptError> {
+    /// The language rules and protected paths every system prompt states.
+    fn rules_of<'p>(
+        &self,
+        package: &'p ContextPackage,
+    ) -> Result<(Vec<String>, Vec<&'p str>), PromptError> {
         let language_rules = languages_for(&package.project)
             .into_iter()
             .map(|l| self.render(l.template(), context! {}))
@@ -244,6 +310,11 @@ impl Prompts {
             .iter()
             .map(|r| r.glob.as_str())
             .collect();
+        Ok((language_rules, protected))
+    }
+
+    fn system(&self, package: &ContextPackage, format: EditFormat) -> Result<String, PromptError> {
+        let (language_rules, protected) = self.rules_of(package)?;
         self.render(
             Template::System,
             context! {

@@ -21,8 +21,8 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 pub use build::{
-    CheckerPrompt, ExplainPrompt, GenerationPrompt, PrDescription, PrDescriptionAttempt, Prompt,
-    RetryPrompt, RevisePrompt, prompt_sha256,
+    AgentPrompt, CheckerPrompt, ExplainPrompt, GenerationPrompt, PrDescription,
+    PrDescriptionAttempt, Prompt, RetryPrompt, RevisePrompt, prompt_sha256,
 };
 pub use language::{Language, languages_for};
 
@@ -46,10 +46,11 @@ pub enum Template {
     Checker,
     PrDescription,
     Explain,
+    Agent,
 }
 
 impl Template {
-    pub const ALL: [Template; 11] = [
+    pub const ALL: [Template; 12] = [
         Template::System,
         Template::Task,
         Template::TypeScript,
@@ -61,6 +62,7 @@ impl Template {
         Template::Checker,
         Template::PrDescription,
         Template::Explain,
+        Template::Agent,
     ];
 
     /// The file name in a prompts directory.
@@ -77,6 +79,7 @@ impl Template {
             Template::Checker => "checker.md",
             Template::PrDescription => "pr_description.md",
             Template::Explain => "explain.md",
+            Template::Agent => "agent.md",
         }
     }
 
@@ -94,6 +97,7 @@ impl Template {
             Template::Checker => include_str!("../../../prompts/checker.md"),
             Template::PrDescription => include_str!("../../../prompts/pr_description.md"),
             Template::Explain => include_str!("../../../prompts/explain.md"),
+            Template::Agent => include_str!("../../../prompts/agent.md"),
         }
     }
 }

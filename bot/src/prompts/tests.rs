@@ -264,6 +264,8 @@ fn pr_description_lists_route_attempts_and_closes_the_issue() {
                 cost: "0.0000".into(),
                 note: String::new(),
             }],
+            agent: "<details><summary>What the agent did</summary>\n\nread 2 files\n</details>"
+                .into(),
             tokens: 1200,
             cost: "0.0000".into(),
             issue: Some(42),
@@ -276,6 +278,10 @@ fn pr_description_lists_route_attempts_and_closes_the_issue() {
     assert!(text.contains("Closes #42"), "{text}");
     assert!(
         text.contains("- `app/api/health/route.ts`: added (+3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n<details><summary>What the agent did</summary>"),
         "{text}"
     );
 }

@@ -31,7 +31,8 @@ pub use message::{CommitKind, CommitMessage, Trailers};
 pub use publication::{Publication, PullTask, Work, publish_pull, push_revision};
 pub use pull_request::{PublishedPull, PullPlan, issue_of, open_or_update};
 pub use report::{
-    attempt_rows, attempt_table, file_lines, pr_body, route_section, validation_section,
+    agent_section, attempt_rows, attempt_table, file_lines, pr_body, route_section,
+    validation_section,
 };
 
 /// The hidden line that marks a pull request as the bot's for `issue`

@@ -10,12 +10,12 @@ use gitkeeper::validate::{ChangeKind, ChangedFile};
 
 use super::message::one_line;
 use super::publication::Work;
-use crate::generate::Generation;
+use crate::generate::{Generation, agent_activity};
 use crate::ids::IssueNumber;
 use crate::markers::for_comment;
 use crate::prompts::{PrDescription, PrDescriptionAttempt, PromptError, Prompts};
 use crate::route::Route;
-use crate::trail::AttemptRole;
+use crate::trail::{AttemptOutcome, AttemptRole, TierMode};
 use crate::validate::ValidationReport;
 
 /// Characters of one check's output kept in the PR description.
@@ -65,6 +65,7 @@ pub fn pr_body(
         validation: validation_section(d.validation),
         route: route_section(d.route, d.generation, (!d.draft).then_some(d.worker)),
         attempts: attempt_rows(d.generation),
+        agent: agent_section(d.generation),
         tokens: d.generation.tokens_in() + d.generation.tokens_out(),
         cost: format!("{:.4}", d.generation.cost_usd()),
         issue: Some(issue.0),
@@ -203,9 +204,14 @@ pub fn route_section(route: &Route, g: &Generation, worker: Option<&str>) -> Str
                 .active_tiers()
                 .iter()
                 .map(|t| format!(
-                    "`{}`×{}{}",
+                    "`{}`×{}{}{}",
                     t.model,
                     t.attempts,
+                    if t.mode == TierMode::Agent {
+                        " (agent)"
+                    } else {
+                        ""
+                    },
                     if t.paid { " ($)" } else { "" }
                 ))
                 .collect::<Vec<_>>()
@@ -287,6 +293,78 @@ pub fn attempt_rows(g: &Generation) -> Vec<PrDescriptionAttempt> {
                 .unwrap_or_default(),
         })
         .collect()
+}
+
+/// The folded "What the agent did" section: every agent-mode attempt with
+/// its tool calls (tool, arguments, result size, time); empty when no tier
+/// worked as an agent. Arguments are the model's text: made safe for GitHub.
+pub fn agent_section(g: &Generation) -> String {
+    let agents: Vec<_> = g
+        .attempts
+        .iter()
+        .filter(|a| a.mode == TierMode::Agent)
+        .collect();
+    if agents.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(
+        "<details><summary>What the agent did</summary>
+",
+    );
+    for a in agents {
+        text.push_str(&format!(
+            "
+**Attempt {} on tier {}, `{}`**: {}; {} tool calls, {}.
+",
+            a.seq,
+            a.tier,
+            a.model,
+            agent_activity(&a.tool_calls),
+            a.tool_calls.len(),
+            a.outcome.as_str()
+        ));
+        if a.outcome == AttemptOutcome::MalformedToolCalls {
+            text.push_str(
+                "
+The model's tool calls were malformed too often: the tier fell back to edit mode.
+",
+            );
+        }
+        if let Some(e) = a.error.as_deref() {
+            text.push_str(&format!(
+                "
+> {}
+",
+                one_line(&for_comment(e))
+            ));
+        }
+        if a.tool_calls.is_empty() {
+            continue;
+        }
+        text.push_str(
+            "
+| # | tool | arguments | result | time |
+|---|---|---|---|---|
+",
+        );
+        for (i, call) in a.tool_calls.iter().enumerate() {
+            text.push_str(&format!(
+                "| {} | {} | `{}` | {} chars{} | {} |
+",
+                i + 1,
+                cell(&for_comment(&call.tool)),
+                cell(&for_comment(&call.arguments)).replace('`', "'"),
+                call.result_chars,
+                if call.ok { "" } else { " ✗" },
+                duration(call.ms)
+            ));
+        }
+    }
+    text.push_str(
+        "
+</details>",
+    );
+    text
 }
 
 /// The attempt table as markdown, for comments (the PR body has its own template).

@@ -15,7 +15,7 @@ use super::sql::{SqlStore, Value};
 use super::{Dialect, StoreError};
 use crate::ids::JobId;
 use crate::trail::{
-    Attempt, ClosedPull, PullOutcome, TaskHistory, TaskRecord, TaskSample, TaskType,
+    Attempt, ClosedPull, PullOutcome, TaskHistory, TaskRecord, TaskSample, TaskType, ToolCallRecord,
 };
 
 /// The attempt trail of the job store (every `JobStore` is one).
@@ -95,6 +95,8 @@ where
             .bind(&a.provider)
             .bind(a.paid)
             .bind(paths_json(&a.sent_paths)?)
+            .bind(a.mode.as_str())
+            .bind(tool_calls_json(&a.tool_calls)?)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -320,6 +322,8 @@ struct AttemptRow {
     provider: String,
     paid: bool,
     sent_paths: String,
+    mode: String,
+    tool_calls: String,
 }
 
 /// An attempt with the job it belongs to.
@@ -346,6 +350,12 @@ struct HistoryRow {
     revision_rounds: Option<i64>,
 }
 
+/// An attempt's tool calls as the JSON text the `tool_calls` column holds.
+fn tool_calls_json(calls: &[ToolCallRecord]) -> Result<String, StoreError> {
+    serde_json::to_string(calls)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode an attempt's tool calls: {e}")))
+}
+
 impl TryFrom<AttemptRow> for Attempt {
     type Error = StoreError;
     fn try_from(r: AttemptRow) -> Result<Attempt, StoreError> {
@@ -369,6 +379,12 @@ impl TryFrom<AttemptRow> for Attempt {
             provider: r.provider,
             paid: r.paid,
             sent_paths: parse_paths(&r.sent_paths)?,
+            mode: r.mode.parse()?,
+            tool_calls: serde_json::from_str(&r.tool_calls).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "an attempt's tool_calls is not the JSON Gitkeeper writes: {e}"
+                ))
+            })?,
         })
     }
 }
@@ -432,7 +448,7 @@ macro_rules! task_columns {
 /// The `AttemptRow` columns of `attempts a`.
 macro_rules! attempt_columns {
     () => {
-        "a.seq, a.tier, a.role, a.model, a.served_model, a.edit_format, a.prompt_sha256, a.prompt_tokens, a.completion_tokens, a.usage_estimated, a.cost_usd, a.latency_ms, a.validation_ms, a.outcome, a.error, a.created_at, a.provider, a.paid, a.sent_paths"
+        "a.seq, a.tier, a.role, a.model, a.served_model, a.edit_format, a.prompt_sha256, a.prompt_tokens, a.completion_tokens, a.usage_estimated, a.cost_usd, a.latency_ms, a.validation_ms, a.outcome, a.error, a.created_at, a.provider, a.paid, a.sent_paths, a.mode, a.tool_calls"
     };
 }
 /// The task records `history` reads: since `$1`, of repository `$2` when not null.
@@ -441,7 +457,7 @@ macro_rules! history_filter {
         "t.created_at >= $1 AND (CAST($2 AS TEXT) IS NULL OR t.repo = CAST($2 AS TEXT))"
     };
 }
-const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, validation_ms, outcome, error, created_at, provider, paid, sent_paths) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+const INSERT_ATTEMPT: &str = "INSERT INTO attempts (job_id, repo, seq, tier, role, model, served_model, edit_format, prompt_sha256, prompt_tokens, completion_tokens, usage_estimated, cost_usd, latency_ms, validation_ms, outcome, error, created_at, provider, paid, sent_paths, mode, tool_calls) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
 const SELECT_ATTEMPTS: &str = concat!(
     "SELECT ",
     attempt_columns!(),

@@ -56,6 +56,7 @@ fn result(text: &str) -> ResultReport {
             total_ms: 5,
             attempts: 1,
         },
+        tool_calls: Vec::new(),
     }
 }
 

@@ -387,6 +387,23 @@ pub(crate) fn attempt(
         },
         paid: cost > 0.0,
         sent_paths: vec!["src/a.ts".into(), "prisma/schema.prisma".into()],
+        // The second attempt is an agent session: its tool calls round-trip.
+        mode: if seq == 2 {
+            crate::trail::TierMode::Agent
+        } else {
+            crate::trail::TierMode::Edits
+        },
+        tool_calls: if seq == 2 {
+            vec![crate::trail::ToolCallRecord {
+                tool: "read_file".into(),
+                arguments: r#"{"path":"src/a.ts"}"#.into(),
+                result_chars: 420,
+                ms: 3,
+                ok: true,
+            }]
+        } else {
+            Vec::new()
+        },
     }
 }
 

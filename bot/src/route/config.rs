@@ -1,17 +1,22 @@
 //! `[route]` in `gitkeeper.toml`: the escalation matrix (`[[route.ladder]]`,
-//! first match wins), the cost guard and the checker. The defaults implement
-//! seed 004's four task types and seed 000's routing table.
+//! first match wins), the cost guard, the checker and agent mode's budgets
+//! (`[route.agent]`). The defaults implement seed 004's four task types and
+//! seed 000's routing table; the `complex` ladder's cloud tiers work as
+//! agents (seed 003).
 
 use serde::{Deserialize, Serialize};
 
 use crate::models::ModelsSettings;
+/// How a tier works (edits or agent); the attempt trail records it too.
+pub use crate::trail::TierMode;
 
 /// How thoroughly a ladder's result is validated (seed 004): one type for
 /// the route and the command planner; config accepts `quick|standard|complex|critical`
 /// and the older `syntax|tests|semantic|full`.
 pub use gitkeeper::validate::ValidationLevel;
 
-/// One tier of a ladder: a model name, or a table with its own attempts.
+/// One tier of a ladder: a model name, or a table with its own attempts
+/// and mode (`mode = "agent"` works through tools; default `edits`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum TierSpec {
@@ -19,6 +24,8 @@ pub enum TierSpec {
     Table {
         model: String,
         attempts: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<TierMode>,
     },
 }
 
@@ -26,6 +33,16 @@ impl TierSpec {
     pub fn model(&self) -> &str {
         match self {
             TierSpec::Model(m) | TierSpec::Table { model: m, .. } => m,
+        }
+    }
+
+    /// How the tier works: its `mode`, else edits.
+    pub fn mode(&self) -> TierMode {
+        match self {
+            TierSpec::Table {
+                mode: Some(mode), ..
+            } => *mode,
+            _ => TierMode::Edits,
         }
     }
 
@@ -95,6 +112,7 @@ impl LadderSettings {
                 .map(|(m, n)| TierSpec::Table {
                     model: (*m).into(),
                     attempts: Some(*n),
+                    mode: None,
                 })
                 .collect(),
             attempts: default_attempts(),
@@ -138,13 +156,46 @@ pub fn default_ladders() -> Vec<LadderSettings> {
     standard.max_complexity = Some(5);
     standard.max_files = Some(1);
     standard.max_lines = Some(200);
-    let complex = LadderSettings::new(
+    let mut complex = LadderSettings::new(
         "complex",
         &[("cloud-deepseek", 3), ("cloud-claude", 3)],
         Some("local-large"),
         ValidationLevel::Complex,
     );
+    // Multi-file features: the cloud models look around before they write.
+    for tier in &mut complex.tiers {
+        if let TierSpec::Table { mode, .. } = tier {
+            *mode = Some(TierMode::Agent);
+        }
+    }
     vec![critical, quick, standard, complex]
+}
+
+/// `[route.agent]`: the budgets of an agent-mode attempt. Every cap fails
+/// closed: the call that would pass it is not made, and the attempt ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentSettings {
+    /// Tool-call counts at which the agent is told to wrap up (seed 003).
+    pub warn_at: Vec<u32>,
+    /// Most tool calls in one agent session (a tier, its `finish` retries included).
+    pub max_tool_calls: u32,
+    /// Most tokens (prompt and answer, every call of the session together).
+    pub max_tokens_per_attempt: u64,
+    /// After this many malformed calls (bad JSON, unknown tool, missing
+    /// arguments, an answer without a tool call) the tier goes on in edit mode.
+    pub max_malformed_calls: u32,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self {
+            warn_at: vec![50, 100, 200, 500],
+            max_tool_calls: 600,
+            max_tokens_per_attempt: 2_000_000,
+            max_malformed_calls: 3,
+        }
+    }
 }
 
 /// `[route]`.
@@ -168,6 +219,8 @@ pub struct RouteSettings {
     pub min_confidence: f64,
     /// After this many parse/apply failures a tier answers with whole files.
     pub whole_file_after_failures: u32,
+    /// Agent mode's budgets.
+    pub agent: AgentSettings,
 }
 
 impl Default for RouteSettings {
@@ -182,6 +235,7 @@ impl Default for RouteSettings {
             checker_min_complexity: 5,
             min_confidence: 0.8,
             whole_file_after_failures: 2,
+            agent: AgentSettings::default(),
         }
     }
 }
@@ -273,6 +327,24 @@ impl RouteSettings {
                 "whole_file_after_failures".into(),
                 "use 1 or more (default 2)".into(),
             );
+        }
+        let agent = &self.agent;
+        for (key, value, default) in [
+            ("agent.max_tool_calls", u64::from(agent.max_tool_calls), 600),
+            (
+                "agent.max_tokens_per_attempt",
+                agent.max_tokens_per_attempt,
+                2_000_000,
+            ),
+            (
+                "agent.max_malformed_calls",
+                u64::from(agent.max_malformed_calls),
+                3,
+            ),
+        ] {
+            if value == 0 {
+                return err(key.into(), format!("use 1 or more (default {default})"));
+            }
         }
         Ok(())
     }

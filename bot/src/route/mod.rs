@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::trail::TaskType;
 pub use classify::{Classification, TaskInput, classify};
 pub use config::{
-    LadderSettings, RouteConfigError, RouteSettings, TierSpec, ValidationLevel, default_ladders,
+    AgentSettings, LadderSettings, RouteConfigError, RouteSettings, TierMode, TierSpec,
+    ValidationLevel, default_ladders,
 };
 
 use crate::models::{ModelSettings, ModelsSettings};
@@ -36,6 +37,9 @@ pub struct RouteTier {
     pub attempts: u32,
     /// Has a price: subject to the cost guard and approval.
     pub paid: bool,
+    /// Answer once with edits, or work through tools.
+    #[serde(default)]
+    pub mode: TierMode,
 }
 
 /// The routing decision and why.
@@ -71,9 +75,14 @@ impl fmt::Display for Route {
             .iter()
             .map(|t| {
                 format!(
-                    "{}×{}{}",
+                    "{}×{}{}{}",
                     t.model,
                     t.attempts,
+                    if t.mode == TierMode::Agent {
+                        " (agent)"
+                    } else {
+                        ""
+                    },
                     if t.paid { " ($)" } else { "" }
                 )
             })
@@ -162,6 +171,7 @@ pub fn route(
         model: spec.model().to_string(),
         attempts: spec.attempts(default),
         paid: models.get(spec.model()).is_some_and(is_paid),
+        mode: spec.mode(),
     };
     let mut tiers: Vec<RouteTier> = ladder
         .tiers

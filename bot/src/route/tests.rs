@@ -69,6 +69,49 @@ fn multi_file_change_goes_to_the_api() {
     assert_eq!(r.classification.estimated_files, 2);
     assert_eq!(r.ladder, "complex");
     assert!(r.active_tiers().iter().all(|t| t.paid), "{r}");
+    // Multi-file work: the cloud tiers look around as agents (seed 003).
+    assert!(
+        r.active_tiers().iter().all(|t| t.mode == TierMode::Agent),
+        "{r}"
+    );
+    assert!(
+        r.to_string().contains("cloud-deepseek×3 (agent) ($)"),
+        "{r}"
+    );
+}
+
+#[test]
+fn local_tiers_answer_with_edits_unless_a_tier_says_agent() {
+    let r = route_of(
+        "Add pagination to lib/projects.ts",
+        "Return 20 items at a time.",
+        &[],
+        0,
+    );
+    assert!(r.tiers.iter().all(|t| t.mode == TierMode::Edits), "{r}");
+    let settings: RouteSettings = toml::from_str(
+        "[[ladder]]\nname = \"all\"\ntiers = [\"local-small\", { model = \"local-large\", attempts = 1, mode = \"agent\" }]\n\n[agent]\nmax_tool_calls = 40\nwarn_at = [10]\n",
+    )
+    .unwrap();
+    assert_eq!(settings.agent.max_tool_calls, 40);
+    assert_eq!(
+        settings.agent.max_malformed_calls, 3,
+        "the other budgets keep their defaults"
+    );
+    let r = route(
+        &task("Fix a typo", "", &[]),
+        None,
+        &settings,
+        &ModelsSettings::default(),
+        0,
+    )
+    .unwrap();
+    let modes: Vec<TierMode> = r.tiers.iter().map(|t| t.mode).collect();
+    assert_eq!(modes, [TierMode::Edits, TierMode::Agent]);
+    let mut zero = settings.clone();
+    zero.agent.max_tool_calls = 0;
+    let err = zero.validate(&ModelsSettings::default()).unwrap_err();
+    assert!(err.to_string().contains("agent.max_tool_calls"), "{err}");
 }
 
 #[test]
@@ -218,7 +261,7 @@ fn route_display_names_ladder_tiers_and_checker() {
     let text = r.to_string();
     assert!(text.contains("ladder `complex`"), "{text}");
     assert!(
-        text.contains("cloud-deepseek×3 ($) → cloud-claude×3 ($)"),
+        text.contains("cloud-deepseek×3 (agent) ($) → cloud-claude×3 (agent) ($)"),
         "{text}"
     );
     assert!(text.contains("checker local-large"), "{text}");

@@ -195,6 +195,7 @@ impl ModelBackend for RunnerBackend {
                         model: result.model,
                         finish: result.finish,
                         attempts: result.timings.attempts.max(1),
+                        tool_calls: result.tool_calls,
                     });
                 }
                 GenerationState::Failed => {

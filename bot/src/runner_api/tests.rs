@@ -96,6 +96,30 @@ fn registration(models: &[&str]) -> serde_json::Value {
 fn small_call(
     f: &Fixture,
 ) -> tokio::task::JoinHandle<Result<crate::models::Completion, ModelError>> {
+    small_call_with(
+        f,
+        CompletionRequest::new(vec![ChatMessage::user("write it")]),
+    )
+}
+
+/// Register runner `token` serving `models`.
+async fn register(f: &Fixture, token: &str, models: &[&str]) {
+    let (status, body) = call(
+        &f.app,
+        "POST",
+        paths::REGISTER,
+        Some(token),
+        registration(models),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// `request` sent to `local-small` through the relay.
+fn small_call_with(
+    f: &Fixture,
+    request: CompletionRequest,
+) -> tokio::task::JoinHandle<Result<crate::models::Completion, ModelError>> {
     let models = default_models();
     let backend = RunnerBackend::new(
         "local-small",
@@ -104,11 +128,7 @@ fn small_call(
         f.settings.clone(),
     )
     .unwrap();
-    tokio::spawn(async move {
-        backend
-            .complete(&CompletionRequest::new(vec![ChatMessage::user("write it")]))
-            .await
-    })
+    tokio::spawn(async move { backend.complete(&request).await })
 }
 
 /// Long-poll as runner `token` until a request comes.
@@ -207,6 +227,7 @@ async fn register_claim_and_answer_reach_a_waiting_backend() {
             total_ms: 12,
             attempts: 1,
         },
+        tool_calls: Vec::new(),
     };
     let (status, _) = call(
         &f.app,
@@ -247,18 +268,62 @@ async fn register_claim_and_answer_reach_a_waiting_backend() {
 }
 
 #[tokio::test]
+async fn tools_and_tool_calls_are_relayed_unchanged() {
+    let f = fixture().await;
+    let token = token(&f.store, "mac").await;
+    register(&f, &token, &["qwen2.5-coder:7b"]).await;
+    let read = crate::models::ToolCall {
+        id: "call_1".into(),
+        name: "read_file".into(),
+        arguments: r#"{"path":"a.ts"}"#.into(),
+    };
+    let request = CompletionRequest::new(vec![
+        ChatMessage::user("write it"),
+        ChatMessage::assistant_calls("", vec![read.clone()]),
+        ChatMessage::tool_result(&read, "1: export {}"),
+    ])
+    .with_tools(vec![crate::models::ToolSpec {
+        name: "read_file".into(),
+        description: "Read a file".into(),
+        parameters: serde_json::json!({"type": "object", "required": ["path"]}),
+    }]);
+    let waiting = small_call_with(&f, request.clone());
+    let claimed = claim_one(&f, &token).await;
+    assert_eq!(claimed.request.spec.request.messages, request.messages);
+    assert_eq!(claimed.request.spec.request.tools, request.tools);
+    let finish = crate::models::ToolCall {
+        id: "call_2".into(),
+        name: "finish".into(),
+        arguments: r#"{"summary":"done"}"#.into(),
+    };
+    let result = ResultReport {
+        text: String::new(),
+        usage: Usage::default(),
+        model: "qwen2.5-coder:7b".into(),
+        finish: FinishReason::ToolCalls,
+        timings: Timings::default(),
+        tool_calls: vec![finish.clone()],
+    };
+    let (status, _) = call(
+        &f.app,
+        "POST",
+        &paths::result(claimed.request.id),
+        Some(&token),
+        serde_json::to_value(&result).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let completion = waiting.await.unwrap().unwrap();
+    assert_eq!(completion.tool_calls, vec![finish]);
+    assert_eq!(completion.finish, FinishReason::ToolCalls);
+}
+
+#[tokio::test]
 async fn no_runner_for_the_model_fails_fast_and_leaves_nothing_queued() {
     let f = fixture().await;
     let token = token(&f.store, "mac").await;
     // A runner is online, but with another model.
-    call(
-        &f.app,
-        "POST",
-        paths::REGISTER,
-        Some(&token),
-        registration(&["llama3:8b"]),
-    )
-    .await;
+    register(&f, &token, &["llama3:8b"]).await;
     let models = default_models();
     let backend = RunnerBackend::new(
         "local-large",

@@ -407,6 +407,8 @@ pub(crate) mod tests {
             },
             paid,
             sent_paths: vec!["src/greet.ts".into()],
+            mode: crate::trail::TierMode::Edits,
+            tool_calls: Vec::new(),
         }
     }
 

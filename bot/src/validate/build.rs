@@ -243,16 +243,10 @@ impl BuildValidator {
         self
     }
 
-    async fn run_level(
-        &self,
-        work_dir: &Path,
-        level: ValidationLevel,
-        keep_going: bool,
-        on: On,
-    ) -> (String, Vec<Ran>) {
-        let method = format!("commands:{}", level.as_str());
+    /// The limits of one validation running `level_plan`, with the shared
+    /// dependency caches prepared when there are commands to run.
+    async fn limits(&self, level_plan: &checks::LevelPlan, keep_going: bool) -> Limits {
         let plan = &self.plan;
-        let level_plan = plan.for_level(level);
         let mut limits = Limits {
             deadline: Instant::now() + plan.total_timeout.unwrap_or(DEFAULT_TOTAL_TIMEOUT),
             per_command: plan.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
@@ -276,18 +270,28 @@ impl BuildValidator {
                 }
             }
         }
-        let setup_count = level_plan
-            .commands
-            .iter()
-            .take_while(|c| c.stage == checks::Stage::Setup)
-            .count();
-        let (setup, rest) = level_plan.commands.split_at(setup_count);
+        limits
+    }
+
+    async fn run_level(
+        &self,
+        work_dir: &Path,
+        level: ValidationLevel,
+        keep_going: bool,
+        on: On,
+    ) -> (String, Vec<Ran>) {
+        let method = format!("commands:{}", level.as_str());
+        let plan = &self.plan;
+        let level_plan = plan.for_level(level);
+        let limits = self.limits(&level_plan, keep_going).await;
+        let setups = setup_count(&level_plan);
+        let (setup, rest) = level_plan.commands.split_at(setups);
         let mut runs = Vec::new();
         if self
             .setup(work_dir, plan, setup, on, &limits, &mut runs)
             .await
         {
-            self.run_commands(work_dir, rest, setup_count, &limits, &mut runs)
+            self.run_commands(work_dir, rest, setups, &limits, &mut runs)
                 .await;
         }
         (method, runs)
@@ -506,6 +510,15 @@ impl BuildValidator {
     }
 }
 
+/// How many of the level's commands, from the first, are setup.
+fn setup_count(level_plan: &checks::LevelPlan) -> usize {
+    level_plan
+        .commands
+        .iter()
+        .take_while(|c| c.stage == checks::Stage::Setup)
+        .count()
+}
+
 /// The base commit's failures from the cache, when every check of `commands`
 /// has an outcome there (a setup's outcome counts when there is one): all or
 /// nothing, since a check may need what an earlier one built.
@@ -589,6 +602,45 @@ impl Validator for BuildValidator {
         });
         report.with_unproven(&reasons)
     }
+
+    fn check_names(&self, level: ValidationLevel) -> Vec<String> {
+        self.plan
+            .for_level(level)
+            .commands
+            .into_iter()
+            .filter(|c| c.stage != checks::Stage::Setup)
+            .map(|c| c.name)
+            .collect()
+    }
+
+    /// The level's setup (cached where it can be), then the one check,
+    /// judged against the base commit like in [`Validator::validate`]; a
+    /// failed setup is the answer when the check could not run.
+    async fn run_check(
+        &self,
+        work_dir: &Path,
+        name: &str,
+        level: ValidationLevel,
+    ) -> Option<CheckResult> {
+        let level_plan = self.plan.for_level(level);
+        let index = level_plan
+            .commands
+            .iter()
+            .position(|c| c.name == name && c.stage != checks::Stage::Setup)?;
+        let limits = self.limits(&level_plan, false).await;
+        let setups = setup_count(&level_plan);
+        let mut runs = Vec::new();
+        let setup = &level_plan.commands[..setups];
+        if self
+            .setup(work_dir, &self.plan, setup, On::Attempt, &limits, &mut runs)
+            .await
+        {
+            let command = &level_plan.commands[index..=index];
+            self.run_commands(work_dir, command, index, &limits, &mut runs)
+                .await;
+        }
+        runs.pop().map(|ran| self.judge(ran))
+    }
 }
 
 /// Several validators in order; later ones run only when earlier ones passed
@@ -623,6 +675,32 @@ impl Validator for Chain {
             .with_withheld_env(&withheld)
             .with_notes(&notes)
             .with_unproven(&unproven)
+    }
+
+    fn check_names(&self, level: ValidationLevel) -> Vec<String> {
+        let mut names = Vec::new();
+        for validator in &self.0 {
+            for name in validator.check_names(level) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+
+    async fn run_check(
+        &self,
+        work_dir: &Path,
+        name: &str,
+        level: ValidationLevel,
+    ) -> Option<CheckResult> {
+        for validator in &self.0 {
+            if let Some(result) = validator.run_check(work_dir, name, level).await {
+                return Some(result);
+            }
+        }
+        None
     }
 }
 
@@ -734,6 +812,54 @@ mod tests {
         assert!(
             report.checks[0].detail.contains("did not finish within 1s"),
             "{report:#?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_planned_check_runs_alone_on_the_work_dir_as_it_is() {
+        let dir = repo(&[("Makefile", MAKEFILE), ("src/total.txt", "sum\n")]);
+        let build = validator(dir.path());
+        assert_eq!(build.check_names(ValidationLevel::Standard), ["make check"]);
+        assert!(build.check_names(ValidationLevel::Quick).is_empty());
+        let failed = build
+            .run_check(dir.path(), "make check", ValidationLevel::Standard)
+            .await
+            .unwrap();
+        assert!(!failed.passed);
+        assert!(
+            failed.detail.contains("tax is missing"),
+            "{}",
+            failed.detail
+        );
+        std::fs::write(dir.path().join("src/total.txt"), "sum + tax\n").unwrap();
+        let passed = build
+            .run_check(dir.path(), "make check", ValidationLevel::Standard)
+            .await
+            .unwrap();
+        assert!(passed.passed, "{passed:?}");
+        // Only the plan's checks: not another command, not one of another level.
+        assert_eq!(
+            build
+                .run_check(dir.path(), "rm -rf /", ValidationLevel::Standard)
+                .await,
+            None
+        );
+        assert_eq!(
+            build
+                .run_check(dir.path(), "make check", ValidationLevel::Quick)
+                .await,
+            None
+        );
+        let chain = Chain(vec![
+            Arc::new(crate::validate::EditsValidator),
+            Arc::new(build),
+        ]);
+        assert_eq!(chain.check_names(ValidationLevel::Standard), ["make check"]);
+        assert!(
+            chain
+                .run_check(dir.path(), "make check", ValidationLevel::Standard)
+                .await
+                .is_some_and(|r| r.passed)
         );
     }
 

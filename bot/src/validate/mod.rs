@@ -185,6 +185,24 @@ pub trait Validator: Send + Sync {
         applied: &AppliedEdits,
         level: ValidationLevel,
     ) -> ValidationReport;
+
+    /// The checks an agent may run one at a time at `level`, by name: the
+    /// repository's planned commands (from the base commit), setup excluded.
+    fn check_names(&self, _level: ValidationLevel) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Run the check `name` of [`Validator::check_names`] on the work dir as
+    /// it is, with its time limit and output cap; `None` when this validator
+    /// has no such check. It never replaces [`Validator::validate`].
+    async fn run_check(
+        &self,
+        _work_dir: &Path,
+        _name: &str,
+        _level: ValidationLevel,
+    ) -> Option<CheckResult> {
+        None
+    }
 }
 
 /// The edits are on disk and the changed files parse.

@@ -2,6 +2,12 @@
 //! `x-api-key` and `anthropic-version: 2023-06-01`. System messages go into
 //! the top-level `system` field; consecutive turns of one role are joined,
 //! since the API wants user and assistant to alternate.
+//!
+//! Tools (agent mode) go out as `tools: [{name, description, input_schema}]`;
+//! the model's calls come back as `tool_use` content blocks (`id`, `name`,
+//! `input` object) with `stop_reason: "tool_use"`, and their results go back
+//! as `tool_result` blocks in the next user turn (all results of one turn in
+//! one message, as the API requires).
 
 use std::time::{Duration, Instant};
 
@@ -13,12 +19,12 @@ use serde_json::{Value, json};
 use super::ModelBackend;
 use super::config::ModelSettings;
 use super::error::ModelError;
-use super::tokens::count_messages;
+use super::tokens::count_request;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_code, error_message, says_context_exceeded,
 };
 use super::types::{Completion, Reported};
-use super::{CompletionRequest, FinishReason, Role};
+use super::{ChatMessage, CompletionRequest, FinishReason, Role, ToolCall};
 
 /// The API version every request names.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -36,19 +42,17 @@ pub fn messages_body(
         .filter(|m| m.role == Role::System)
         .map(|m| m.content.as_str())
         .collect();
-    let mut turns: Vec<(Role, String)> = Vec::new();
+    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
     for message in request.messages.iter().filter(|m| m.role != Role::System) {
+        let (role, blocks) = blocks(message);
         match turns.last_mut() {
-            Some((role, text)) if *role == message.role => {
-                text.push_str("\n\n");
-                text.push_str(&message.content);
-            }
-            _ => turns.push((message.role, message.content.clone())),
+            Some((last, existing)) if *last == role => existing.extend(blocks),
+            _ => turns.push((role, blocks)),
         }
     }
     let messages: Vec<Value> = turns
         .into_iter()
-        .map(|(role, text)| json!({"role": role.as_str(), "content": text}))
+        .map(|(role, blocks)| json!({"role": role, "content": content(blocks)}))
         .collect();
     let temperature = request
         .temperature
@@ -72,7 +76,67 @@ pub fn messages_body(
     if !stop.is_empty() {
         body["stop_sequences"] = json!(stop);
     }
+    if !request.tools.is_empty() {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+            .collect();
+        body["tools"] = Value::Array(tools);
+    }
     body
+}
+
+/// The turn role and content blocks of one message: tool results are user
+/// blocks, an assistant's calls are `tool_use` blocks after its text.
+fn blocks(message: &ChatMessage) -> (&'static str, Vec<Value>) {
+    let text = |t: &str| json!({"type": "text", "text": t});
+    match message.role {
+        Role::Tool => (
+            "user",
+            vec![json!({
+                "type": "tool_result",
+                "tool_use_id": message.tool_call_id.as_deref().unwrap_or_default(),
+                "content": message.content,
+            })],
+        ),
+        Role::Assistant => {
+            let mut out = Vec::new();
+            if !message.content.is_empty() || message.tool_calls.is_empty() {
+                out.push(text(&message.content));
+            }
+            for call in &message.tool_calls {
+                // The API wants an object; a malformed call (already
+                // answered with its error) goes as an empty one.
+                let input = serde_json::from_str::<Value>(&call.arguments)
+                    .ok()
+                    .filter(Value::is_object)
+                    .unwrap_or_else(|| json!({}));
+                out.push(
+                    json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input}),
+                );
+            }
+            ("assistant", out)
+        }
+        Role::User | Role::System => ("user", vec![text(&message.content)]),
+    }
+}
+
+/// A turn's content: plain text when it is only text (joined by blank
+/// lines), else its blocks.
+fn content(blocks: Vec<Value>) -> Value {
+    let only_text = blocks.iter().all(|b| b["type"] == "text");
+    if only_text {
+        let texts: Vec<&str> = blocks.iter().filter_map(|b| b["text"].as_str()).collect();
+        return json!(texts.join("\n\n"));
+    }
+    // Text blocks must not be empty.
+    Value::Array(
+        blocks
+            .into_iter()
+            .filter(|b| b["type"] != "text" || b["text"].as_str().is_some_and(|t| !t.is_empty()))
+            .collect(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +156,30 @@ struct ContentBlock {
     kind: String,
     #[serde(default)]
     text: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    input: Option<Value>,
+}
+
+/// The `tool_use` blocks of an answer, their input as JSON text.
+fn read_tool_calls(content: &[ContentBlock]) -> Vec<ToolCall> {
+    content
+        .iter()
+        .filter(|b| b.kind == "tool_use")
+        .enumerate()
+        .map(|(i, b)| ToolCall {
+            id: b
+                .id
+                .clone()
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| format!("gitkeeper_call_{i}")),
+            name: b.name.clone().unwrap_or_default(),
+            arguments: b.input.as_ref().map(Value::to_string).unwrap_or_default(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,7 +310,7 @@ impl ModelBackend for AnthropicBackend {
     async fn complete(&self, request: &CompletionRequest) -> Result<Completion, ModelError> {
         let started = Instant::now();
         let max_tokens = request.max_tokens.unwrap_or(self.settings.max_tokens);
-        let prompt_tokens = count_messages(&request.messages);
+        let prompt_tokens = count_request(request);
         self.settings.check_window(prompt_tokens, max_tokens)?;
         let body = messages_body(&self.settings, request, max_tokens);
         let (reply, attempts) = self
@@ -245,6 +333,7 @@ impl ModelBackend for AnthropicBackend {
             .filter(|b| b.kind == "text")
             .filter_map(|b| b.text.as_deref())
             .collect();
+        let calls = read_tool_calls(&parsed.content);
         let finish = FinishReason::from_wire(parsed.stop_reason.as_deref());
         if finish == FinishReason::Other("refusal".into()) && text.trim().is_empty() {
             return Err(ModelError::Rejected {
@@ -272,7 +361,8 @@ impl ModelBackend for AnthropicBackend {
             finish,
             attempts,
             started,
-        ))
+        )
+        .with_tool_calls(calls))
     }
 
     async fn list_models(&self) -> Result<Vec<String>, ModelError> {
@@ -350,6 +440,73 @@ mod tests {
         );
         assert!(plain.get("system").is_none());
         assert!(plain.get("stop_sequences").is_none());
+    }
+
+    #[test]
+    fn tools_become_tool_use_and_tool_result_blocks() {
+        let settings = ModelSettings::new(BackendKind::Anthropic, "claude-sonnet-4-5");
+        let call = |id: &str, name: &str, args: &str| ToolCall {
+            id: id.into(),
+            name: name.into(),
+            arguments: args.into(),
+        };
+        let (a, b) = (
+            call("toolu_1", "read_file", r#"{"path":"a.ts"}"#),
+            call("toolu_2", "search", "{broken"),
+        );
+        let request = CompletionRequest::new(vec![
+            ChatMessage::system("rules"),
+            ChatMessage::user("task"),
+            ChatMessage::assistant_calls("Let me look.", vec![a.clone(), b.clone()]),
+            ChatMessage::tool_result(&a, "1: x"),
+            ChatMessage::tool_result(&b, "error: bad JSON"),
+            ChatMessage::user("Note: 50 tool calls so far."),
+        ])
+        .with_tools(vec![crate::ToolSpec {
+            name: "read_file".into(),
+            description: "Read".into(),
+            parameters: json!({"type": "object"}),
+        }]);
+        let body = messages_body(&settings, &request, 100);
+        assert_eq!(
+            body["tools"][0],
+            json!({"name": "read_file", "description": "Read", "input_schema": {"type": "object"}})
+        );
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 3, "{body}");
+        assert_eq!(messages[0]["content"], "task");
+        let assistant = messages[1]["content"].as_array().unwrap();
+        assert_eq!(
+            assistant[0],
+            json!({"type": "text", "text": "Let me look."})
+        );
+        assert_eq!(
+            assistant[1],
+            json!({"type": "tool_use", "id": "toolu_1", "name": "read_file", "input": {"path": "a.ts"}})
+        );
+        assert_eq!(assistant[2]["input"], json!({}));
+        // Both results and the note go back in one user turn.
+        assert_eq!(messages[2]["role"], "user");
+        let results = messages[2]["content"].as_array().unwrap();
+        assert_eq!(
+            results[0],
+            json!({"type": "tool_result", "tool_use_id": "toolu_1", "content": "1: x"})
+        );
+        assert_eq!(results[1]["tool_use_id"], "toolu_2");
+        assert_eq!(results[2]["type"], "text");
+        let answer: MessageResponse = serde_json::from_value(json!({
+            "content": [
+                {"type": "text", "text": "Reading."},
+                {"type": "tool_use", "id": "toolu_9", "name": "read_file", "input": {"path": "b.ts"}}
+            ],
+            "stop_reason": "tool_use"
+        }))
+        .unwrap();
+        let calls = read_tool_calls(&answer.content);
+        assert_eq!(
+            calls,
+            vec![call("toolu_9", "read_file", r#"{"path":"b.ts"}"#)]
+        );
     }
 
     #[test]

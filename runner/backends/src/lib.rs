@@ -50,7 +50,7 @@ pub use config::{
 };
 pub use error::ModelError;
 pub use gitkeeper_runner_protocol::{
-    ChatMessage, CompletionRequest, ErrorKind, FinishReason, Role, Usage,
+    ChatMessage, CompletionRequest, ErrorKind, FinishReason, Role, ToolCall, ToolSpec, Usage,
 };
 pub use ollama::{ContextPlan, OllamaBackend, check_truncation, plan_context, prompt_margin};
 pub use openai::OpenAiBackend;

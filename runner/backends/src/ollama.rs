@@ -7,6 +7,11 @@
 //! (`truncate: false`), and rejects an answer whose `prompt_eval_count` shows
 //! the model saw less than the whole prompt. It must never return an answer
 //! to a prompt the model did not fully read.
+//!
+//! Tools (agent mode) go out in the OpenAI shape (`tools: [{"type":
+//! "function", ...}]`); calls come back in `message.tool_calls` with
+//! `function.arguments` as a JSON object (and no id on older servers), and
+//! results go back as `{"role": "tool", "content", "tool_name"}` messages.
 
 use std::time::{Duration, Instant};
 
@@ -18,12 +23,13 @@ use serde_json::{Value, json};
 use super::ModelBackend;
 use super::config::ModelSettings;
 use super::error::ModelError;
-use super::tokens::count_messages;
+use super::openai::{WireToolCall, read_tool_calls};
+use super::tokens::count_request;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_message, is_loopback, says_context_exceeded,
 };
 use super::types::{Completion, Reported};
-use super::{CompletionRequest, FinishReason};
+use super::{ChatMessage, CompletionRequest, FinishReason, Role};
 
 /// `num_ctx` is rounded up to a multiple of this, so consecutive prompts of
 /// similar size reuse the loaded model instead of reloading it with a new
@@ -116,11 +122,7 @@ pub fn chat_body(
     plan: &ContextPlan,
 ) -> Value {
     let temperature = request.temperature.unwrap_or(settings.temperature);
-    let messages: Vec<Value> = request
-        .messages
-        .iter()
-        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-        .collect();
+    let messages: Vec<Value> = request.messages.iter().map(wire_message).collect();
     let mut options = json!({
         "num_ctx": plan.num_ctx,
         "num_predict": plan.num_predict,
@@ -147,7 +149,39 @@ pub fn chat_body(
     if let Some(keep_alive) = settings.keep_alive.as_deref().filter(|k| !k.is_empty()) {
         body["keep_alive"] = json!(keep_alive);
     }
+    if !request.tools.is_empty() {
+        body["tools"] = super::openai::wire_tools(&request.tools);
+    }
     body
+}
+
+/// One message as `/api/chat` takes it: an assistant's calls with their
+/// arguments as objects (text that is not a JSON object goes as `{}`: the
+/// model was already told its call was malformed), results as `tool`
+/// messages naming the tool.
+fn wire_message(m: &ChatMessage) -> Value {
+    match m.role {
+        Role::Tool => json!({
+            "role": "tool",
+            "content": m.content,
+            "tool_name": m.tool_name.as_deref().unwrap_or_default(),
+        }),
+        Role::Assistant if !m.tool_calls.is_empty() => {
+            let calls: Vec<Value> = m
+                .tool_calls
+                .iter()
+                .map(|c| {
+                    let arguments = serde_json::from_str::<Value>(&c.arguments)
+                        .ok()
+                        .filter(Value::is_object)
+                        .unwrap_or_else(|| json!({}));
+                    json!({"function": {"name": c.name, "arguments": arguments}})
+                })
+                .collect();
+            json!({"role": "assistant", "content": m.content, "tool_calls": calls})
+        }
+        _ => json!({"role": m.role.as_str(), "content": m.content}),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +204,8 @@ struct ChatResponse {
 struct ResponseMessage {
     #[serde(default)]
     content: String,
+    #[serde(default)]
+    tool_calls: Vec<WireToolCall>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,7 +312,7 @@ impl ModelBackend for OllamaBackend {
     async fn complete(&self, request: &CompletionRequest) -> Result<Completion, ModelError> {
         let started = Instant::now();
         let max_tokens = request.max_tokens.unwrap_or(self.settings.max_tokens);
-        let prompt_tokens = count_messages(&request.messages);
+        let prompt_tokens = count_request(request);
         let plan = plan_context(
             &self.settings.model,
             prompt_tokens,
@@ -319,6 +355,12 @@ impl ModelBackend for OllamaBackend {
             ));
         };
         check_truncation(&self.settings.model, &plan, parsed.prompt_eval_count)?;
+        let calls = read_tool_calls(message.tool_calls);
+        let finish = match FinishReason::from_wire(parsed.done_reason.as_deref()) {
+            // Ollama says `stop` after tool calls too.
+            FinishReason::Stop if !calls.is_empty() => FinishReason::ToolCalls,
+            other => other,
+        };
         Ok(Completion::assemble(
             &self.settings,
             message.content,
@@ -328,10 +370,11 @@ impl ModelBackend for OllamaBackend {
                 model: parsed.model,
             },
             prompt_tokens,
-            FinishReason::from_wire(parsed.done_reason.as_deref()),
+            finish,
             attempts,
             started,
-        ))
+        )
+        .with_tool_calls(calls))
     }
 
     async fn list_models(&self) -> Result<Vec<String>, ModelError> {
@@ -463,6 +506,51 @@ mod tests {
             num_predict: 100,
         };
         assert!(check_truncation("m", &tiny, Some(5)).is_ok());
+    }
+
+    #[test]
+    fn tools_and_tool_messages_have_the_ollama_shape() {
+        let settings = ModelSettings::new(crate::config::BackendKind::Ollama, "qwen2.5-coder:7b");
+        let call = crate::ToolCall {
+            id: "gitkeeper_call_0".into(),
+            name: "read_file".into(),
+            arguments: r#"{"path":"a.ts"}"#.into(),
+        };
+        let broken = crate::ToolCall {
+            id: "gitkeeper_call_1".into(),
+            name: "search".into(),
+            arguments: "{not json".into(),
+        };
+        let request = CompletionRequest::new(vec![
+            ChatMessage::user("u"),
+            ChatMessage::assistant_calls("", vec![call.clone(), broken]),
+            ChatMessage::tool_result(&call, "1: x"),
+        ])
+        .with_tools(vec![crate::ToolSpec {
+            name: "read_file".into(),
+            description: "Read".into(),
+            parameters: json!({"type": "object"}),
+        }]);
+        let plan = plan_context("m", 100, 100, 8192).unwrap();
+        let body = chat_body(&settings, &request, &plan);
+        assert_eq!(body["tools"][0]["type"], "function");
+        assert_eq!(body["tools"][0]["function"]["name"], "read_file");
+        let calls = &body["messages"][1]["tool_calls"];
+        assert_eq!(calls[0]["function"]["arguments"], json!({"path": "a.ts"}));
+        assert_eq!(calls[1]["function"]["arguments"], json!({}));
+        assert_eq!(
+            body["messages"][2],
+            json!({"role": "tool", "content": "1: x", "tool_name": "read_file"})
+        );
+        let read: Vec<WireToolCall> = serde_json::from_value(json!([
+            {"function": {"name": "list_files", "arguments": {"path": ".", "depth": 2}}}
+        ]))
+        .unwrap();
+        let read = read_tool_calls(read);
+        assert_eq!(read[0].id, "gitkeeper_call_0");
+        assert_eq!(read[0].name, "list_files");
+        let args: Value = serde_json::from_str(&read[0].arguments).unwrap();
+        assert_eq!(args, json!({"path": ".", "depth": 2}));
     }
 
     #[test]

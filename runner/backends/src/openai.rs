@@ -3,6 +3,13 @@
 //! the differences it knows are the error words they use (LM Studio's "no
 //! models loaded", OpenAI's "insufficient_quota") and that api.openai.com
 //! wants `max_completion_tokens`. A key is sent only when one is configured.
+//!
+//! Tools (agent mode) go out as `tools: [{"type": "function", "function":
+//! {name, description, parameters}}]`; the model's calls come back in
+//! `message.tool_calls` with `function.arguments` as JSON text, and their
+//! results go back as `{"role": "tool", "tool_call_id", "content"}` messages
+//! after the assistant message that carries the calls. LM Studio and
+//! llama.cpp's server speak the same shape.
 
 use std::time::{Duration, Instant};
 
@@ -14,13 +21,13 @@ use serde_json::{Value, json};
 use super::ModelBackend;
 use super::config::ModelSettings;
 use super::error::ModelError;
-use super::tokens::count_messages;
+use super::tokens::count_request;
 use super::transport::{
     HttpReply, Transport, TransportConfig, error_code, error_message, is_loopback,
     says_context_exceeded,
 };
 use super::types::{Completion, Reported};
-use super::{CompletionRequest, FinishReason};
+use super::{ChatMessage, CompletionRequest, FinishReason, Role, ToolCall, ToolSpec};
 
 /// Which server this probably is, from its address: only used for wording.
 fn provider_for(endpoint: &str) -> &'static str {
@@ -60,17 +67,16 @@ pub fn chat_body(
     max_tokens: u32,
     provider: &str,
 ) -> Value {
-    let messages: Vec<Value> = request
-        .messages
-        .iter()
-        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-        .collect();
+    let messages: Vec<Value> = request.messages.iter().map(wire_message).collect();
     let mut body = json!({
         "model": settings.model,
         "messages": messages,
         "temperature": request.temperature.unwrap_or(settings.temperature),
         "stream": false,
     });
+    if !request.tools.is_empty() {
+        body["tools"] = wire_tools(&request.tools);
+    }
     if let Some(seed) = request.seed.or(settings.seed) {
         body["seed"] = json!(seed);
     }
@@ -86,6 +92,91 @@ pub fn chat_body(
         body["stop"] = json!(request.stop);
     }
     body
+}
+
+/// `tools` as OpenAI-compatible servers (and Ollama) take them.
+pub(crate) fn wire_tools(tools: &[ToolSpec]) -> Value {
+    Value::Array(
+        tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                }})
+            })
+            .collect(),
+    )
+}
+
+/// One message as `/v1/chat/completions` takes it: tool calls on the
+/// assistant message (content `null` when it wrote nothing), results as
+/// `tool` messages naming the call.
+fn wire_message(m: &ChatMessage) -> Value {
+    match m.role {
+        Role::Tool => json!({
+            "role": "tool",
+            "tool_call_id": m.tool_call_id.as_deref().unwrap_or_default(),
+            "content": m.content,
+        }),
+        Role::Assistant if !m.tool_calls.is_empty() => {
+            let calls: Vec<Value> = m
+                .tool_calls
+                .iter()
+                .map(|c| {
+                    json!({"id": c.id, "type": "function", "function": {
+                        "name": c.name,
+                        "arguments": c.arguments,
+                    }})
+                })
+                .collect();
+            let content = if m.content.is_empty() {
+                Value::Null
+            } else {
+                json!(m.content)
+            };
+            json!({"role": "assistant", "content": content, "tool_calls": calls})
+        }
+        _ => json!({"role": m.role.as_str(), "content": m.content}),
+    }
+}
+
+/// The calls of `message.tool_calls` (OpenAI's and Ollama's); arguments
+/// kept as the model wrote them (Ollama's objects, or a server that sends an
+/// object instead of text, re-encoded as text), ids made up where the server
+/// sent none (older Ollama).
+pub(crate) fn read_tool_calls(calls: Vec<WireToolCall>) -> Vec<ToolCall> {
+    calls
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| ToolCall {
+            id: c
+                .id
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| format!("gitkeeper_call_{i}")),
+            name: c.function.name,
+            arguments: match c.function.arguments {
+                Value::String(text) => text,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            },
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireToolCall {
+    #[serde(default)]
+    id: Option<String>,
+    function: WireFunction,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireFunction {
+    name: String,
+    #[serde(default)]
+    arguments: Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,6 +202,8 @@ struct ChoiceMessage {
     content: Option<String>,
     #[serde(default)]
     refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<WireToolCall>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,7 +342,7 @@ impl ModelBackend for OpenAiBackend {
     async fn complete(&self, request: &CompletionRequest) -> Result<Completion, ModelError> {
         let started = Instant::now();
         let max_tokens = request.max_tokens.unwrap_or(self.settings.max_tokens);
-        let prompt_tokens = count_messages(&request.messages);
+        let prompt_tokens = count_request(request);
         self.settings.check_window(prompt_tokens, max_tokens)?;
         let body = chat_body(
             &self.settings,
@@ -291,12 +384,19 @@ impl ModelBackend for OpenAiBackend {
             ));
         };
         let finish = FinishReason::from_wire(choice.finish_reason.as_deref());
-        let message = choice.message;
+        let mut message = choice.message;
+        let calls = read_tool_calls(
+            message
+                .as_mut()
+                .and_then(|m| m.tool_calls.take())
+                .unwrap_or_default(),
+        );
         let text = match message {
             Some(ChoiceMessage {
                 content: Some(text),
                 ..
             }) => text,
+            Some(ChoiceMessage { content: None, .. }) if !calls.is_empty() => String::new(),
             Some(ChoiceMessage {
                 refusal: Some(refusal),
                 ..
@@ -328,7 +428,8 @@ impl ModelBackend for OpenAiBackend {
             finish,
             attempts,
             started,
-        ))
+        )
+        .with_tool_calls(calls))
     }
 
     async fn list_models(&self) -> Result<Vec<String>, ModelError> {
@@ -409,6 +510,67 @@ mod tests {
         let openai = chat_body(&settings, &request, 1000, "OpenAI");
         assert_eq!(openai["max_completion_tokens"], 1000);
         assert!(openai.get("max_tokens").is_none());
+    }
+
+    #[test]
+    fn tools_calls_and_results_have_the_openai_shape() {
+        let settings = ModelSettings::new(BackendKind::Openai, "m");
+        let call = ToolCall {
+            id: "call_abc".into(),
+            name: "read_file".into(),
+            arguments: r#"{"path":"a.ts"}"#.into(),
+        };
+        let request = CompletionRequest::new(vec![
+            ChatMessage::user("u"),
+            ChatMessage::assistant_calls("", vec![call.clone()]),
+            ChatMessage::tool_result(&call, "1: x"),
+        ])
+        .with_tools(vec![ToolSpec {
+            name: "read_file".into(),
+            description: "Read".into(),
+            parameters: json!({"type": "object", "properties": {"path": {"type": "string"}}}),
+        }]);
+        let body = chat_body(&settings, &request, 10, "LM Studio");
+        assert_eq!(body["tools"][0]["type"], "function");
+        assert_eq!(body["tools"][0]["function"]["name"], "read_file");
+        assert_eq!(
+            body["tools"][0]["function"]["parameters"]["properties"]["path"]["type"],
+            "string"
+        );
+        let assistant = &body["messages"][1];
+        assert_eq!(assistant["content"], Value::Null);
+        assert_eq!(assistant["tool_calls"][0]["id"], "call_abc");
+        assert_eq!(assistant["tool_calls"][0]["type"], "function");
+        assert_eq!(
+            assistant["tool_calls"][0]["function"]["arguments"],
+            r#"{"path":"a.ts"}"#
+        );
+        assert_eq!(
+            body["messages"][2],
+            json!({"role": "tool", "tool_call_id": "call_abc", "content": "1: x"})
+        );
+        let plain = chat_body(
+            &settings,
+            &CompletionRequest::new(vec![ChatMessage::user("u")]),
+            10,
+            "LM Studio",
+        );
+        assert!(plain.get("tools").is_none());
+    }
+
+    #[test]
+    fn tool_calls_are_read_as_written_with_ids_made_up_when_missing() {
+        let calls: Vec<WireToolCall> = serde_json::from_value(json!([
+            {"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{\"pattern\": \"x\""}},
+            {"type": "function", "function": {"name": "finish", "arguments": {"summary": "done"}}}
+        ]))
+        .unwrap();
+        let calls = read_tool_calls(calls);
+        assert_eq!(calls[0].id, "call_1");
+        // Malformed JSON text is kept for the error the model will read.
+        assert_eq!(calls[0].arguments, "{\"pattern\": \"x\"");
+        assert_eq!(calls[1].id, "gitkeeper_call_1");
+        assert_eq!(calls[1].arguments, r#"{"summary":"done"}"#);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! truncation, and to estimate usage when a server does not report it. Never
 //! exact for a given model; callers leave margin.
 
-use super::ChatMessage;
+use super::{ChatMessage, CompletionRequest};
 
 /// Tokens a chat template adds around each message (role markers, separators).
 pub const PER_MESSAGE_OVERHEAD: u32 = 4;
@@ -16,12 +16,32 @@ pub fn count_text(text: &str) -> u32 {
     u32::try_from(gitkeeper_tokens::count_tokens(text)).unwrap_or(u32::MAX)
 }
 
-/// Tokens a whole conversation takes as a prompt, template overhead included.
+/// Tokens a whole conversation takes as a prompt, template overhead and
+/// the tool calls of assistant messages included.
 pub fn count_messages(messages: &[ChatMessage]) -> u32 {
     messages
         .iter()
-        .map(|m| count_text(&m.content).saturating_add(PER_MESSAGE_OVERHEAD))
+        .map(|m| {
+            m.tool_calls
+                .iter()
+                .map(|c| count_text(&c.name).saturating_add(count_text(&c.arguments)))
+                .fold(count_text(&m.content), u32::saturating_add)
+                .saturating_add(PER_MESSAGE_OVERHEAD)
+        })
         .fold(REPLY_PRIMING, u32::saturating_add)
+}
+
+/// Tokens a request's prompt takes: its messages and the tools it offers
+/// (their JSON, as the server puts them into the model's prompt).
+pub fn count_request(request: &CompletionRequest) -> u32 {
+    let tools = if request.tools.is_empty() {
+        0
+    } else {
+        serde_json::to_string(&request.tools)
+            .map(|json| count_text(&json))
+            .unwrap_or(u32::MAX)
+    };
+    count_messages(&request.messages).saturating_add(tools)
 }
 
 #[cfg(test)]

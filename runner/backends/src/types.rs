@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use gitkeeper_runner_protocol::{FinishReason, Usage};
+use gitkeeper_runner_protocol::{FinishReason, ToolCall, Usage};
 use serde::{Deserialize, Serialize};
 
 /// A model's answer with what it cost.
@@ -26,6 +26,10 @@ pub struct Completion {
     pub finish: FinishReason,
     /// HTTP requests sent (1 when no retry was needed).
     pub attempts: u32,
+    /// The tools the model called instead of (or besides) answering, in
+    /// order; empty for a plain answer.
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// What a server reported about one answer; `None` where it said nothing.
@@ -66,7 +70,14 @@ impl Completion {
                 .unwrap_or_else(|| settings.model.clone()),
             finish,
             attempts,
+            tool_calls: Vec::new(),
         }
+    }
+
+    /// The same answer with the tool calls the server reported.
+    pub(crate) fn with_tool_calls(mut self, calls: Vec<ToolCall>) -> Completion {
+        self.tool_calls = calls;
+        self
     }
 }
 
@@ -109,6 +120,7 @@ mod tests {
             model: "m".into(),
             finish: FinishReason::Stop,
             attempts: 1,
+            tool_calls: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@
 //! `ErrorKind`, in [`model`]) are defined here once and re-used by
 //! `gitkeeper-backends`, so there is one definition of a chat on both sides.
 //!
-//! Depends on serde only: the runner, the bot and the model clients all
+//! Depends on serde (and serde_json) only: the runner, the bot and the model clients all
 //! build it, so it must never pull in a model client, a tokenizer or the
 //! `gitkeeper` library.
 
@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 
 pub mod model;
 
-pub use model::{ChatMessage, CompletionRequest, ErrorKind, FinishReason, Role, Usage};
+pub use model::{
+    ChatMessage, CompletionRequest, ErrorKind, FinishReason, Role, ToolCall, ToolSpec, Usage,
+};
 
 /// Version of the protocol spoken by this build; sent by the runner on register.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -247,6 +249,10 @@ pub struct ResultReport {
     pub finish: FinishReason,
     /// How long it took and how many tries it needed, for the attempt records.
     pub timings: Timings,
+    /// The tools the model called (agent mode), unchanged; absent from a
+    /// runner of an earlier build, which then relays text only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// `POST /requests/{id}/error`.

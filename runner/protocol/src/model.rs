@@ -1,8 +1,9 @@
 //! What a model call asks for and what comes back, as plain values: the chat,
 //! its settings, token usage, why the model stopped, and what to do after a
-//! failure. The bot, the runner and every model backend share these exact
-//! types (the backends crate re-exports them); never copy them. No I/O here,
-//! and nothing beyond serde.
+//! failure, and the tools a model may call (agent mode) with its calls. The
+//! bot, the runner and every model backend share these exact types (the
+//! backends crate re-exports them); never copy them. No I/O here, and nothing
+//! beyond serde and serde_json (a tool's parameters are a JSON Schema).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,8 @@ pub enum Role {
     User,
     /// What the model answered earlier.
     Assistant,
+    /// What a tool the model called answered (agent mode).
+    Tool,
 }
 
 impl Role {
@@ -25,6 +28,7 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }
@@ -36,32 +40,82 @@ pub struct ChatMessage {
     pub role: Role,
     /// What is said, as plain text.
     pub content: String,
+    /// The tools an assistant message called, in order (agent mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a [`Role::Tool`] message: the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// For a [`Role::Tool`] message: the tool that answered (Ollama names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
 }
 
 impl ChatMessage {
+    fn of(role: Role, content: String) -> Self {
+        Self {
+            role,
+            content,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            tool_name: None,
+        }
+    }
+
     /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::System,
-            content: content.into(),
-        }
+        Self::of(Role::System, content.into())
     }
 
     /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::User,
-            content: content.into(),
-        }
+        Self::of(Role::User, content.into())
     }
 
     /// An assistant message (an earlier answer).
     pub fn assistant(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::Assistant,
-            content: content.into(),
-        }
+        Self::of(Role::Assistant, content.into())
     }
+
+    /// An assistant message that called `calls` (with any text it wrote).
+    pub fn assistant_calls(content: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        let mut message = Self::of(Role::Assistant, content.into());
+        message.tool_calls = calls;
+        message
+    }
+
+    /// The answer to `call`.
+    pub fn tool_result(call: &ToolCall, content: impl Into<String>) -> Self {
+        let mut message = Self::of(Role::Tool, content.into());
+        message.tool_call_id = Some(call.id.clone());
+        message.tool_name = Some(call.name.clone());
+        message
+    }
+}
+
+/// A tool the model may call: its name, what it does, and its arguments as
+/// a JSON Schema object. Each API wraps it in its own shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// The name the model calls it by.
+    pub name: String,
+    /// What it does, for the model.
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    pub parameters: serde_json::Value,
+}
+
+/// One tool call the model made.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The API's id for the call, echoed in its result (made up when the
+    /// server gives none, as older Ollama versions do).
+    pub id: String,
+    /// The tool named.
+    pub name: String,
+    /// The arguments as the model wrote them: JSON text, possibly malformed,
+    /// so the error can be shown to the model.
+    pub arguments: String,
 }
 
 /// One call to a model. `None` fields take the model's configured value.
@@ -82,6 +136,10 @@ pub struct CompletionRequest {
     /// `None`): with temperature 0 it makes a local model's answer repeatable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Tools the model may call instead of answering (agent mode); empty
+    /// for a plain completion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
 }
 
 impl CompletionRequest {
@@ -93,7 +151,14 @@ impl CompletionRequest {
             temperature: None,
             stop: Vec::new(),
             seed: None,
+            tools: Vec::new(),
         }
+    }
+
+    /// Offer `tools` to the model.
+    pub fn with_tools(mut self, tools: Vec<ToolSpec>) -> Self {
+        self.tools = tools;
+        self
     }
 
     /// Cap the answer at `max_tokens`.
@@ -154,6 +219,8 @@ pub enum FinishReason {
     Stop,
     /// It hit `max_tokens`: the answer is cut off.
     Length,
+    /// It called tools and waits for their results.
+    ToolCalls,
     /// Something else the server named (content filter, refusal, ...).
     Other(String),
     /// The server did not say.
@@ -167,6 +234,7 @@ impl FinishReason {
             None | Some("") => FinishReason::Unknown,
             Some("stop" | "end_turn" | "stop_sequence") => FinishReason::Stop,
             Some("length" | "max_tokens" | "model_context_window_exceeded") => FinishReason::Length,
+            Some("tool_calls" | "tool_use" | "function_call") => FinishReason::ToolCalls,
             Some(other) => FinishReason::Other(other.to_string()),
         }
     }
@@ -240,7 +308,45 @@ mod tests {
         assert_eq!(v["messages"][0]["role"], "system");
         assert_eq!(v["messages"][1]["role"], "user");
         assert_eq!(v["stop"][0], "END");
+        assert!(v.get("tools").is_none(), "no tools key without tools: {v}");
         let back: CompletionRequest = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn tool_calls_and_results_round_trip_and_old_messages_still_read() {
+        let call = ToolCall {
+            id: "call_1".into(),
+            name: "read_file".into(),
+            arguments: r#"{"path":"src/a.ts"}"#.into(),
+        };
+        let r = CompletionRequest::new(vec![
+            ChatMessage::user("u"),
+            ChatMessage::assistant_calls("", vec![call.clone()]),
+            ChatMessage::tool_result(&call, "1: x"),
+        ])
+        .with_tools(vec![ToolSpec {
+            name: "read_file".into(),
+            description: "Read a file".into(),
+            parameters: serde_json::json!({"type": "object"}),
+        }]);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["messages"][2]["role"], "tool");
+        assert_eq!(v["messages"][2]["tool_call_id"], "call_1");
+        assert_eq!(v["tools"][0]["name"], "read_file");
+        let back: CompletionRequest = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+        // A runner of the previous protocol sends messages without the new keys.
+        let old: ChatMessage =
+            serde_json::from_str(r#"{"role":"assistant","content":"hi"}"#).unwrap();
+        assert_eq!(old, ChatMessage::assistant("hi"));
+        assert_eq!(
+            FinishReason::from_wire(Some("tool_use")),
+            FinishReason::ToolCalls
+        );
+        assert_eq!(
+            FinishReason::from_wire(Some("tool_calls")),
+            FinishReason::ToolCalls
+        );
     }
 }

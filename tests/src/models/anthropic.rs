@@ -152,6 +152,9 @@ async fn messages(shared: &Shared, req: &Incoming) -> Response {
             });
         }
     }
+    if let Some(refusal) = super::tools::anthropic_refusal(&body) {
+        return invalid(&refusal);
+    }
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
         return invalid("stream: the model double does not simulate streaming");
     }
@@ -182,17 +185,25 @@ async fn messages(shared: &Shared, req: &Incoming) -> Response {
     };
     match step.action {
         Action::Reply(reply) => {
+            let calling = !reply.tool_calls.is_empty();
             let stop_reason = if reply.hit_max_tokens {
                 "max_tokens"
+            } else if calling {
+                "tool_use"
             } else {
                 "end_turn"
             };
+            let mut content = Vec::new();
+            if !reply.text.is_empty() || !calling {
+                content.push(json!({"type": "text", "text": reply.text}));
+            }
+            content.extend(super::tools::anthropic_blocks(&reply.tool_calls));
             let mut message = json!({
                 "id": format!("msg_01{}", random_id(22)),
                 "type": "message",
                 "role": "assistant",
                 "model": model,
-                "content": [{"type": "text", "text": reply.text}],
+                "content": content,
                 "stop_reason": stop_reason,
                 "stop_sequence": null
             });
@@ -202,7 +213,11 @@ async fn messages(shared: &Shared, req: &Incoming) -> Response {
                         "input_tokens": prompt_tokens(&all),
                         "cache_creation_input_tokens": 0,
                         "cache_read_input_tokens": 0,
-                        "output_tokens": count_tokens(&reply.text),
+                        "output_tokens": count_tokens(&format!(
+                            "{}{}",
+                            reply.text,
+                            super::tools::calls_text(&reply.tool_calls)
+                        )),
                         "service_tier": "standard"
                     });
                 }

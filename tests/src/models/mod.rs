@@ -28,6 +28,7 @@ mod record;
 pub mod relay;
 mod script;
 mod tokens;
+mod tools;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -43,7 +44,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub use record::RecordedRequest;
-pub use script::{Action, Failure, Reply, Script, Step, UsageReport};
+pub use script::{Action, Failure, Reply, Script, ScriptedCall, Step, UsageReport};
 pub use tokens::{count_tokens, prompt_tokens};
 
 /// The local models the tests' Ollama doubles serve (the default ladder's local tiers).

@@ -92,6 +92,9 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
         Ok(m) => m,
         Err(e) => return error(400, &e),
     };
+    if let Some(refusal) = super::tools::ollama_refusal(&body) {
+        return error(400, &refusal);
+    }
     let model_options = body.get("options").cloned().unwrap_or(Value::Null);
     let num_ctx = match model_options.get("num_ctx") {
         None | Some(Value::Null) => None,
@@ -149,7 +152,11 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
     };
     match step.action {
         Action::Reply(reply) => {
-            let eval_count = u64::from(count_tokens(&reply.text));
+            let eval_count = u64::from(count_tokens(&format!(
+                "{}{}",
+                reply.text,
+                super::tools::calls_text(&reply.tool_calls)
+            )));
             let (prompt, completion) = match reply.usage {
                 UsageReport::Counted => (Some(prompt_eval_count), Some(eval_count)),
                 UsageReport::Fixed { prompt, completion } => {
@@ -173,6 +180,9 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
                 "prompt_eval_duration": 342_546_000u64,
                 "eval_duration": 4_535_599_000u64
             });
+            if !reply.tool_calls.is_empty() {
+                last["message"]["tool_calls"] = super::tools::ollama_calls(&reply.tool_calls);
+            }
             if let Some(p) = prompt {
                 last["prompt_eval_count"] = json!(p);
             }

@@ -146,6 +146,9 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
         }
         Err(e) => return error(400, &e, "invalid_request_error", Value::Null),
     };
+    if let Some(refusal) = super::tools::openai_refusal(&body) {
+        return error(400, &refusal, "invalid_request_error", Value::Null);
+    }
     if !shared.has_model(&model) {
         return model_not_found(&model);
     }
@@ -164,15 +167,22 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
     match step.action {
         Action::Reply(reply) => {
             let id = format!("chatcmpl-{}", random_id(24));
+            let calling = !reply.tool_calls.is_empty();
             let finish = if reply.hit_max_tokens {
                 "length"
+            } else if calling {
+                "tool_calls"
             } else {
                 "stop"
             };
             let usage = match reply.usage {
                 UsageReport::Counted => {
                     let p = prompt_tokens(&messages);
-                    let c = count_tokens(&reply.text);
+                    let c = count_tokens(&format!(
+                        "{}{}",
+                        reply.text,
+                        super::tools::calls_text(&reply.tool_calls)
+                    ));
                     Some(json!({"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}))
                 }
                 UsageReport::Fixed { prompt, completion } => Some(json!({
@@ -182,6 +192,14 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
                 })),
                 UsageReport::Omitted => None,
             };
+            if stream && calling {
+                return error(
+                    400,
+                    "model double: streamed tool calls are not simulated",
+                    "invalid_request_error",
+                    Value::Null,
+                );
+            }
             if stream {
                 return sse(&id, &model, &reply.text, finish);
             }
@@ -198,6 +216,13 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
                 }],
                 "system_fingerprint": "fp_double"
             });
+            if calling {
+                let message = &mut completion["choices"][0]["message"];
+                message["tool_calls"] = super::tools::openai_calls(&reply.tool_calls);
+                if reply.text.is_empty() {
+                    message["content"] = Value::Null;
+                }
+            }
             if let Some(usage) = usage {
                 completion["usage"] = usage;
             }

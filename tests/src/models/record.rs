@@ -96,11 +96,18 @@ impl RecordedRequest {
     }
 }
 
-/// The text of content blocks (`[{"type":"text","text":...}]`).
+/// The text of content blocks (`[{"type":"text","text":...}]`), tool
+/// results' text included.
 pub(crate) fn blocks_text(blocks: &[Value]) -> String {
     blocks
         .iter()
-        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .filter_map(|b| {
+            b.get("text").and_then(Value::as_str).or_else(|| {
+                (b.get("type").and_then(Value::as_str) == Some("tool_result"))
+                    .then(|| b.get("content").and_then(Value::as_str))
+                    .flatten()
+            })
+        })
         .collect::<Vec<_>>()
         .join("")
 }

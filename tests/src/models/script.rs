@@ -1,7 +1,7 @@
 //! What a model double answers, step by step: each completion request that
 //! passes the double's checks takes the next step. Steps say what to answer
-//! (text, an error, broken JSON) and how (after a delay, with or without
-//! usage); the double renders them in its server's exact wire format.
+//! (text, tool calls, an error, broken JSON) and how (after a delay, with or
+//! without usage); the double renders them in its server's exact wire format.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -26,6 +26,45 @@ pub struct Reply {
     pub usage: UsageReport,
     /// The answer was cut by the token limit (`length` / `max_tokens`).
     pub hit_max_tokens: bool,
+    /// Tool calls the answer makes (agent mode), in order: several are
+    /// parallel calls in one turn.
+    pub tool_calls: Vec<ScriptedCall>,
+}
+
+/// One scripted tool call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptedCall {
+    pub name: String,
+    /// The arguments as the model writes them: JSON text, possibly broken
+    /// (OpenAI-compatible servers pass it on as text; Anthropic and Ollama
+    /// send objects, so their doubles send `{}` for text that is not one).
+    pub arguments: String,
+}
+
+impl ScriptedCall {
+    /// A call of `name` with `arguments`.
+    pub fn new(name: &str, arguments: Value) -> Self {
+        Self {
+            name: name.into(),
+            arguments: arguments.to_string(),
+        }
+    }
+
+    /// A call with exactly this argument text (e.g. malformed JSON).
+    pub fn raw(name: &str, arguments: &str) -> Self {
+        Self {
+            name: name.into(),
+            arguments: arguments.into(),
+        }
+    }
+
+    /// The arguments as a JSON object, for the servers that send objects.
+    pub fn object(&self) -> Value {
+        serde_json::from_str::<Value>(&self.arguments)
+            .ok()
+            .filter(Value::is_object)
+            .unwrap_or_else(|| Value::Object(serde_json::Map::new()))
+    }
 }
 
 /// An error answer, rendered in the flavor's error shape.
@@ -76,7 +115,31 @@ impl Step {
             text: text.into(),
             usage: UsageReport::Counted,
             hit_max_tokens: false,
+            tool_calls: Vec::new(),
         }))
+    }
+
+    /// Call the tools `calls` in one turn (parallel calls when several).
+    pub fn calls(calls: Vec<ScriptedCall>) -> Self {
+        Self::of(Action::Reply(Reply {
+            text: String::new(),
+            usage: UsageReport::Counted,
+            hit_max_tokens: false,
+            tool_calls: calls,
+        }))
+    }
+
+    /// Call one tool.
+    pub fn call(name: &str, arguments: Value) -> Self {
+        Self::calls(vec![ScriptedCall::new(name, arguments)])
+    }
+
+    /// Say `text` besides the tool calls.
+    pub fn saying(mut self, said: &str) -> Self {
+        if let Action::Reply(reply) = &mut self.action {
+            reply.text = said.into();
+        }
+        self
     }
 
     /// Answer `CLARIFICATION_NEEDED: <question>`.

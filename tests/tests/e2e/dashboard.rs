@@ -68,6 +68,8 @@ fn attempt(seq: u32, model: &str, outcome: AttemptOutcome, cost: f64, at: i64) -
         },
         paid: cost > 0.0,
         sent_paths: vec!["src/greet.ts".into()],
+        mode: gitkeeper_bot::trail::TierMode::Edits,
+        tool_calls: Vec::new(),
     }
 }
 

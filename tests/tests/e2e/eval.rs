@@ -344,3 +344,56 @@ async fn the_raw_baseline_is_refused_by_the_cost_guard_like_the_bot() {
     );
     assert!(ollama.completion_requests().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn eval_compare_runs_an_agent_config_against_the_same_model_in_edit_mode() {
+    use gitkeeper_e2e::models::ScriptedCall;
+    use serde_json::json;
+    let edits = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    let agent = ModelDouble::ollama(&[QWEN_7B, QWEN_14B]).await;
+    edits.push(farewell_wrong());
+    edits.push(punctuate());
+    let farewell = "src/greet.ts\n<<<<<<< SEARCH\n  return `Hello ${name}`;\n}\n=======\n  return `Hello ${name}`;\n}\n\nexport function farewell(name: string): string {\n  return `Goodbye, ${name}.`;\n}\n>>>>>>> REPLACE\n";
+    let punctuation = "src/greet.ts\n<<<<<<< SEARCH\n  return `Hello ${name}`;\n=======\n  return `Hello, ${name}!`;\n>>>>>>> REPLACE\n";
+    // B (agent) runs the farewell task, then the punctuation task: read, then edit and finish in one turn.
+    for (read, edit) in [("src/greet.ts", farewell), ("src/greet.ts", punctuation)] {
+        agent.push(Step::call("read_file", json!({"path": read})));
+        agent.push(Step::calls(vec![
+            ScriptedCall::new("edit", json!({"edits": edit})),
+            ScriptedCall::new("finish", json!({"summary": "done"})),
+        ]));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let a = config(dir.path(), "edits.toml", "local-large", &edits.url());
+    let b = dir.path().join("agent.toml");
+    std::fs::write(
+        &b,
+        std::fs::read_to_string(config(dir.path(), "tmp.toml", "local-large", &agent.url()))
+            .unwrap()
+            .replace("attempts = 2 }", "attempts = 2, mode = \"agent\" }"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (ok, stdout, stderr) = run_eval(&["--compare", b.to_str().unwrap()], &a, &out).await;
+    assert!(ok, "{stdout}\n{stderr}");
+    let runs = lines(&std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    assert_eq!(runs.len(), 4, "{runs:#?}");
+    let agent_farewell = find(&runs, "add-farewell", "agent");
+    assert_eq!(agent_farewell["resolved"], true, "{agent_farewell:#}");
+    assert_eq!(find(&runs, "punctuate-greeting", "agent")["resolved"], true);
+    assert_eq!(find(&runs, "add-farewell", "edits")["false_pass"], true);
+    assert_eq!(agent.completion_requests().len(), 4, "two turns per task");
+    assert!(
+        agent
+            .completion_requests()
+            .iter()
+            .all(|r| r.json().unwrap()["tools"].is_array())
+    );
+    assert!(
+        edits
+            .completion_requests()
+            .iter()
+            .all(|r| r.json().unwrap().get("tools").is_none())
+    );
+    assert!(stdout.contains("Totals for agent:"), "{stdout}");
+}

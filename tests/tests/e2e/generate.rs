@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use gitkeeper::context::{ContextOptions, ContextPackage};
 use gitkeeper_bot::generate::{GenerateInput, Generation, GenerationOutcome, Generator, ModelPool};
-use gitkeeper_bot::models::{ChatMessage, EditFormat, Role};
+use gitkeeper_bot::models::{ChatMessage, EditFormat};
 use gitkeeper_bot::models::{ModelEntry, ModelsSettings};
 use gitkeeper_bot::prompts::{Prompts, prompt_sha256};
 use gitkeeper_bot::route::{
@@ -313,13 +313,12 @@ async fn escalates_to_the_next_tier_when_attempts_run_out() {
     let sent: Vec<ChatMessage> = claude[0]
         .messages()
         .into_iter()
-        .map(|(role, content)| ChatMessage {
-            role: if role == "system" {
-                Role::System
+        .map(|(role, content)| {
+            if role == "system" {
+                ChatMessage::system(content)
             } else {
-                Role::User
-            },
-            content,
+                ChatMessage::user(content)
+            }
         })
         .collect();
     assert_eq!(record.prompt_sha256, Some(prompt_sha256(&sent)));
@@ -999,10 +998,7 @@ fn sent_tokens(request: &gitkeeper_e2e::models::RecordedRequest) -> u32 {
     let messages: Vec<ChatMessage> = request
         .messages()
         .into_iter()
-        .map(|(_, content)| ChatMessage {
-            role: Role::User,
-            content,
-        })
+        .map(|(_, content)| ChatMessage::user(content))
         .collect();
     gitkeeper_bot::models::tokens::count_messages(&messages)
 }

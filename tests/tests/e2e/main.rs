@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod abuse;
+mod agent;
 mod api_conformance;
 mod checkout;
 mod dashboard;
