@@ -336,10 +336,7 @@ pub(crate) fn rank_task_files(
     // Scores for the rest: relevance, plus bonuses for using an identifier
     // the task names, for testing a named file, and for import proximity.
     let n = index.len();
-    let prior: Vec<f64> = index
-        .iter()
-        .map(|f| FileClass::of(&f.path).prior(query))
-        .collect();
+    let prior: Vec<f64> = index.iter().map(|f| rank::prior(&f.path, query)).collect();
     let mut bonus = vec![0.0f64; n];
     let mut extra: Vec<Vec<Reason>> = vec![Vec::new(); n];
     for (i, file) in index.iter().enumerate() {
