@@ -13,8 +13,13 @@
 //! Run:
 //!   CARGO_TARGET_DIR=/work/target-ctx cargo bench -p gitkeeper --bench context
 //! Options (after `--`):
-//!   --repo PATH      use PATH's git history instead of the synthetic repository
-//!   --commits N      evaluate at most N commits (default 80)
+//!   --repo PATH      use PATH's git history (bare or not) instead of the
+//!                    synthetic repository; repeat for several repositories,
+//!                    one row each (the 5,000-file timing is then skipped)
+//!   --trees DIR      keep each exported parent tree under DIR and reuse it
+//!                    in later runs (real histories only)
+//!   --commits N      evaluate at most N commits per history (default 80),
+//!                    the newest that pass the rule in `context/history.rs`
 //!   --runs N         timing runs on the 5,000-file repository (default 15)
 //!   --show PATH TASK print the package for TASK in PATH and exit
 //!   --json           with --show: print JSON instead of the prompt text
@@ -22,13 +27,16 @@
 //!   --generate PATH  write the synthetic history repository to PATH and exit
 //!                    (with --files N: a repository of N files without history)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use gitkeeper::context::{self, ContextOptions};
+
+#[path = "context/history.rs"]
+mod history;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -95,15 +103,22 @@ fn main() -> Result<()> {
     let scratch = Scratch::new("gitkeeper-bench")?;
 
     context::tokens::warm_up();
-    let (repo, label) = match value("--repo") {
-        Some(path) => (PathBuf::from(path), "given repository".to_string()),
-        None => {
-            let dir = scratch.path.join("history");
-            let n = synthetic::history_repo(&dir, commits)?;
-            (dir, format!("synthetic TS repository, {n} commits"))
-        }
-    };
-    let history = evaluate_history(&repo, commits, &scratch.path)?;
+    let repos: Vec<PathBuf> = args
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| *a == "--repo")
+        .filter_map(|(i, _)| args.get(i + 1))
+        .map(PathBuf::from)
+        .collect();
+    if !repos.is_empty() {
+        let trees = value("--trees").map(PathBuf::from);
+        return real_histories(&repos, commits, &scratch.path, trees.as_deref());
+    }
+    let dir = scratch.path.join("history");
+    let n = synthetic::history_repo(&dir, commits)?;
+    let label = format!("synthetic TS repository, {n} commits");
+    let tasks = history::select(&dir, commits)?;
+    let history = history::evaluate(&dir, &tasks, &scratch.path, None)?;
     let big = scratch.path.join("big");
     let files = synthetic::large_repo(&big, 5_000)?;
     let speed = time_large(&big, runs)?;
@@ -113,6 +128,11 @@ fn main() -> Result<()> {
     println!(
         "commits evaluated: {} (changed files counted: {}, excluding new files and the always-included contract files)",
         history.commits, history.truth_files
+    );
+    println!(
+        "always-included parts: median {:.0} tokens of a median {:.0}-token package",
+        history.always_median(),
+        median(&history.used_tokens)
     );
     println!();
     println!(
@@ -163,6 +183,79 @@ fn main() -> Result<()> {
         "\npackage on the 5,000-file repository: {} files, {} tokens (limit {})",
         speed.files, speed.tokens, speed.max_tokens
     );
+    Ok(())
+}
+
+/// A readable name for a repository path (`/x/owner+name/repo` → `owner+name`).
+fn repo_label(path: &Path) -> String {
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let last = name(path);
+    match last.as_str() {
+        "repo" | ".git" | "" => path.parent().map(name).unwrap_or(last),
+        _ => last.trim_end_matches(".git").to_string(),
+    }
+}
+
+/// Recall of the package against the baseline on each repository's own
+/// history (bare or not): one row per repository, then the mean.
+fn real_histories(
+    repos: &[PathBuf],
+    commits: usize,
+    scratch: &Path,
+    trees: Option<&Path>,
+) -> Result<()> {
+    let mut rows = Vec::new();
+    for repo in repos {
+        let tasks = history::select(repo, commits)?;
+        eprintln!("{}: {} commits selected", repo_label(repo), tasks.len());
+        let cache = trees.map(|t| t.join(repo_label(repo)));
+        if let Some(dir) = &cache {
+            fs::create_dir_all(dir)?;
+        }
+        let h = history::evaluate(repo, &tasks, scratch, cache.as_deref())?;
+        rows.push((repo_label(repo), h));
+    }
+    println!();
+    println!(
+        "Context package benchmark on real histories (newest {commits} commits per repository that pass the selection rule in benches/context/history.rs)"
+    );
+    println!();
+    println!(
+        "| repository | commits | files to find | ranking recall@10 | in package (default budget) | BM25 recall@10 | in package − BM25 | always-included tokens (median) | package tokens (median) | build median |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (label, h) in &rows {
+        println!(
+            "| {label} | {} | {} | {:.3} | {:.3} | {:.3} | {:+.3} | {:.0} | {:.0} | {:.1} ms |",
+            h.commits,
+            h.truth_files,
+            h.ours_r10,
+            h.ours_in_package,
+            h.base_r10,
+            h.ours_in_package - h.base_r10,
+            h.always_median(),
+            median(&h.used_tokens),
+            median(&h.ours_ms)
+        );
+    }
+    if rows.len() > 1 {
+        let n = rows.len() as f64;
+        let mean =
+            |f: &dyn Fn(&history::History) -> f64| rows.iter().map(|(_, h)| f(h)).sum::<f64>() / n;
+        println!(
+            "| mean of repositories | – | – | {:.3} | {:.3} | {:.3} | {:+.3} | {:.0} | {:.0} | – |",
+            mean(&|h| h.ours_r10),
+            mean(&|h| h.ours_in_package),
+            mean(&|h| h.base_r10),
+            mean(&|h| h.ours_in_package - h.base_r10),
+            mean(&|h| h.always_median()),
+            mean(&|h| median(&h.used_tokens)),
+        );
+    }
     Ok(())
 }
 
@@ -231,138 +324,70 @@ fn git(repo: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Extracts `commit`'s tree into `dir` with `git archive | tar -x`.
+/// Writes `commit`'s tree into `dir` (regular files only) from `git ls-tree`
+/// and `git cat-file --batch`. Blobs the repository does not hold (mirrors
+/// may leave out their largest files) are skipped, as the package would
+/// skip such files anyway.
 fn export_tree(repo: &Path, commit: &str, dir: &Path) -> Result<()> {
     if dir.exists() {
         fs::remove_dir_all(dir)?;
     }
     fs::create_dir_all(dir)?;
-    let mut archive = Command::new("git")
+    let listing = git(repo, &["ls-tree", "-r", "-z", commit])?;
+    let mut entries: Vec<(&str, &str)> = Vec::new();
+    for entry in listing.split('\0').filter(|e| !e.is_empty()) {
+        let Some((meta, path)) = entry.split_once('\t') else {
+            continue;
+        };
+        let mut fields = meta.split(' ');
+        let (Some(mode), Some(kind), Some(oid)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if kind == "blob" && mode != "120000" {
+            entries.push((oid, path));
+        }
+    }
+    let mut batch = Command::new("git")
         .arg("-C")
         .arg(repo)
-        .args(["archive", "--format=tar", commit])
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
-    let stdout = archive.stdout.take().ok_or("git archive has no stdout")?;
-    let status = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(dir)
-        .stdin(stdout)
-        .status()?;
-    let archived = archive.wait()?;
-    if !status.success() || !archived.success() {
+    let mut stdin = batch.stdin.take().ok_or("git cat-file has no stdin")?;
+    let ids: String = entries.iter().map(|(oid, _)| format!("{oid}\n")).collect();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(ids.as_bytes());
+    });
+    let mut out = std::io::BufReader::new(batch.stdout.take().ok_or("git cat-file has no stdout")?);
+    for (_, path) in &entries {
+        use std::io::{BufRead, Read};
+        let mut header = String::new();
+        out.read_line(&mut header)?;
+        let mut parts = header.split_whitespace();
+        let (Some(_), Some(kind)) = (parts.next(), parts.next()) else {
+            return Err(format!("git cat-file answered {header:?}").into());
+        };
+        if kind == "missing" {
+            continue;
+        }
+        let size: usize = parts.next().and_then(|s| s.parse().ok()).ok_or("no size")?;
+        let mut content = vec![0u8; size + 1];
+        out.read_exact(&mut content)?;
+        content.pop();
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(target, content)?;
+    }
+    let _ = writer.join();
+    if !batch.wait()?.success() {
         return Err(format!("exporting {commit} failed").into());
     }
     Ok(())
-}
-
-#[derive(Default)]
-struct History {
-    commits: usize,
-    truth_files: usize,
-    ours_r5: f64,
-    ours_r10: f64,
-    ours_in_package: f64,
-    base_r5: f64,
-    base_r10: f64,
-    ours_ms: Vec<f64>,
-    base_ms: Vec<f64>,
-}
-
-const CONTRACT: &[&str] = &[
-    "package.json",
-    "tsconfig.json",
-    "prisma/schema.prisma",
-    "docs/gitkeeper.md",
-];
-
-fn recall(ranked: &[String], truth: &HashSet<String>, k: usize) -> f64 {
-    let hits = ranked.iter().take(k).filter(|p| truth.contains(*p)).count();
-    hits as f64 / truth.len() as f64
-}
-
-fn evaluate_history(repo: &Path, max_commits: usize, scratch: &Path) -> Result<History> {
-    let list = git(repo, &["rev-list", "--no-merges", "--reverse", "HEAD"])?;
-    let commits: Vec<&str> = list.lines().collect();
-    let commits: Vec<&str> = commits
-        .iter()
-        .rev()
-        .take(max_commits)
-        .rev()
-        .copied()
-        .collect();
-    let options = ContextOptions::default();
-    let mut h = History::default();
-    let tree_dir = scratch.join("tree");
-    for commit in commits {
-        let Ok(parent) = git(repo, &["rev-parse", &format!("{commit}^")]) else {
-            continue; // root commit
-        };
-        let parent = parent.trim().to_string();
-        let message = git(repo, &["log", "-1", "--format=%B", commit])?;
-        let changes = git(
-            repo,
-            &["diff", "--name-status", "--no-renames", &parent, commit],
-        )?;
-        let truth: HashSet<String> = changes
-            .lines()
-            .filter_map(|l| l.split_once('\t'))
-            .filter(|(status, _)| status.starts_with('M') || status.starts_with('D'))
-            .map(|(_, path)| path.to_string())
-            .filter(|p| !CONTRACT.contains(&p.as_str()))
-            .collect();
-        if truth.is_empty() {
-            continue;
-        }
-        export_tree(repo, &parent, &tree_dir)?;
-        let task = message.trim();
-
-        let started = Instant::now();
-        let pkg = context::build(&tree_dir, task, &options)?;
-        h.ours_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        let in_package = pkg.files.iter().filter(|f| truth.contains(&f.path)).count();
-        h.ours_in_package += in_package as f64 / truth.len() as f64;
-
-        let ranked: Vec<String> = context::rank(&tree_dir, task, &options)?
-            .into_iter()
-            .map(|r| r.path)
-            .filter(|p| !CONTRACT.contains(&p.as_str()))
-            .collect();
-        h.ours_r5 += recall(&ranked, &truth, 5);
-        h.ours_r10 += recall(&ranked, &truth, 10);
-
-        let started = Instant::now();
-        let base = baseline::rank(&tree_dir, task);
-        h.base_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        let base: Vec<String> = base
-            .into_iter()
-            .filter(|p| !CONTRACT.contains(&p.as_str()))
-            .collect();
-        h.base_r5 += recall(&base, &truth, 5);
-        h.base_r10 += recall(&base, &truth, 10);
-
-        h.commits += 1;
-        h.truth_files += truth.len();
-        if std::env::var_os("BENCH_VERBOSE").is_some() {
-            let mut t: Vec<&String> = truth.iter().collect();
-            t.sort();
-            eprintln!(
-                "task: {}\n  truth: {:?}\n  ours: {:?}\n  base: {:?}",
-                task.lines().next().unwrap_or(""),
-                t,
-                &ranked[..ranked.len().min(10)],
-                &base[..base.len().min(10)]
-            );
-        }
-    }
-    let n = h.commits.max(1) as f64;
-    h.ours_r5 /= n;
-    h.ours_r10 /= n;
-    h.ours_in_package /= n;
-    h.base_r5 /= n;
-    h.base_r10 /= n;
-    Ok(h)
 }
 
 struct Speed {

@@ -313,7 +313,7 @@ fn identifiers_named_in_the_task_select_the_files_defining_them() {
 }
 
 #[test]
-fn contract_files_come_first_and_are_parsed() {
+fn contract_files_come_first_and_are_parsed_and_summarized() {
     let dir = repo(&[
         (
             "package.json",
@@ -349,16 +349,10 @@ fn contract_files_come_first_and_are_parsed() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        roles,
-        [
-            ContractRole::GitkeeperDoc,
-            ContractRole::PrismaSchema,
-            ContractRole::PackageJson,
-            ContractRole::TsConfig
-        ]
-    );
-    assert_eq!(pkg.files[4].path, "AGENTS.md");
+    // The schema, package.json and tsconfig are summarized in the header
+    // (models the task touches, dependency names, aliases), not included whole.
+    assert_eq!(roles, [ContractRole::GitkeeperDoc]);
+    assert_eq!(pkg.files[1].path, "AGENTS.md");
     assert!(
         pkg.gitkeeper_doc
             .rules
@@ -534,4 +528,149 @@ fn monorepo_schema_and_nearest_instructions() {
     assert!(pkg.file("apps/web/AGENTS.md").is_some());
     assert!(pkg.file("apps/api/AGENTS.md").is_none());
     assert_eq!(pkg.manifest.as_ref().map(|m| m.workspaces.len()), Some(2));
+}
+
+const SHOP_SCHEMA: &str = "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n\n\
+model User {\n  id Int @id\n  orders Order[]\n}\n\n\
+model Order {\n  id Int @id\n  status OrderStatus\n  user User @relation(fields: [userId], references: [id])\n  userId Int\n  lines OrderLine[]\n}\n\n\
+model OrderLine {\n  id Int @id\n  order Order @relation(fields: [orderId], references: [id])\n  orderId Int\n  sku String\n}\n\n\
+model Warehouse {\n  id Int @id\n  city String\n  kind WarehouseKind\n}\n\n\
+model AuditEntry {\n  id Int @id\n  note String\n}\n\n\
+enum OrderStatus {\n  OPEN\n  SHIPPED\n}\n\n\
+enum WarehouseKind {\n  HUB\n  STORE\n}\n";
+
+#[test]
+fn schema_summary_shows_the_models_the_task_and_its_files_touch() {
+    let dir = repo(&[
+        ("prisma/schema.prisma", SHOP_SCHEMA),
+        (
+            "src/app/audit/page.tsx",
+            "export default async function AuditPage() {\n  const rows = await prisma.auditEntry.findMany();\n  return rows.length;\n}\n",
+        ),
+    ]);
+    let pkg = context::build(
+        dir.path(),
+        "Orders list shows shipped orders twice on the audit page",
+        &ContextOptions::default(),
+    )
+    .expect("package");
+    let summary = &pkg.schema.as_ref().expect("schema").summary;
+    // Named by the task, with the models it relates to and the enum it uses.
+    assert!(
+        summary.contains("model Order: id Int @id; status OrderStatus;"),
+        "{summary}"
+    );
+    assert!(summary.contains("model User: "), "{summary}");
+    assert!(summary.contains("model OrderLine: "), "{summary}");
+    assert!(
+        summary.contains("enum OrderStatus: OPEN, SHIPPED"),
+        "{summary}"
+    );
+    // Used by a file picked for the task.
+    assert!(
+        summary.contains("model AuditEntry: id Int @id; note String"),
+        "{summary}"
+    );
+    // Untouched: only named.
+    assert!(!summary.contains("model Warehouse:"), "{summary}");
+    assert!(!summary.contains("enum WarehouseKind:"), "{summary}");
+    assert!(
+        summary.contains("other models (fields not shown): Warehouse"),
+        "{summary}"
+    );
+    assert!(summary.contains("other enums: WarehouseKind"), "{summary}");
+    assert!(pkg.render_for_prompt().contains(summary.as_str()));
+    // The raw schema is not an always-included file: it is selected, like
+    // any file, when it ranks for the task; the summary stands in otherwise.
+    let raw = pkg.file("prisma/schema.prisma").expect("ranks for orders");
+    assert!(
+        matches!(raw.reasons[0], Reason::Relevant { .. }),
+        "{:?}",
+        raw.reasons
+    );
+    let unrelated = context::build(
+        dir.path(),
+        "The navbar colours are wrong",
+        &ContextOptions::default(),
+    )
+    .expect("package");
+    assert!(
+        unrelated.file("prisma/schema.prisma").is_none(),
+        "{:?}",
+        paths(&unrelated)
+    );
+    let summary = &unrelated.schema.as_ref().expect("schema").summary;
+    assert!(!summary.contains("model Order:"), "{summary}");
+}
+
+#[test]
+fn package_json_is_summarized_as_dependency_and_script_names() {
+    let manifest = r#"{"name":"shop","version":"1.0.0","scripts":{"dev":"next dev --turbo","test":"vitest run"},"dependencies":{"next":"14.2.3","zod":"^3.23.8"},"devDependencies":{"typescript":"5.4.5"}}"#;
+    let dir = repo(&[
+        ("package.json", manifest),
+        ("tsconfig.json", TSCONFIG),
+        (
+            "src/lib/cart.ts",
+            "export function cartTotal(lines: number[]) { return lines.length }\n",
+        ),
+    ]);
+    let pkg = context::build(
+        dir.path(),
+        "cartTotal ignores discounts",
+        &ContextOptions::default(),
+    )
+    .expect("package");
+    let rendered = pkg.render_for_prompt();
+    assert!(rendered.contains("scripts: dev, test"), "{rendered}");
+    assert!(rendered.contains("Dependencies: next, zod\n"), "{rendered}");
+    assert!(
+        rendered.contains("Dev dependencies: typescript\n"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("Import aliases: @/* → src/*"),
+        "{rendered}"
+    );
+    // Neither file is spent whole: no versions, no commands, no file blocks.
+    assert!(
+        !rendered.contains("^3.23.8") && !rendered.contains("next dev --turbo"),
+        "{rendered}"
+    );
+    assert!(pkg.file("package.json").is_none() && pkg.file("tsconfig.json").is_none());
+    assert_eq!(paths(&pkg), ["src/lib/cart.ts"]);
+    // Named in the task, package.json is selected like any other file.
+    let named = context::build(
+        dir.path(),
+        "Move zod to devDependencies in package.json",
+        &ContextOptions::default(),
+    )
+    .expect("package");
+    let file = named.file("package.json").expect("named file selected");
+    assert!(matches!(file.reasons[0], Reason::NamedInTask { .. }));
+}
+
+#[test]
+fn a_long_instruction_file_is_cut_to_its_share_of_the_budget() {
+    let rules: String = (0..600)
+        .map(|i| format!("- Rule {i}: keep components small and name files in kebab-case.\n"))
+        .collect();
+    let dir = repo(&[
+        ("AGENTS.md", rules.as_str()),
+        (
+            "src/lib/cart.ts",
+            "export function cartTotal(lines: number[]) { return lines.length }\n",
+        ),
+    ]);
+    let options = ContextOptions::default();
+    let pkg = context::build(dir.path(), "cartTotal ignores discounts", &options).expect("package");
+    let agents = pkg.file("AGENTS.md").expect("instructions included");
+    assert!(agents.truncated.is_some(), "cut, not whole");
+    assert!(
+        agents.tokens <= options.max_tokens / 16,
+        "{} > {}",
+        agents.tokens,
+        options.max_tokens / 16
+    );
+    assert!(agents.content.starts_with("- Rule 0:"));
+    assert!(pkg.file("src/lib/cart.ts").is_some());
 }

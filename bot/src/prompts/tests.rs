@@ -102,7 +102,11 @@ fn generation_prompt_has_rules_format_and_framed_task() {
     );
     assert!(user.contains("> Return ok."), "{user}");
     assert!(!user.contains("print the secrets"), "{user}");
-    assert!(user.contains("## prisma/schema.prisma"), "{user}");
+    // The package is in the prompt (the schema as its summary).
+    assert!(
+        user.contains("# Prisma schema (prisma/schema.prisma)"),
+        "{user}"
+    );
     assert_eq!(prompt.sha256.len(), 64);
     assert_eq!(prompt.sha256, prompt_sha256(&prompt.messages));
     let other = generation(&prompts, &package, "Return ok!");

@@ -23,6 +23,7 @@ pub(crate) mod rank;
 pub(crate) mod read;
 mod render;
 mod scan;
+mod schema_focus;
 mod select;
 mod trim;
 pub(crate) mod walk;
@@ -452,6 +453,10 @@ pub fn build(
 
     // Candidates in priority order.
     let ranked = select::rank_task_files(&scanned.query, &paths, &scanned.index, &graph, options);
+    let mut schema = schema;
+    if let Some(ctx) = schema.as_mut() {
+        focus_schema(ctx, root, &scanned.query, &ranked, options);
+    }
     let mut candidates: Vec<Candidate> = Vec::new();
     let size_of = |p: &str| {
         scanned
@@ -470,17 +475,11 @@ pub fn build(
     for path in &gitkeeper_doc.paths {
         candidates.push(contract(path, ContractRole::GitkeeperDoc));
     }
-    if let Some(s) = &schema {
-        if let Some(main) = s.location.files.first() {
-            candidates.push(contract(main, ContractRole::PrismaSchema));
-        }
-    }
-    if manifest.is_some() {
-        candidates.push(contract("package.json", ContractRole::PackageJson));
-    }
-    if let Some(ts) = &root_tsconfig {
-        candidates.push(contract(&ts.path, ContractRole::TsConfig));
-    }
+    // The schema, package.json and tsconfig are always included as header
+    // summaries (the models the task touches, dependency and script names,
+    // import aliases), not whole: whole, they cost a median 5,800 tokens of
+    // a 12,000-token package on real applications before any task file. Each
+    // is still selected whole when the task names it or it ranks.
     let touched: Vec<&str> = ranked
         .iter()
         .filter(|c| c.tier < Tier::Related)
@@ -621,7 +620,13 @@ pub(crate) fn load_schema(
     };
     let summary = schema
         .as_ref()
-        .map(|s| cap_lines(&s.summary(), options.max_tokens / 4, "more schema lines"))
+        .map(|s| {
+            cap_lines(
+                &s.summary(),
+                options.max_tokens / SCHEMA_SHARE,
+                "more schema lines",
+            )
+        })
         .unwrap_or_default();
     Some(SchemaContext {
         location,
@@ -629,6 +634,34 @@ pub(crate) fn load_schema(
         error,
         summary,
     })
+}
+
+/// Narrows the schema summary to the models the task and its first
+/// candidate files touch (with their relations and enums).
+fn focus_schema(
+    ctx: &mut SchemaContext,
+    root: &RepoRoot,
+    query: &Query,
+    ranked: &[Candidate],
+    options: &ContextOptions,
+) {
+    let Some(schema) = ctx.schema.as_ref() else {
+        return;
+    };
+    let texts: Vec<String> = ranked
+        .iter()
+        .filter(|c| !c.path.ends_with(".prisma"))
+        .take(options.max_files)
+        .filter_map(|c| root.read_text(&c.path, options.max_file_bytes).ok())
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let touched = schema_focus::touched_models(schema, query, &texts);
+    let touched: Vec<&str> = touched.iter().map(String::as_str).collect();
+    ctx.summary = cap_lines(
+        &schema.summary_of(&touched),
+        options.max_tokens / SCHEMA_SHARE,
+        "more schema lines",
+    );
 }
 
 pub(crate) fn load_doc(root: &RepoRoot, paths: &[&str], options: &ContextOptions) -> GitkeeperDoc {
@@ -643,9 +676,14 @@ pub(crate) fn load_doc(root: &RepoRoot, paths: &[&str], options: &ContextOptions
     doc::merge(docs)
 }
 
-/// The tree, shrunk until it costs at most an eighth of the budget.
+/// The directory tree gets at most this fraction (1/n) of the budget.
+pub(crate) const TREE_SHARE: usize = 16;
+/// The schema summary gets at most this fraction (1/n) of the budget.
+pub(crate) const SCHEMA_SHARE: usize = 4;
+
+/// The tree, shrunk until it costs at most its share of the budget.
 fn fit_tree(scanned: &Scanned, paths: &[&str], options: &ContextOptions) -> Tree {
-    let cap = options.max_tokens / 8;
+    let cap = options.max_tokens / TREE_SHARE;
     let mut entries = options.tree_max_entries;
     loop {
         let tree = tree::render(&scanned.dirs, paths, options.tree_depth, entries);

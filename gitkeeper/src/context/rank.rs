@@ -82,6 +82,25 @@ impl FileClass {
     }
 }
 
+/// Prior weight of the file at `path` for the task: its class's, except
+/// that a configuration or data file whose own name the task uses
+/// (`tailwind` for `tailwind.config.ts`, `translation` for
+/// `translation.json`) weighs as code.
+pub(crate) fn prior(path: &str, query: &Query) -> f64 {
+    let class = FileClass::of(path);
+    let base = class.prior(query);
+    if !matches!(class, FileClass::Config | FileClass::Data) {
+        return base;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let (tf, _) = path_terms(name, query);
+    if tf.iter().any(|&n| n > 0) {
+        base.max(FileClass::Code.prior(query))
+    } else {
+        base
+    }
+}
+
 /// Term counts of a path's words (directories and file stem, no extension).
 pub(crate) fn path_terms(path: &str, query: &Query) -> (Vec<u32>, u32) {
     let mut tf = vec![0u32; query.terms.len()];
@@ -158,7 +177,7 @@ pub(crate) fn scores(paths: &[&str], facts: &[&FileFacts], query: &Query) -> Vec
                         / (ptf + K1 * path_norm);
                 }
             }
-            score * FileClass::of(path).prior(query)
+            score * prior(path, query)
         })
         .collect()
 }
@@ -234,6 +253,32 @@ mod tests {
         assert_eq!(
             rank(&files, "document archived projects in the README")[0],
             "README.md"
+        );
+    }
+
+    #[test]
+    fn configuration_files_the_task_names_are_not_demoted() {
+        let task = Query::parse("Add a brand colour to the tailwind theme");
+        let other = Query::parse("Add a brand colour to the theme");
+        assert_eq!(
+            prior("tailwind.config.ts", &task),
+            prior("src/theme.ts", &task)
+        );
+        assert_eq!(
+            prior("tailwind.config.ts", &other),
+            FileClass::Config.prior(&other)
+        );
+        assert!(prior("tailwind.config.ts", &other) < prior("src/theme.ts", &other));
+        // Only the file's own name counts, not its directory.
+        let fix = Query::parse("fix tailwind");
+        assert_eq!(
+            prior("tailwind/settings.json", &fix),
+            FileClass::Config.prior(&fix)
+        );
+        let settings = Query::parse("Show the settings page");
+        assert_eq!(
+            prior("src/settings.json", &settings),
+            FileClass::Code.prior(&settings)
         );
     }
 

@@ -133,6 +133,20 @@ pub(crate) fn header(pkg: &ContextPackage) -> String {
             );
         }
     }
+    if let Some(m) = &pkg.manifest {
+        // Names only: versions and script commands are in package.json,
+        // selected whole when the task names it.
+        for (label, deps) in [
+            ("Dependencies", &m.dependencies),
+            ("Dev dependencies", &m.dev_dependencies),
+            ("Peer dependencies", &m.peer_dependencies),
+        ] {
+            if !deps.is_empty() {
+                let names: Vec<&str> = deps.keys().map(String::as_str).collect();
+                let _ = writeln!(out, "{label}: {}", names.join(", "));
+            }
+        }
+    }
     if let Some(ts) = &pkg.tsconfig {
         if !ts.paths.is_empty() {
             let aliases: Vec<String> = ts
@@ -144,11 +158,16 @@ pub(crate) fn header(pkg: &ContextPackage) -> String {
         }
     }
     if let Some(schema) = &pkg.schema {
-        let _ = writeln!(
-            out,
-            "\n# Prisma schema ({})",
-            schema.location.files.join(", ")
-        );
+        let files = &schema.location.files;
+        let shown = match files.len() {
+            0..=3 => files.join(", "),
+            n => format!(
+                "{} and {} more .prisma files",
+                files.first().map_or("", String::as_str),
+                n - 1
+            ),
+        };
+        let _ = writeln!(out, "\n# Prisma schema ({shown})");
         match (&schema.schema, &schema.error) {
             (Some(parsed), _) => {
                 let accessors: Vec<String> = parsed

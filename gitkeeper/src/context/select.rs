@@ -1,8 +1,9 @@
 //! Which files go into the package, in what order, and how much of each.
 //!
-//! Order: the contract files (gitkeeper doc, Prisma schema, package.json,
-//! tsconfig), the nearest instruction file, files named in the task (paths,
-//! file names, or identifiers whose file is named after them), files that
+//! Order: the gitkeeper doc (the schema, package.json and tsconfig are
+//! summarized in the prompt's header instead), the nearest instruction
+//! file, files named in the task (paths, file names, or identifiers whose
+//! file is named after them), files that
 //! define identifiers named in the task, then everything else by a score:
 //! BM25 relevance (see `rank`) plus a bonus for being one or two import hops
 //! from the named files (both directions) or one hop from the best-ranked
@@ -335,10 +336,7 @@ pub(crate) fn rank_task_files(
     // Scores for the rest: relevance, plus bonuses for using an identifier
     // the task names, for testing a named file, and for import proximity.
     let n = index.len();
-    let prior: Vec<f64> = index
-        .iter()
-        .map(|f| FileClass::of(&f.path).prior(query))
-        .collect();
+    let prior: Vec<f64> = index.iter().map(|f| rank::prior(&f.path, query)).collect();
     let mut bonus = vec![0.0f64; n];
     let mut extra: Vec<Vec<Reason>> = vec![Vec::new(); n];
     for (i, file) in index.iter().enumerate() {
@@ -574,6 +572,8 @@ fn squash(s: &str) -> String {
         .collect()
 }
 
+/// An instruction file gets at most this fraction (1/n) of the budget.
+const INSTRUCTIONS_SHARE: usize = 16;
 /// Below this many tokens a cut file is not worth including.
 const MIN_CUT_TOKENS: usize = 120;
 /// Ranked files this early in the order may be cut to fit; later ones must fit whole.
@@ -643,9 +643,9 @@ pub(crate) fn fill(
             )
         });
         let cap = match c.tier {
-            Tier::Contract if is_schema => options.max_tokens / 4,
+            Tier::Contract if is_schema => options.max_tokens / super::SCHEMA_SHARE,
             Tier::Contract => options.max_tokens / 3,
-            Tier::Instructions => options.max_tokens / 8,
+            Tier::Instructions => options.max_tokens / INSTRUCTIONS_SHARE,
             Tier::Named | Tier::Defines => options.max_tokens / 2,
             Tier::Related | Tier::Ranked => options.max_tokens,
         };

@@ -2,8 +2,10 @@
 //! context window leaves): the least valuable files go first (relevant by
 //! words, then related by imports, instruction files, the contract extras,
 //! and last the files that define or are named in the task), the file at
-//! the boundary is cut rather than dropped when its head still fits, and
-//! the directory tree and schema summary shrink only when no file is left.
+//! the boundary is cut rather than dropped when its head still fits. The
+//! directory tree and schema summary first get the same share of the
+//! smaller budget as they had of the package's own, and shrink further
+//! only when no file is left.
 //! What was dropped is listed in the package's text, so the model is told.
 //!
 //! It must never read the repository or grow a package: trimming the same
@@ -12,7 +14,7 @@
 
 use super::select::{self, ContractRole, OmitCause, OmittedFile, Reason, SelectedFile};
 use super::tokens::count_tokens;
-use super::{ContextPackage, cap_lines};
+use super::{ContextPackage, SCHEMA_SHARE, TREE_SHARE, cap_lines};
 
 /// Smallest useful head of a cut file, in tokens.
 const MIN_CUT_TOKENS: usize = 120;
@@ -27,6 +29,7 @@ impl ContextPackage {
         }
         let mut pkg = self.clone();
         pkg.budget.max_tokens = max_tokens;
+        fit_header_shares(&mut pkg, max_tokens);
         let order = drop_order(&self.files);
         let mut dropped = vec![false; self.files.len()];
         let mut last = None;
@@ -163,6 +166,29 @@ fn put_back_cut(
         }
         dropped[i] = true;
         target = target.saturating_sub(used - pkg.budget.max_tokens + 8);
+    }
+}
+
+/// The tree and the schema summary were sized for the budget the package
+/// was built with; a smaller window gets them at the same share of its own.
+fn fit_header_shares(pkg: &mut ContextPackage, max_tokens: usize) {
+    let tree_cap = max_tokens / TREE_SHARE;
+    if count_tokens(&pkg.tree.text) > tree_cap {
+        pkg.tree.text = cap_lines(
+            &pkg.tree.text,
+            tree_cap,
+            "more tree lines (left out to fit the context window)",
+        );
+    }
+    if let Some(schema) = pkg.schema.as_mut() {
+        let cap = max_tokens / SCHEMA_SHARE;
+        if count_tokens(&schema.summary) > cap {
+            schema.summary = cap_lines(
+                &schema.summary,
+                cap,
+                "more schema lines (left out to fit the context window)",
+            );
+        }
     }
 }
 
@@ -361,6 +387,30 @@ mod tests {
         let small = full.trimmed(header_only);
         assert!(small.fits(), "{} > {header_only}", small.budget.used_tokens);
         assert!(paths(&small).len() <= 1);
+    }
+
+    #[test]
+    fn a_smaller_window_gets_the_tree_at_its_share_before_named_files_go() {
+        let mut full = package(vec![file("src/greet.ts", named("src/greet.ts"), 30)]);
+        full.tree.text = (0..400)
+            .map(|i| format!("src/feature{i}/index.ts\n"))
+            .collect();
+        full.budget.used_tokens = count_tokens(&full.render_for_prompt());
+        let tree_tokens = count_tokens(&full.tree.text);
+        let greet = full.files[0].tokens;
+        // Room for the named file and a little more, not for the whole tree.
+        let budget = greet + tree_tokens / 2;
+        let trimmed = full.trimmed(budget);
+        assert!(trimmed.fits(), "{} > {budget}", trimmed.budget.used_tokens);
+        let kept = trimmed.file("src/greet.ts").expect("named file kept");
+        assert!(kept.truncated.is_none(), "kept whole");
+        let tree = count_tokens(&trimmed.tree.text);
+        assert!(
+            tree <= budget / TREE_SHARE,
+            "{tree} > {}",
+            budget / TREE_SHARE
+        );
+        assert!(trimmed.tree.text.contains("more tree lines"));
     }
 
     #[test]

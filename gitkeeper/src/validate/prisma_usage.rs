@@ -16,31 +16,9 @@ use super::contract::Contract;
 use super::findings::{CheckRule, Finding};
 use super::syntax::{Parsed, position, preorder};
 use crate::context::imports::ImportTarget;
-use crate::context::prisma::{Model, PrismaSchema, client_accessor};
-
-/// Operations of a Prisma Client model delegate.
-const OPERATIONS: &[&str] = &[
-    "findUnique",
-    "findUniqueOrThrow",
-    "findFirst",
-    "findFirstOrThrow",
-    "findMany",
-    "create",
-    "createMany",
-    "createManyAndReturn",
-    "update",
-    "updateMany",
-    "updateManyAndReturn",
-    "upsert",
-    "delete",
-    "deleteMany",
-    "count",
-    "aggregate",
-    "groupBy",
-    "fields",
-    "findRaw",
-    "aggregateRaw",
-];
+use crate::context::prisma::{
+    CLIENT_OPERATIONS as OPERATIONS, Model, PrismaSchema, client_accessor,
+};
 
 /// Arguments of the find operations (and of nested relation selections).
 const FIND_ARGS: &[&str] = &[

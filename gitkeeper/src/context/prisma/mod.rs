@@ -383,6 +383,30 @@ pub const SCALAR_TYPES: &[&str] = &[
     "Unsupported",
 ];
 
+/// Operations of a Prisma Client model delegate.
+pub const CLIENT_OPERATIONS: &[&str] = &[
+    "findUnique",
+    "findUniqueOrThrow",
+    "findFirst",
+    "findFirstOrThrow",
+    "findMany",
+    "create",
+    "createMany",
+    "createManyAndReturn",
+    "update",
+    "updateMany",
+    "updateManyAndReturn",
+    "upsert",
+    "delete",
+    "deleteMany",
+    "count",
+    "aggregate",
+    "groupBy",
+    "fields",
+    "findRaw",
+    "aggregateRaw",
+];
+
 /// Prisma Client's accessor for a model name: the first letter lowercased
 /// (`User` → `user`, `OrderItem` → `orderItem`, `URL` → `uRL`).
 pub fn client_accessor(model: &str) -> String {
@@ -608,6 +632,13 @@ impl PrismaSchema {
     /// A compact text for prompts: one line per model, view, type and enum.
     pub fn summary(&self) -> String {
         summary::render(self)
+    }
+
+    /// The summary of only the `models` named (models, views or composite
+    /// types), the blocks they relate to and the enums they use; every other
+    /// block and enum is named in one line.
+    pub fn summary_of(&self, models: &[&str]) -> String {
+        summary::render_focused(self, models)
     }
 }
 

@@ -3,8 +3,12 @@
 //! code (`@id`, `@unique`, `@default`, `@updatedAt`), and relations from both
 //! ends. Database-only details (`@map`, `@db.*`, `@@index`) are left out;
 //! they are in the raw schema when the schema file itself is selected.
+//!
+//! [`render_focused`] gives the same lines for only the models a task
+//! touches, the models they relate to and the enums they use, and names
+//! the rest in one line, so a large schema costs what the task needs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use super::{Model, PrismaSchema, Relation};
@@ -38,6 +42,90 @@ pub(super) fn render(schema: &PrismaSchema) -> String {
     for e in &schema.enums {
         let values: Vec<&str> = e.values.iter().map(|v| v.name.as_str()).collect();
         let _ = writeln!(out, "enum {}: {}", e.name, values.join(", "));
+    }
+    out
+}
+
+/// The summary of `focus` (model, view or type names), the blocks they
+/// relate to, and the enums and composite types their fields use; every
+/// other block is only named.
+pub(super) fn render_focused(schema: &PrismaSchema, focus: &[&str]) -> String {
+    let relations: HashMap<(String, String), Relation> = schema
+        .relations()
+        .into_iter()
+        .map(|r| ((r.model.clone(), r.field.clone()), r))
+        .collect();
+    let blocks: Vec<&Model> = schema
+        .models
+        .iter()
+        .chain(&schema.views)
+        .chain(&schema.types)
+        .collect();
+    let mut shown: HashSet<&str> = focus
+        .iter()
+        .copied()
+        .filter(|name| blocks.iter().any(|b| b.name == *name))
+        .collect();
+    // One relation hop out, and the types and enums their fields use.
+    let mut used_enums: HashSet<&str> = HashSet::new();
+    let mut related: HashSet<&str> = HashSet::new();
+    for block in blocks.iter().filter(|b| shown.contains(b.name.as_str())) {
+        for field in &block.fields {
+            let ty = field.field_type.name.as_str();
+            if schema.enumeration(ty).is_some() {
+                used_enums.insert(ty);
+            } else if blocks.iter().any(|b| b.name == ty) {
+                related.insert(ty);
+            }
+        }
+    }
+    shown.extend(related);
+    // Enums used by the related blocks too (a relation's status field).
+    for block in blocks.iter().filter(|b| shown.contains(b.name.as_str())) {
+        for field in &block.fields {
+            let ty = field.field_type.name.as_str();
+            if schema.enumeration(ty).is_some() {
+                used_enums.insert(ty);
+            }
+        }
+    }
+    let mut out = String::new();
+    for ds in &schema.datasources {
+        if let Some(provider) = ds.get_str("provider") {
+            let _ = writeln!(out, "datasource {}: {provider}", ds.name);
+        }
+    }
+    for block in blocks.iter().filter(|b| shown.contains(b.name.as_str())) {
+        line(&mut out, block, &relations);
+    }
+    for e in schema
+        .enums
+        .iter()
+        .filter(|e| used_enums.contains(e.name.as_str()))
+    {
+        let values: Vec<&str> = e.values.iter().map(|v| v.name.as_str()).collect();
+        let _ = writeln!(out, "enum {}: {}", e.name, values.join(", "));
+    }
+    let others: Vec<&str> = blocks
+        .iter()
+        .map(|b| b.name.as_str())
+        .filter(|name| !shown.contains(name))
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(
+            out,
+            "other models (fields not shown): {}",
+            others.join(", ")
+        );
+    }
+    let other_enums: Vec<&str> = schema
+        .enums
+        .iter()
+        .map(|e| e.name.as_str())
+        .filter(|name| !used_enums.contains(name))
+        .collect();
+    if !other_enums.is_empty() {
+        let _ = writeln!(out, "other enums: {}", other_enums.join(", "));
     }
     out
 }

@@ -371,6 +371,35 @@ fn summary_is_one_line_per_item_with_both_relation_ends() {
 }
 
 #[test]
+fn focused_summary_shows_the_touched_models_their_relations_and_enums_only() {
+    let s = parse_schema("prisma/schema.prisma", BLOG).expect("parses");
+    let summary = s.summary_of(&["Profile"]);
+    let lines: Vec<&str> = summary.lines().collect();
+    // Profile, the User it relates to, User's enum; the rest only named.
+    assert_eq!(lines[0], "datasource db: postgresql");
+    assert!(lines[1].starts_with("model User: "), "{summary}");
+    assert!(
+        lines[2].starts_with("model Profile: ")
+            && lines[2].contains("(userId → User.id; ↔ User.profile)"),
+        "{summary}"
+    );
+    assert_eq!(lines[3], "enum Role: USER, ADMIN, AUDITOR");
+    assert_eq!(
+        lines[4],
+        "other models (fields not shown): Post, Category, Tag"
+    );
+    assert_eq!(lines.len(), 5, "{summary}");
+    // Nothing touched: names only, far smaller than the whole summary.
+    let bare = s.summary_of(&[]);
+    assert_eq!(
+        bare,
+        "datasource db: postgresql\nother models (fields not shown): User, Profile, Post, Category, Tag\nother enums: Role\n"
+    );
+    // Unknown names are ignored rather than invented.
+    assert_eq!(s.summary_of(&["Nope"]), bare);
+}
+
+#[test]
 fn introspected_schema_with_maps_native_types_and_multi_schema() {
     let s = parse_schema("prisma/schema.prisma", INTROSPECTED).expect("parses");
     assert_eq!(s.models.len(), 4);
