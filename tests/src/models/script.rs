@@ -60,6 +60,9 @@ pub struct Step {
     pub action: Action,
     /// Wait this long before answering (to trip client timeouts).
     pub delay: Duration,
+    /// Send the status, the headers and half the body, then drop the
+    /// connection (a server that dies or a proxy that cuts mid-answer).
+    pub cut_off: bool,
 }
 
 impl Step {
@@ -67,6 +70,7 @@ impl Step {
         Self {
             action,
             delay: Duration::ZERO,
+            cut_off: false,
         }
     }
 
@@ -116,6 +120,12 @@ impl Step {
     /// Wait before answering.
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Drop the connection halfway through the answer's body.
+    pub fn cut_off(mut self) -> Self {
+        self.cut_off = true;
         self
     }
 

@@ -13,6 +13,7 @@ mod api_conformance;
 mod checkout;
 mod eval;
 mod eval_suite;
+mod faults;
 mod foundation;
 mod generate;
 mod github_double;
