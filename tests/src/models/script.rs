@@ -1,7 +1,8 @@
 //! What a model double answers, step by step: each completion request that
 //! passes the double's checks takes the next step. Steps say what to answer
 //! (text, an error, broken JSON) and how (after a delay, with or without
-//! usage); the double renders them in its server's exact wire format.
+//! usage, whole or cut off mid-body); the double renders them in its
+//! server's exact wire format.
 
 use std::collections::VecDeque;
 use std::time::Duration;
