@@ -182,7 +182,11 @@ impl WorkerPool {
             Ok(Outcome::Waiting(why)) => Finish::Waiting(why),
             Ok(Outcome::Failed(why)) => Finish::Failed(why),
             Err(e) if e.is_transient() && job.attempts < self.settings.max_attempts => {
-                let after = Duration::from_secs(5 * 2u64.pow(job.attempts.min(6)));
+                // Never sooner than a rate limit asks: coming back early only
+                // meets the limit again, and GitHub lengthens secondary limits
+                // for callers that do.
+                let backoff = Duration::from_secs(5 * 2u64.pow(job.attempts.min(6)));
+                let after = backoff.max(e.retry_after().unwrap_or_default());
                 tracing::warn!(error = %e, retry_in_secs = after.as_secs(), "job failed for a passing reason; will retry");
                 Finish::Retry {
                     after,

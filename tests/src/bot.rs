@@ -114,6 +114,9 @@ pub struct BotOptions {
     pub extra_env: Vec<(String, String)>,
     /// Written to `<data_dir>/gitkeeper.toml` and used as the config file.
     pub config_toml: Option<String>,
+    /// A command the bot runs under (`<launcher...> gitkeeper-bot serve`),
+    /// e.g. one that gives it a small disk of its own; empty: run it directly.
+    pub launcher: Vec<String>,
 }
 
 impl BotOptions {
@@ -126,6 +129,7 @@ impl BotOptions {
             concurrency: 2,
             extra_env: Vec::new(),
             config_toml: None,
+            launcher: Vec::new(),
         }
     }
 }
@@ -144,6 +148,8 @@ pub struct BotProcess {
     log: PathBuf,
     /// Where the bot writes the address it bound (`[server] addr_file`).
     addr_file: PathBuf,
+    /// See [`BotOptions::launcher`].
+    launcher: Vec<String>,
     client: reqwest::Client,
 }
 
@@ -214,6 +220,7 @@ impl BotProcess {
             env,
             log,
             addr_file,
+            launcher: options.launcher.clone(),
             // Idle connections are dropped well before the bot closes them
             // ([server] header_timeout_secs), so none is reused as it closes.
             client: reqwest::Client::builder()
@@ -236,7 +243,15 @@ impl BotProcess {
         // Standard output goes to the log too: a test that reads the log
         // reads everything the bot wrote.
         let stdout = log_file.try_clone().expect("log file");
-        let child = Command::new(bot_binary())
+        let mut command = match self.launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(bot_binary());
+                command
+            }
+            None => Command::new(bot_binary()),
+        };
+        let child = command
             .arg("serve")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::from(stdout))
@@ -467,8 +482,8 @@ impl BotProcess {
         self.wait_healthy().await;
     }
 
-    /// The process id while it runs (it names the bot's lease owners:
-    /// `host-<pid>-…/w<N>`).
+    /// The process id of the running bot (of its launcher, which execs it;
+    /// it names the bot's lease owners: `host-<pid>-…/w<N>`).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }

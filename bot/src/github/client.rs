@@ -163,6 +163,16 @@ impl GithubApp {
             .await
     }
 
+    /// A new token in place of the cached one, which GitHub refused (revoked,
+    /// or ended early by a clock that disagrees with GitHub's).
+    pub async fn renew_installation_token(
+        &self,
+        id: InstallationId,
+    ) -> Result<SecretString, GithubError> {
+        self.tokens.invalidate(id).await;
+        self.installation_token(id).await
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -407,8 +417,7 @@ impl Installation {
                 status: StatusCode::UNAUTHORIZED,
                 ..
             }) => {
-                self.app.tokens.invalidate(self.id).await;
-                let token = self.app.installation_token(self.id).await?;
+                let token = self.app.renew_installation_token(self.id).await?;
                 self.app
                     .send(method, path, body, Auth::Installation(&token), idempotent)
                     .await

@@ -95,6 +95,16 @@ impl GithubError {
         }
     }
 
+    /// How long GitHub asked to be left alone, when it rate-limited the call.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            GithubError::RateLimited { wait_secs, .. } => {
+                Some(std::time::Duration::from_secs(*wait_secs))
+            }
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             GithubError::Status { status, .. } => Some(*status),

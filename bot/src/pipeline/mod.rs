@@ -67,6 +67,16 @@ impl PipelineError {
             PipelineError::Prompt(_) => false,
         }
     }
+
+    /// How long GitHub asked to be left alone, when it rate-limited a call:
+    /// the job must not run again sooner.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            PipelineError::Github(e) => e.retry_after(),
+            PipelineError::Publish(e) => e.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 /// Everything a job needs from the outside.

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::status::StatusComment;
 use super::{Outcome, Pipeline, PipelineError};
-use crate::checkout::{Checkout, Want};
+use crate::checkout::{Checkout, CheckoutError, Want};
 use crate::generate::{Progress, utc_day_start};
 use crate::github::{Installation, PullRequest};
 use crate::ids::IssueNumber;
@@ -121,16 +121,21 @@ impl Pipeline {
         Ok((checkout, diff))
     }
 
-    /// Fetch and check out `want` into the job's directory.
+    /// Fetch and check out `want` into the job's directory. A token git
+    /// refuses is replaced once, as for API calls: GitHub may end a cached
+    /// token before the bot expects it to.
     pub(super) async fn checkout(&self, job: &Job, want: &Want) -> Result<Checkout, PipelineError> {
-        let token = self
-            .github
-            .installation_token(job.intent.installation())
-            .await?;
-        Ok(self
-            .checkouts
-            .checkout(job.intent.repo(), &token, want, job.id)
-            .await?)
+        let installation = job.intent.installation();
+        let repo = job.intent.repo();
+        let token = self.github.installation_token(installation).await?;
+        match self.checkouts.checkout(repo, &token, want, job.id).await {
+            Err(CheckoutError::AuthRefused { .. }) => {
+                tracing::warn!("git refused the installation token; fetching again with a new one");
+                let token = self.github.renew_installation_token(installation).await?;
+                Ok(self.checkouts.checkout(repo, &token, want, job.id).await?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Run the task with progress shown in the status comment and its trail

@@ -86,6 +86,14 @@ impl PublishError {
             _ => false,
         }
     }
+
+    /// How long GitHub asked to be left alone, when it rate-limited a call.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            PublishError::Github(e) => e.retry_after(),
+            _ => None,
+        }
+    }
 }
 
 /// Commit `updates` on top of `parent` as one commit with `message`.

@@ -30,6 +30,19 @@ pub enum ModelError {
         detail: String,
     },
 
+    /// The server began to answer, then the connection broke before the answer was whole.
+    #[error(
+        "the connection to {provider} at {endpoint} broke while reading the answer: {detail} (did the server crash or restart, or does a proxy cut long responses?)"
+    )]
+    CutOff {
+        /// Who was called, e.g. `Ollama`, `LM Studio`, `DeepSeek` or `Anthropic`.
+        provider: String,
+        /// The base URL called.
+        endpoint: String,
+        /// The transport error with its causes, key scrubbed.
+        detail: String,
+    },
+
     /// No answer within `timeout_secs`; not resent, since the server may still be working on it.
     #[error(
         "{provider} at {endpoint} did not answer within {}s: raise timeout_secs in [models.{name}] or send a smaller prompt",
@@ -250,6 +263,7 @@ impl ModelError {
         match self {
             ModelError::ConnectionRefused { .. }
             | ModelError::Connect { .. }
+            | ModelError::CutOff { .. }
             | ModelError::Timeout { .. }
             | ModelError::RateLimited { .. }
             | ModelError::Overloaded { .. }
@@ -285,6 +299,7 @@ impl ModelError {
             self,
             ModelError::ConnectionRefused { .. }
                 | ModelError::Connect { .. }
+                | ModelError::CutOff { .. }
                 | ModelError::RateLimited { .. }
                 | ModelError::Overloaded { .. }
                 | ModelError::Server { .. }

@@ -169,10 +169,7 @@ impl Transport {
             .map_err(|e| self.transport_error(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| self.transport_error(&e))?;
+        let body = response.text().await.map_err(|e| self.body_error(&e))?;
         Ok(HttpReply {
             status,
             headers,
@@ -204,6 +201,18 @@ impl Transport {
             provider: self.provider.clone(),
             endpoint: self.endpoint.clone(),
             detail,
+        }
+    }
+
+    /// A failure while reading an answer that had begun: timed out, or cut off.
+    fn body_error(&self, error: &reqwest::Error) -> ModelError {
+        if error.is_timeout() {
+            return self.transport_error(error);
+        }
+        ModelError::CutOff {
+            provider: self.provider.clone(),
+            endpoint: self.endpoint.clone(),
+            detail: self.scrub(&error_chain(error)),
         }
     }
 

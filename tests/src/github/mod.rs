@@ -34,6 +34,7 @@ mod failures;
 mod git_data;
 mod git_http;
 mod git_store;
+mod holds;
 mod issues;
 mod labels;
 mod log;
@@ -62,6 +63,7 @@ pub use app_jwt::{
     mint_app_jwt, other_test_key_path, sign_jwt, test_app_key_path, test_app_public_key_path,
 };
 pub use failures::Failure;
+pub use holds::Hold;
 pub use log::RecordedRequest;
 pub use state::{Permission, ReactionTarget};
 
@@ -629,6 +631,16 @@ impl GithubDouble {
                 failure,
                 times,
             ));
+    }
+
+    /// Hold the next request matching `method` (`*` for any) and
+    /// `path_pattern` (as `fail_next`) until the returned [`Hold`] is
+    /// released or dropped; it is then served, whether or not its caller
+    /// is still there.
+    pub fn hold_next(&self, method: &str, path_pattern: &str) -> Hold {
+        let (scheduled, hold) = holds::schedule(method, path_pattern);
+        self.ctx.lock().holds.push(scheduled);
+        hold
     }
 
     /// The bare repository of `owner/repo` on disk.

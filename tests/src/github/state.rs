@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::DecodingKey;
 
 use super::failures::ScheduledFailure;
+use super::holds::ScheduledHold;
 use super::log::RecordedRequest;
 use super::rate_limit::{RateKey, RateWindow};
 
@@ -256,6 +257,7 @@ pub(crate) struct GithubState {
     pub check_runs: BTreeMap<u64, CheckRun>,
     pub requests: Vec<RecordedRequest>,
     pub failures: Vec<ScheduledFailure>,
+    pub holds: Vec<ScheduledHold>,
     pub rate: HashMap<RateKey, RateWindow>,
     /// Commits GitHub signed (made by the App through the Git Data API), by
     /// id, with when they were verified; anything pushed over git is unsigned.
@@ -279,6 +281,7 @@ impl GithubState {
             check_runs: BTreeMap::new(),
             requests: Vec::new(),
             failures: Vec::new(),
+            holds: Vec::new(),
             rate: HashMap::new(),
             signed_commits: HashMap::new(),
             next_id: 1_000,

@@ -183,7 +183,8 @@ async fn messages(shared: &Shared, req: &Incoming) -> Response {
             );
         }
     };
-    match step.action {
+    let cut_off = step.cut_off;
+    let response = match step.action {
         Action::Reply(reply) => {
             let calling = !reply.tool_calls.is_empty();
             let stop_reason = if reply.hit_max_tokens {
@@ -244,5 +245,6 @@ async fn messages(shared: &Shared, req: &Incoming) -> Response {
             } => json_response(status, &body, &headers),
         },
         Action::Malformed(text) => text_response(200, "application/json", text),
-    }
+    };
+    super::cut_off_if(response, cut_off).await
 }

@@ -371,6 +371,39 @@ pub(crate) fn json_response(status: u16, body: &Value, headers: &[(String, Strin
     response
 }
 
+/// `response` as is, or, when `cut_off`, its head and the first half of its
+/// body followed by a dropped connection (the declared length never arrives).
+pub(crate) async fn cut_off_if(response: Response, cut_off: bool) -> Response {
+    if !cut_off {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("the double's own body is readable");
+    let half = Bytes::copy_from_slice(&bytes[..bytes.len() / 2]);
+    parts.headers.insert(
+        axum::http::header::CONTENT_LENGTH,
+        HeaderValue::from(bytes.len()),
+    );
+    // The first half goes out; a moment later the body fails, and hyper
+    // drops the connection with the rest of the declared length unsent.
+    let chunks = futures::stream::unfold(Some(half), |half| async move {
+        match half {
+            Some(half) => Some((Ok(half), None)),
+            None => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let cut = std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "model double: connection cut off mid-answer",
+                );
+                Some((Err::<Bytes, _>(cut), None))
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(chunks))
+}
+
 /// `status` with a body of `content_type`.
 pub(crate) fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
     let mut response = (StatusCode::from_u16(status).expect("valid status"), body).into_response();

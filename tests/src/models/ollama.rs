@@ -150,7 +150,8 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
             );
         }
     };
-    match step.action {
+    let cut_off = step.cut_off;
+    let response = match step.action {
         Action::Reply(reply) => {
             let eval_count = u64::from(count_tokens(&format!(
                 "{}{}",
@@ -215,7 +216,8 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
             } => json_response(status, &body, &headers),
         },
         Action::Malformed(text) => text_response(200, "application/json; charset=utf-8", text),
-    }
+    };
+    super::cut_off_if(response, cut_off).await
 }
 
 /// The streamed form: one chunk per word, then the final object with an

@@ -164,7 +164,8 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
             );
         }
     };
-    match step.action {
+    let cut_off = step.cut_off;
+    let response = match step.action {
         Action::Reply(reply) => {
             let id = format!("chatcmpl-{}", random_id(24));
             let calling = !reply.tool_calls.is_empty();
@@ -201,32 +202,33 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
                 );
             }
             if stream {
-                return sse(&id, &model, &reply.text, finish);
-            }
-            let mut completion = json!({
-                "id": id,
-                "object": "chat.completion",
-                "created": unix_now(),
-                "model": model,
-                "choices": [{
-                    "index": 0,
-                    "message": {"role": "assistant", "content": reply.text, "refusal": null},
-                    "logprobs": null,
-                    "finish_reason": finish
-                }],
-                "system_fingerprint": "fp_double"
-            });
-            if calling {
-                let message = &mut completion["choices"][0]["message"];
-                message["tool_calls"] = super::tools::openai_calls(&reply.tool_calls);
-                if reply.text.is_empty() {
-                    message["content"] = Value::Null;
+                sse(&id, &model, &reply.text, finish)
+            } else {
+                let mut completion = json!({
+                    "id": id,
+                    "object": "chat.completion",
+                    "created": unix_now(),
+                    "model": model,
+                    "choices": [{
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply.text, "refusal": null},
+                        "logprobs": null,
+                        "finish_reason": finish
+                    }],
+                    "system_fingerprint": "fp_double"
+                });
+                if calling {
+                    let message = &mut completion["choices"][0]["message"];
+                    message["tool_calls"] = super::tools::openai_calls(&reply.tool_calls);
+                    if reply.text.is_empty() {
+                        message["content"] = Value::Null;
+                    }
                 }
+                if let Some(usage) = usage {
+                    completion["usage"] = usage;
+                }
+                json_response(200, &completion, &[])
             }
-            if let Some(usage) = usage {
-                completion["usage"] = usage;
-            }
-            json_response(200, &completion, &[])
         }
         Action::Fail(failure) => match failure {
             Failure::RateLimited { retry_after_secs } => json_response(
@@ -258,7 +260,8 @@ async fn chat(shared: &Shared, req: &Incoming) -> Response {
             } => json_response(status, &body, &headers),
         },
         Action::Malformed(text) => text_response(200, "application/json", text),
-    }
+    };
+    super::cut_off_if(response, cut_off).await
 }
 
 /// `text/event-stream` chunks ending with `data: [DONE]`.

@@ -1,7 +1,8 @@
 //! What a model double answers, step by step: each completion request that
 //! passes the double's checks takes the next step. Steps say what to answer
 //! (text, tool calls, an error, broken JSON) and how (after a delay, with or
-//! without usage); the double renders them in its server's exact wire format.
+//! without usage, whole or cut off mid-body); the double renders them in its
+//! server's exact wire format.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -99,6 +100,9 @@ pub struct Step {
     pub action: Action,
     /// Wait this long before answering (to trip client timeouts).
     pub delay: Duration,
+    /// Send the status, the headers and half the body, then drop the
+    /// connection (a server that dies or a proxy that cuts mid-answer).
+    pub cut_off: bool,
 }
 
 impl Step {
@@ -106,6 +110,7 @@ impl Step {
         Self {
             action,
             delay: Duration::ZERO,
+            cut_off: false,
         }
     }
 
@@ -179,6 +184,12 @@ impl Step {
     /// Wait before answering.
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    /// Drop the connection halfway through the answer's body.
+    pub fn cut_off(mut self) -> Self {
+        self.cut_off = true;
         self
     }
 

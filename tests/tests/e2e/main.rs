@@ -17,6 +17,7 @@ mod dashboard;
 mod deploy;
 mod eval;
 mod eval_suite;
+mod faults;
 mod foundation;
 mod generate;
 mod github_double;
