@@ -286,7 +286,7 @@ impl Generator {
                 agent::AgentTier::Done(outcome) => return Ok(Some(*outcome)),
                 agent::AgentTier::Spent => return Ok(None),
                 agent::AgentTier::EditMode => {
-                    tracing::info!(model = %tier.model, "too many malformed tool calls; the tier goes on in edit mode");
+                    tracing::info!(model = %tier.model, "the agent tier goes on in edit mode");
                 }
             }
         }

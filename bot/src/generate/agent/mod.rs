@@ -23,9 +23,7 @@ use gitkeeper::edits::AppliedEdits;
 
 use super::answer::trim_errors;
 use super::progress::{self, Progress};
-use super::{
-    Closest, GenerateError, GenerationOutcome, Generator, Review, Run, Step, revert, summarize,
-};
+use super::{Closest, GenerateError, GenerationOutcome, Generator, Review, Run, revert, summarize};
 use crate::prompts::AgentPrompt;
 use crate::queue::now_ms;
 use crate::route::RouteTier;
@@ -94,7 +92,9 @@ impl Generator {
                     AttemptOutcome::ModelFailed,
                     Some(error),
                 );
-                return Ok(AgentTier::Spent);
+                // A paid tier that cannot be called (no key, bad endpoint)
+                // falls back to the local model, as in edit mode.
+                return Ok(after_failed_call(tier, self.settings.fallback_to_local));
             }
         };
         let mut session = Session::new(
@@ -131,11 +131,8 @@ impl Generator {
                 let segment = session.take_segment();
                 let failed_call = outcome == AttemptOutcome::ModelFailed;
                 record(run, segment, outcome, error);
-                if failed_call && tier.paid && self.settings.fallback_to_local {
-                    return match self.fallback(run, tier_no).await? {
-                        Step::Done(outcome) => Ok(AgentTier::Done(Box::new(outcome))),
-                        _ => Ok(AgentTier::Spent),
-                    };
+                if failed_call {
+                    return Ok(after_failed_call(tier, self.settings.fallback_to_local));
                 }
                 return Ok(next);
             }
@@ -251,6 +248,19 @@ impl Generator {
                 )
             }
         })
+    }
+}
+
+/// After a failed call: a paid tier that `fallback_to_local` covers goes on
+/// in edit mode, whose every attempt falls back to the local model when the
+/// paid call fails (as a tier in edit mode always did); otherwise the tier
+/// is spent.
+fn after_failed_call(tier: &RouteTier, fallback_to_local: bool) -> AgentTier {
+    if tier.paid && fallback_to_local {
+        tracing::info!(model = %tier.model, "the agent's model could not be called; the tier goes on in edit mode with the local fallback");
+        AgentTier::EditMode
+    } else {
+        AgentTier::Spent
     }
 }
 
