@@ -339,21 +339,20 @@ fn read_paths(calls: &[ToolCallRecord]) -> Vec<String> {
     let paths: std::collections::BTreeSet<String> = calls
         .iter()
         .filter(|call| call.ok && call.tool == "read_file")
-        .filter_map(|call| {
-            let value: serde_json::Value = serde_json::from_str(&call.arguments).ok()?;
-            value.get("path")?.as_str().map(str::to_string)
-        })
+        .filter_map(|call| argument(call, "path"))
         .collect();
     paths.into_iter().collect()
+}
+
+/// A string argument of a recorded tool call (its arguments are JSON).
+fn argument(call: &ToolCallRecord, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(&call.arguments).ok()?;
+    value.get(key)?.as_str().map(str::to_string)
 }
 
 /// What an agent did, in a few words: "read 6 files, searched twice, edited
 /// 2 files, ran typecheck twice".
 pub fn activity(calls: &[ToolCallRecord]) -> String {
-    let arg = |call: &ToolCallRecord, key: &str| -> Option<String> {
-        let value: serde_json::Value = serde_json::from_str(&call.arguments).ok()?;
-        value.get(key)?.as_str().map(str::to_string)
-    };
     let mut read = std::collections::BTreeSet::new();
     let mut edited = std::collections::BTreeSet::new();
     let (mut listed, mut searched, mut failed) = (0usize, 0u32, 0u32);
@@ -364,7 +363,7 @@ pub fn activity(calls: &[ToolCallRecord]) -> String {
         }
         match call.tool.as_str() {
             tools::READ_FILE if call.ok => {
-                read.insert(arg(call, "path").unwrap_or_default());
+                read.insert(argument(call, "path").unwrap_or_default());
             }
             tools::LIST_FILES if call.ok => listed += 1,
             tools::SEARCH if call.ok => searched += 1,
@@ -377,7 +376,7 @@ pub fn activity(calls: &[ToolCallRecord]) -> String {
             }
             tools::RUN_CHECK if call.ok => {
                 *checks
-                    .entry(arg(call, "name").unwrap_or_default())
+                    .entry(argument(call, "name").unwrap_or_default())
                     .or_default() += 1;
             }
             _ => {}
