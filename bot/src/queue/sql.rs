@@ -101,70 +101,18 @@ const FLAG_CANCEL: &str = "UPDATE jobs SET cancel_requested = TRUE, updated_at =
 /// Cancel the jobs of a target that are not running yet (`$4` the reason).
 const CANCEL_PENDING: &str = "UPDATE jobs SET state = 'cancelled', last_error = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 WHERE target_key = $2 AND id <> $3 AND state IN ('queued', 'waiting')";
 
-#[async_trait]
-impl<D: Dialect> JobStore for SqlStore<D>
+impl<D: Dialect> SqlStore<D>
 where
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
     for<'r> &'r str: ColumnIndex<D::Row>,
     usize: ColumnIndex<D::Row>,
     i64: Value<D>,
-    f64: Value<D>,
-    bool: Value<D>,
     String: Value<D>,
     for<'q> &'q str: Encode<'q, D> + Type<D>,
     for<'q> Option<&'q str>: Encode<'q, D>,
 {
-    fn backend(&self) -> &'static str {
-        D::BACKEND
-    }
-
-    async fn migrate(&self) -> Result<(), StoreError> {
-        D::migrator().run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    fn writers(&self) -> usize {
-        if D::ONE_WRITER {
-            1
-        } else {
-            (self.pool.options().get_max_connections() as usize / 2).max(1)
-        }
-    }
-
-    async fn check_writable(&self, now: i64) -> Result<(), StoreError> {
-        self.intact().await?;
-        let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.intact().await
-    }
-
-    async fn accept(
-        &self,
-        delivery: &Delivery,
-        intent: Option<&Intent>,
-        now: i64,
-    ) -> Result<Accepted, StoreError> {
-        let one = Submission {
-            delivery: delivery.clone(),
-            intent: intent.cloned(),
-            coalesce_key: None,
-        };
-        let mut answers = self.accept_batch(std::slice::from_ref(&one), now).await?;
-        answers
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt("a batch of one was answered with nothing".into()))
-    }
-
-    async fn accept_batch(
+    /// Stores a batch of deliveries in one transaction, one answer each.
+    async fn accept_in_one_transaction(
         &self,
         batch: &[Submission],
         now: i64,
@@ -244,9 +192,86 @@ where
             answers.push(answer);
         }
         tx.commit().await?;
-        // Committed to a file that is no longer there is not stored.
-        self.intact().await?;
         Ok(answers)
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> JobStore for SqlStore<D>
+where
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'r> &'r str: ColumnIndex<D::Row>,
+    usize: ColumnIndex<D::Row>,
+    i64: Value<D>,
+    f64: Value<D>,
+    bool: Value<D>,
+    String: Value<D>,
+    for<'q> &'q str: Encode<'q, D> + Type<D>,
+    for<'q> Option<&'q str>: Encode<'q, D>,
+{
+    fn backend(&self) -> &'static str {
+        D::BACKEND
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        D::migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn writers(&self) -> usize {
+        if D::ONE_WRITER {
+            1
+        } else {
+            (self.pool.options().get_max_connections() as usize / 2).max(1)
+        }
+    }
+
+    async fn check_writable(&self, now: i64) -> Result<(), StoreError> {
+        self.intact().await?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO store_probe (id, written_at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.intact().await
+    }
+
+    async fn accept(
+        &self,
+        delivery: &Delivery,
+        intent: Option<&Intent>,
+        now: i64,
+    ) -> Result<Accepted, StoreError> {
+        let one = Submission {
+            delivery: delivery.clone(),
+            intent: intent.cloned(),
+            coalesce_key: None,
+        };
+        let mut answers = self.accept_batch(std::slice::from_ref(&one), now).await?;
+        answers
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a batch of one was answered with nothing".into()))
+    }
+
+    async fn accept_batch(
+        &self,
+        batch: &[Submission],
+        now: i64,
+    ) -> Result<Vec<Accepted>, StoreError> {
+        match self.accept_in_one_transaction(batch, now).await {
+            // Committed to a file that is no longer there is not stored.
+            Ok(answers) => self.intact().await.map(|()| answers),
+            // A write that failed because the file went away says so, not
+            // "unable to open database file" (which one it is depends on
+            // whether SQLite still had the file open).
+            Err(err) => Err(self.intact().await.err().unwrap_or(err)),
+        }
     }
 
     async fn record_installation(
